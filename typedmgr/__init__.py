@@ -1,0 +1,22 @@
+"""typedmgr: typed remote objects on multiprocessing managers, from typing.Protocol classes.
+
+Protocol -> ``model.interface_of`` -> (``TypedManager.register`` | ``typedmgr gen``): one model
+of a Protocol feeds both the runtime registration and the build-time generator.
+"""
+
+from typedmgr.manager import TypedManager
+from typedmgr.model import Interface, InterfaceError, interface_of
+from typedmgr.proxy import RemoteTraceback, TypedProxy, proxy_class_for
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Interface",
+    "InterfaceError",
+    "RemoteTraceback",
+    "TypedManager",
+    "TypedProxy",
+    "__version__",
+    "interface_of",
+    "proxy_class_for",
+]

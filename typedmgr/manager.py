@@ -1,0 +1,191 @@
+"""``TypedManager``: a drop-in ``BaseManager`` that registers Protocols."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from multiprocessing import managers
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from typedmgr.model import (
+    InterfaceError,
+    check_implementation,
+    inspect_signature,
+    interface_of,
+    is_protocol,
+    ref_of,
+    signature_of,
+)
+from typedmgr.proxy import ProxyFactory, release
+from typedmgr.server import TypedServer
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from types import TracebackType
+
+__all__ = ["TypedManager"]
+
+
+class TypedManager(managers.BaseManager):
+    """A ``BaseManager`` whose ``register()`` also takes ``typing.Protocol`` classes.
+
+    ``register(Counter, CounterImpl)`` derives the typeid (``"Counter"``), ``exposed`` (the
+    Protocol's methods) and ``method_to_typeid`` (methods returning other Protocols) from the
+    Protocol, and checks that ``CounterImpl`` implements it. String typeids behave exactly as
+    with ``BaseManager``.
+    """
+
+    _Server: ClassVar[type[managers.Server]] = TypedServer
+    #: For a generated client manager: ``"module:Class"`` of the manager whose registry a
+    #: locally started server uses. Imported only by ``start()``/``get_server()``, so a
+    #: client that only connects never imports the implementations.
+    _server_manager_: ClassVar[str | None] = None
+
+    if TYPE_CHECKING:
+        # Stdlib internals typeshed does not declare.
+        _registry: ClassVar[dict[str, tuple[Any, Any, Any, Any]]]
+        _address: Any
+        _authkey: bytes
+        _serializer: str
+        _Client: Callable[..., Connection]
+
+        def _create(
+            self, typeid: str, /, *args: object, **kwds: object
+        ) -> tuple[managers.Token, tuple[str, ...]]: ...
+
+    @classmethod
+    def register(
+        cls,
+        typeid: str | type,
+        callable: Callable[..., object] | None = None,
+        proxytype: Any = None,
+        exposed: Sequence[str] | None = None,
+        method_to_typeid: Mapping[str, str] | None = None,
+        create_method: bool = True,
+        *,
+        protocol_typeid: str | None = None,
+    ) -> None:
+        """Register a Protocol (or, as in the stdlib, a typeid string) and its implementation.
+
+        Args:
+            typeid: a ``typing.Protocol`` class, or a plain typeid string (stdlib behaviour).
+            callable: builds the referent on the server; ``None`` for client-side managers.
+            proxytype: defaults to the Protocol's generated proxy class when its module is
+                imported, else an equivalent class built at runtime.
+            exposed: defaults to the Protocol's methods.
+            method_to_typeid: defaults to the methods returning a Protocol (or ``P | None``).
+            create_method: add a creation method named after the typeid.
+            protocol_typeid: the typeid of a Protocol registration; defaults to its name.
+
+        Raises:
+            InterfaceError: the Protocol cannot be proxied, or ``callable`` does not
+                implement it; the message names the Protocol, the method and the problem.
+        """
+        if not isinstance(typeid, type):
+            super().register(
+                typeid, callable, proxytype, exposed, method_to_typeid, create_method
+            )
+            return
+        if not is_protocol(typeid):
+            raise TypeError(f"register() takes a typeid string or a Protocol class, not {typeid!r}")
+        protocol = typeid
+        interface = interface_of(protocol)
+        if callable is not None:
+            check_implementation(interface, callable)
+        name = protocol_typeid or protocol.__name__
+        if create_method and hasattr(managers.BaseManager, name):
+            raise ValueError(
+                f"typeid {name!r} of {protocol.__qualname__} would replace "
+                f"BaseManager.{name}; pass protocol_typeid=... to rename it"
+            )
+        super().register(
+            name,
+            callable,
+            proxytype or ProxyFactory(protocol),
+            exposed or interface.exposed,
+            method_to_typeid or interface.method_to_typeid,
+            create_method=False,
+        )
+        cls._register_remote_returns(protocol)
+        if create_method:
+            setattr(cls, name, _creation_method(name, callable))
+
+    @classmethod
+    def _register_remote_returns(cls, protocol: type) -> None:
+        """Register, under their reference typeids, the Protocols ``protocol`` returns.
+
+        They get ``callable=None``: the server wraps the returned object instead of calling
+        a constructor on it (the stdlib ``method_to_typeid`` trap).
+        """
+        for method in interface_of(protocol).methods:
+            remote = method.remote
+            if remote is None or ref_of(remote) in cls._registry:
+                continue
+            remote_interface = interface_of(remote)
+            super().register(
+                ref_of(remote),
+                None,
+                ProxyFactory(remote),
+                remote_interface.exposed,
+                remote_interface.method_to_typeid,
+                create_method=False,
+            )
+            cls._register_remote_returns(remote)
+
+    def _create_proxy(self, typeid: str, /, *args: object, **kwds: object) -> object:
+        """Create a remote object of ``typeid`` and return its proxy."""
+        token, exposed = self._create(typeid, *args, **kwds)
+        proxytype = self._registry[typeid][-1]
+        proxy: object = proxytype(
+            token, self._serializer, manager=self, authkey=self._authkey, exposed=exposed
+        )
+        release(token.address, self._authkey, token.id, self._Client)
+        return proxy
+
+    def _server_registry(self) -> dict[str, tuple[Any, Any, Any, Any]]:
+        if self._server_manager_ is None:
+            return self._registry
+        module, _, qualname = self._server_manager_.partition(":")
+        server_manager: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            server_manager = getattr(server_manager, part)
+        return server_manager._registry  # type: ignore[no-any-return]
+
+    def start(
+        self, initializer: Callable[..., object] | None = None, initargs: Any = ()
+    ) -> None:
+        """Start a server process; a generated client manager serves its source's registry."""
+        self._registry = self._server_registry()  # type: ignore[misc]
+        super().start(initializer, initargs)
+
+    def get_server(self) -> managers.Server:
+        """The server object, of this manager's ``_Server`` class (the stdlib ignores it)."""
+        return self._Server(
+            self._server_registry(), self._address, self._authkey, self._serializer
+        )
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        # A manager that connect()ed to someone else's server has nothing to shut down
+        # (the stdlib raises AttributeError here).
+        shutdown = getattr(self, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+
+
+def _creation_method(typeid: str, factory: Callable[..., object] | None) -> Callable[..., object]:
+    def create(self: TypedManager, /, *args: object, **kwds: object) -> object:
+        return self._create_proxy(typeid, *args, **kwds)
+
+    create.__name__ = create.__qualname__ = typeid
+    if factory is not None:
+        try:
+            params = signature_of(typeid, factory)
+        except InterfaceError:
+            return create  # introspection only: a creation method works without it
+        create.__signature__ = inspect_signature(params, with_self=True)  # type: ignore[attr-defined]
+    return create

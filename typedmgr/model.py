@@ -1,0 +1,527 @@
+"""The one interface model: what a Protocol means to typedmgr.
+
+``interface_of(P)`` turns a ``typing.Protocol`` class into an :class:`Interface`: its methods,
+their full parameter lists with evaluated annotations, and how each result travels back
+(a copied value, a remote object of another Protocol, or such an object or ``None``).
+``register()`` at runtime and the generator at build time both read this model; no other code
+decides what a Protocol means.
+"""
+
+from __future__ import annotations
+
+import ast
+import collections.abc
+import enum
+import functools
+import importlib
+import inspect
+import sys
+import textwrap
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import typing_extensions
+
+__all__ = [
+    "NO_DEFAULT",
+    "Interface",
+    "InterfaceError",
+    "Method",
+    "Param",
+    "ParamKind",
+    "RemoteMethods",
+    "ReturnKind",
+    "check_implementation",
+    "inspect_signature",
+    "interface_of",
+    "is_protocol",
+    "protocol_for_ref",
+    "ref_of",
+    "signature_of",
+]
+
+
+class InterfaceError(TypeError):
+    """A Protocol, or an implementation of it, that typedmgr cannot serve or proxy."""
+
+
+class _NoDefault:
+    """Marks a parameter without a default (``None`` is a real default)."""
+
+    _instance: _NoDefault | None = None
+
+    def __new__(cls) -> _NoDefault:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+    def __reduce__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT = _NoDefault()
+
+
+class ParamKind(enum.Enum):
+    """The five kinds of Python parameter, in the order a signature lists them."""
+
+    POSITIONAL_ONLY = "positional-only"
+    POSITIONAL_OR_KEYWORD = "positional-or-keyword"
+    VAR_POSITIONAL = "*args"
+    KEYWORD_ONLY = "keyword-only"
+    VAR_KEYWORD = "**kwargs"
+
+
+_KINDS = {
+    inspect.Parameter.POSITIONAL_ONLY: ParamKind.POSITIONAL_ONLY,
+    inspect.Parameter.POSITIONAL_OR_KEYWORD: ParamKind.POSITIONAL_OR_KEYWORD,
+    inspect.Parameter.VAR_POSITIONAL: ParamKind.VAR_POSITIONAL,
+    inspect.Parameter.KEYWORD_ONLY: ParamKind.KEYWORD_ONLY,
+    inspect.Parameter.VAR_KEYWORD: ParamKind.VAR_KEYWORD,
+}
+_INSPECT_KINDS = {kind: inspect_kind for inspect_kind, kind in _KINDS.items()}
+
+
+def inspect_signature(
+    params: tuple[Param, ...], *, returns: object = inspect.Signature.empty, with_self: bool = False
+) -> inspect.Signature:
+    """The ``inspect.Signature`` of a parameter list, for runtime-built methods."""
+    parameters = [
+        inspect.Parameter(
+            p.name,
+            _INSPECT_KINDS[p.kind],
+            default=p.default if p.has_default else inspect.Parameter.empty,
+            annotation=p.annotation,
+        )
+        for p in params
+    ]
+    if with_self:
+        parameters.insert(0, inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY))
+    return inspect.Signature(parameters, return_annotation=returns)
+
+
+class ReturnKind(enum.Enum):
+    """How a method's result reaches the caller."""
+
+    VALUE = "value"
+    """Pickled and copied to the caller."""
+    REMOTE = "remote"
+    """Stays on the server; the caller gets a proxy of ``Method.remote``."""
+    OPTIONAL_REMOTE = "optional-remote"
+    """Like ``REMOTE``, but ``None`` comes back as ``None``."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter; ``annotation`` is the evaluated annotation (``object`` if absent)."""
+
+    name: str
+    kind: ParamKind
+    annotation: object
+    default: object = NO_DEFAULT
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not NO_DEFAULT
+
+
+@dataclass(frozen=True)
+class Method:
+    """One exposed method of a Protocol, ``self`` left out of ``params``."""
+
+    name: str
+    params: tuple[Param, ...]
+    returns: object
+    return_kind: ReturnKind
+    remote: type | None
+    doc: str | None
+
+
+class RemoteMethods(dict[str, str]):
+    """A ``method_to_typeid`` that also knows which methods may return ``None``.
+
+    Registered as is, it reaches the server inside the registry, where a ``None`` result of an
+    ``optional`` method is returned as ``None`` instead of being wrapped in a proxy.
+    """
+
+    def __init__(self, typeids: dict[str, str], optional: frozenset[str] = frozenset()) -> None:
+        super().__init__(typeids)
+        self.optional = optional
+
+
+@dataclass(frozen=True)
+class Interface:
+    """A Protocol as typedmgr serves and proxies it."""
+
+    protocol: type
+    methods: tuple[Method, ...]
+    doc: str | None
+
+    @property
+    def name(self) -> str:
+        return self.protocol.__name__
+
+    @property
+    def module(self) -> str:
+        return self.protocol.__module__
+
+    @property
+    def ref(self) -> str:
+        return ref_of(self.protocol)
+
+    @property
+    def exposed(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.methods)
+
+    @property
+    def method_to_typeid(self) -> RemoteMethods:
+        """Methods returning remote objects, each mapped to its Protocol's reference typeid."""
+        return RemoteMethods(
+            {m.name: ref_of(m.remote) for m in self.methods if m.remote is not None},
+            frozenset(
+                m.name for m in self.methods if m.return_kind is ReturnKind.OPTIONAL_REMOTE
+            ),
+        )
+
+    def method(self, name: str) -> Method:
+        for m in self.methods:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+
+def is_protocol(obj: object) -> bool:
+    """True for a class defined with ``typing.Protocol`` (not for Protocol itself)."""
+    return isinstance(obj, type) and typing_extensions.is_protocol(obj)
+
+
+def ref_of(protocol: type) -> str:
+    """The typeid under which the server wraps results of type ``protocol``.
+
+    It names the Protocol (``"shop.api:Counter"``), so any process holding the Protocols can
+    turn a returned token into the right proxy class without a manager registry (gh-99595).
+    """
+    return f"{protocol.__module__}:{protocol.__qualname__}"
+
+
+def protocol_for_ref(ref: str) -> type | None:
+    """The Protocol a reference typeid names, or ``None`` if it names none."""
+    module_name, sep, qualname = ref.partition(":")
+    if not sep:
+        return None
+    module = sys.modules.get(module_name)
+    if module is None:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            return None
+    obj: object = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return obj if isinstance(obj, type) and is_protocol(obj) else None
+
+
+# Members a Protocol class always has; never part of an interface.
+_IGNORED = frozenset(
+    {
+        "__init__",
+        "__init_subclass__",
+        "__subclasshook__",
+        "__class_getitem__",
+        "__protocol_attrs__",
+        "__non_callable_proto_members__",
+    }
+)
+
+
+@functools.cache
+def interface_of(protocol: type) -> Interface:
+    """Extract the interface of a Protocol class, or raise :class:`InterfaceError`."""
+    if not is_protocol(protocol):
+        raise InterfaceError(f"{protocol!r} is not a typing.Protocol class")
+    name = protocol.__qualname__
+    namespace = _annotation_namespace(protocol)
+    methods: list[Method] = []
+    for attr in sorted(_own_members(protocol)):
+        if attr.startswith("_") or attr in _IGNORED:
+            continue
+        value = inspect.getattr_static(protocol, attr)
+        where = f"{name}.{attr}"
+        if isinstance(value, (staticmethod, classmethod)):
+            continue
+        if not inspect.isfunction(value):
+            raise InterfaceError(
+                f"{where}: only methods can be proxied, not {type(value).__name__} members"
+            )
+        methods.append(_method(where, value, namespace))
+    return Interface(protocol, tuple(methods), inspect.getdoc(protocol))
+
+
+def _own_members(protocol: type) -> set[str]:
+    """Names defined by ``protocol`` and the Protocols it extends (not by object/Protocol)."""
+    names: set[str] = set()
+    for base in protocol.__mro__:
+        if base in (object, typing.Protocol, typing_extensions.Protocol, typing.Generic):
+            continue
+        if base is protocol or is_protocol(base):
+            names.update(vars(base))
+    return names
+
+
+def _method(where: str, func: Callable[..., object], namespace: Mapping[str, object]) -> Method:
+    if inspect.iscoroutinefunction(func):
+        raise InterfaceError(f"{where}: async methods cannot be proxied yet")
+    hints = _hints(where, func, namespace)
+    params = _params(where, func, hints, require_annotations=True)[1:]
+    if "return" not in hints:
+        raise InterfaceError(f"{where}: the return annotation is missing")
+    returns = hints["return"]
+    kind, remote = _return_kind(where, returns)
+    return Method(func.__name__, params, returns, kind, remote, inspect.getdoc(func))
+
+
+def signature_of(where: str, func: Callable[..., object]) -> tuple[Param, ...]:
+    """The parameters of a constructor or factory; unannotated ones are typed ``object``."""
+    target: Callable[..., object] = func
+    if isinstance(func, type):
+        init = vars(func).get("__init__") or next(
+            (vars(b)["__init__"] for b in func.__mro__ if "__init__" in vars(b)), _no_args
+        )
+        target = _no_args if init is object.__init__ else init
+        hints = _hints(where, target, _module_namespace(func))
+        return _params(where, target, hints, require_annotations=False)[1:]
+    hints = _hints(where, target, _module_namespace(target))
+    return _params(where, target, hints, require_annotations=False)
+
+
+def _no_args(self: object) -> None:
+    """Stands in for ``object.__init__``, whose signature inspect cannot read."""
+
+
+def _params(
+    where: str,
+    func: Callable[..., object],
+    hints: Mapping[str, object],
+    *,
+    require_annotations: bool,
+) -> tuple[Param, ...]:
+    params: list[Param] = []
+    for index, p in enumerate(inspect.signature(func, follow_wrapped=False).parameters.values()):
+        if p.name in hints:
+            annotation = hints[p.name]
+        elif index == 0 and p.name in ("self", "cls"):
+            annotation = object
+        elif require_annotations:
+            raise InterfaceError(f"{where}: parameter {p.name!r} has no annotation")
+        else:
+            annotation = object
+        default = NO_DEFAULT if p.default is inspect.Parameter.empty else p.default
+        if default is not NO_DEFAULT and not _is_literal(default):
+            raise InterfaceError(
+                f"{where}: parameter {p.name!r} defaults to {default!r}; proxies send the "
+                "declared default, so it must be a literal (None, bool, number, str, bytes, "
+                "enum member, or a tuple of these)"
+            )
+        params.append(Param(p.name, _KINDS[p.kind], annotation, default))
+    return tuple(params)
+
+
+def _is_literal(value: object) -> bool:
+    if value is None or isinstance(value, (bool, int, str, bytes, enum.Enum)):
+        return True
+    if isinstance(value, float):
+        return value == value and value not in (float("inf"), float("-inf"))
+    if type(value) in (tuple, frozenset):
+        return all(_is_literal(v) for v in value)  # type: ignore[attr-defined]
+    return False
+
+
+def _return_kind(where: str, returns: object) -> tuple[ReturnKind, type | None]:
+    if is_protocol(returns):
+        assert isinstance(returns, type)
+        return ReturnKind.REMOTE, returns
+    args = typing.get_args(returns)
+    if _is_union(returns):
+        remotes = [a for a in args if is_protocol(a)]
+        others = [a for a in args if not is_protocol(a)]
+        if remotes and (len(remotes) > 1 or others != [type(None)]):
+            raise InterfaceError(
+                f"{where}: returns {_describe(returns)}; a remote object can only be "
+                "returned as `P` or `P | None`"
+            )
+        if remotes:
+            remote = remotes[0]
+            assert isinstance(remote, type)
+            return ReturnKind.OPTIONAL_REMOTE, remote
+    origin = typing.get_origin(returns)
+    if origin in _ITERATOR_ORIGINS:
+        raise InterfaceError(
+            f"{where}: returns {_describe(returns)}; iterators cannot be copied to the "
+            "caller - return a list instead"
+        )
+    if _mentions_protocol(returns):
+        raise InterfaceError(
+            f"{where}: returns {_describe(returns)}; remote objects inside containers "
+            "cannot be proxied - return `P` or `P | None`, or expose a method per item"
+        )
+    return ReturnKind.VALUE, None
+
+
+_ITERATOR_ORIGINS = frozenset(
+    {
+        collections.abc.Iterator,
+        collections.abc.Generator,
+        collections.abc.AsyncIterator,
+        collections.abc.AsyncGenerator,
+    }
+)
+
+
+def _is_union(tp: object) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _mentions_protocol(tp: object) -> bool:
+    return is_protocol(tp) or any(_mentions_protocol(a) for a in typing.get_args(tp))
+
+
+def _describe(tp: object) -> str:
+    text = repr(tp) if not isinstance(tp, type) else tp.__qualname__
+    return text.replace("typing.", "")
+
+
+def _hints(
+    where: str, func: Callable[..., object], namespace: Mapping[str, object]
+) -> dict[str, object]:
+    try:
+        return typing.get_type_hints(func, globalns=dict(namespace), include_extras=True)
+    except NameError as exc:
+        raise InterfaceError(f"{where}: cannot resolve an annotation: {exc}") from None
+    except Exception as exc:  # a bad annotation is the user's to fix: say where it is
+        raise InterfaceError(f"{where}: invalid annotation: {exc}") from None
+
+
+def _annotation_namespace(protocol: type) -> dict[str, object]:
+    """The Protocol's module globals, plus names imported only under ``TYPE_CHECKING``."""
+    namespace = _module_namespace(protocol)
+    for base in reversed(protocol.__mro__):
+        if is_protocol(base) and base is not protocol:
+            namespace = {**_module_namespace(base), **namespace}
+    return namespace
+
+
+def _module_namespace(obj: object) -> dict[str, object]:
+    module = sys.modules.get(getattr(obj, "__module__", ""))
+    if module is None:
+        return {}
+    return {**_type_checking_names(module), **vars(module)}
+
+
+@functools.cache
+def _type_checking_names(module: types.ModuleType) -> dict[str, object]:
+    """Run the imports a module guards with ``if TYPE_CHECKING:``, so annotations resolve."""
+    try:
+        source = inspect.getsource(module)
+    except (OSError, TypeError):
+        return {}
+    names: dict[str, object] = {}
+    for node in ast.walk(ast.parse(textwrap.dedent(source))):
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            imports: list[ast.stmt] = [
+                s for s in node.body if isinstance(s, (ast.Import, ast.ImportFrom))
+            ]
+            code = compile(ast.Module(body=imports, type_ignores=[]), module.__name__, "exec")
+            scope: dict[str, object] = {"__name__": module.__name__, "__package__": module.__package__}
+            exec(code, scope)
+            names.update({k: v for k, v in scope.items() if not k.startswith("__")})
+    return names
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
+def check_implementation(interface: Interface, impl: Callable[..., object]) -> None:
+    """Raise :class:`InterfaceError` unless ``impl`` (a class or factory) serves ``interface``.
+
+    Every method must exist and accept every call the Protocol's signature allows: proxies
+    send positional parameters by position and keyword-only ones by name, defaults included.
+    """
+    cls = impl if isinstance(impl, type) else _declared_return_class(impl)
+    if cls is None:
+        return  # a factory without a class return annotation: nothing to check against
+    for method in interface.methods:
+        where = f"{cls.__qualname__}.{method.name} (for {interface.name}.{method.name})"
+        attr = inspect.getattr_static(cls, method.name, None)
+        if attr is None:
+            raise InterfaceError(
+                f"{cls.__qualname__} does not implement {interface.name}: "
+                f"method {method.name!r} is missing"
+            )
+        if isinstance(attr, (staticmethod, classmethod)):
+            attr = attr.__func__
+        if not callable(attr):
+            raise InterfaceError(f"{where}: is not a method")
+        problem = _signature_problem(method, _impl_params(attr))
+        if problem:
+            raise InterfaceError(f"{where}: {problem}")
+
+
+def _declared_return_class(factory: Callable[..., object]) -> type | None:
+    try:
+        returns = typing.get_type_hints(factory).get("return")
+    except Exception:
+        return None
+    return returns if isinstance(returns, type) and not is_protocol(returns) else None
+
+
+def _impl_params(func: Callable[..., object]) -> list[inspect.Parameter]:
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return [inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
+                inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)]
+    return params[1:] if inspect.isfunction(func) else params
+
+
+def _signature_problem(method: Method, impl: list[inspect.Parameter]) -> str | None:
+    positional = [
+        p for p in impl
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    by_name = {p.name: p for p in impl if p.kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    var_args = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in impl)
+    var_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in impl)
+    sent_positional = [
+        p for p in method.params
+        if p.kind in (ParamKind.POSITIONAL_ONLY, ParamKind.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(sent_positional) > len(positional) and not var_args:
+        return (
+            f"takes {len(positional)} positional parameter(s), the Protocol passes "
+            f"{len(sent_positional)}"
+        )
+    covered = {p.name for p in positional[: len(sent_positional)]}
+    for p in method.params:
+        if p.kind is ParamKind.VAR_POSITIONAL and not var_args:
+            return f"the Protocol accepts *{p.name}, the implementation has no *args"
+        if p.kind is ParamKind.VAR_KEYWORD and not var_kwargs:
+            return f"the Protocol accepts **{p.name}, the implementation has no **kwargs"
+        if p.kind is ParamKind.KEYWORD_ONLY:
+            if p.name not in by_name and not var_kwargs:
+                return f"keyword parameter {p.name!r} is missing"
+            covered.add(p.name)
+    for ip in impl:
+        required = ip.default is inspect.Parameter.empty and ip.kind not in (
+            inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        if required and ip.name not in covered:
+            return f"requires parameter {ip.name!r}, which the Protocol does not pass"
+    return None

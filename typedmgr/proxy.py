@@ -1,0 +1,230 @@
+"""The proxy base that generated proxy classes extend.
+
+A generated method is one typed call into :meth:`TypedProxy._call`; everything else (reply
+handling, remote tracebacks, returned remote objects) lives here, so a runtime fix never needs
+a regeneration. When no generated class for a Protocol is imported, :func:`proxy_class_for`
+builds an equivalent one from the same interface model.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from multiprocessing import managers
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from typedmgr.model import (
+    Interface,
+    Method,
+    inspect_signature,
+    interface_of,
+    protocol_for_ref,
+)
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+__all__ = ["ProxyFactory", "RemoteTraceback", "TypedProxy", "proxy_class_for"]
+
+# Name of the attribute the server sets on a raised exception so its traceback travels along.
+TRACEBACK_ATTR = "_typedmgr_remote_traceback_"
+
+
+class RemoteTraceback(Exception):
+    """The server-side traceback of a remote exception, chained as its ``__cause__``."""
+
+    def __init__(self, tb: str) -> None:
+        super().__init__(tb)
+        self.tb = tb
+
+    def __str__(self) -> str:
+        return f"\n\n{self.tb}"
+
+
+class TypedProxy(managers.BaseProxy):
+    """Base of every typedmgr proxy: one per Protocol, methods typed from the Protocol."""
+
+    _protocol_: ClassVar[type]
+    _exposed_: ClassVar[tuple[str, ...]]
+    _method_to_typeid_: ClassVar[dict[str, str]]
+    _generated_: ClassVar[bool] = True
+
+    if TYPE_CHECKING:
+        # Stdlib internals typeshed does not declare.
+        _token: managers.Token
+        _id: str
+        _manager: managers.BaseManager | None
+        _serializer: str
+        _authkey: bytes
+        _tls: threading.local
+
+        def _connect(self) -> None: ...
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_protocol_" in cls.__dict__ and cls._generated_:
+            _GENERATED[cls._protocol_] = cls
+
+    def _call(self, methodname: str, /, *args: object, **kwds: object) -> object:
+        """Call ``methodname`` on the referent; the typed face of ``_callmethod``."""
+        return self._callmethod(methodname, args, kwds)
+
+    def _callmethod(
+        self, methodname: str, args: tuple[Any, ...] = (), kwds: dict[Any, Any] = {}
+    ) -> Any:
+        try:
+            conn: Connection = self._tls.connection
+        except AttributeError:
+            self._connect()
+            conn = self._tls.connection
+        conn.send((self._id, methodname, args, kwds))
+        kind, result = conn.recv()
+        if kind == "#RETURN":
+            return result
+        if kind == "#PROXY":
+            exposed, token = result
+            return self._returned_proxy(exposed, token)
+        try:
+            raise remote_error(kind, result)
+        finally:
+            del result  # the traceback would keep the exception alive (gh-106558)
+
+    def _returned_proxy(self, exposed: tuple[str, ...], token: managers.Token) -> object:
+        """Wrap a remote object a method returned, without the manager's registry (gh-99595)."""
+        token.address = self._token.address
+        proxytype = _proxytype_for_typeid(str(token.typeid), self._manager)
+        proxy = proxytype(
+            token,
+            self._serializer,
+            manager=self._manager,
+            authkey=self._authkey,
+            exposed=exposed,
+        )
+        release(self._token.address, self._authkey, token.id, self._Client)  # type: ignore[attr-defined]
+        return proxy
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Rebuild by Protocol, not by class: a class built at runtime is not importable.
+        func, (_, token, serializer, kwds) = super().__reduce__()
+        return func, (ProxyFactory(self._protocol_), token, serializer, kwds)
+
+    def __repr__(self) -> str:
+        token = self._token
+        return f"<{type(self).__name__} of {token.typeid!r} at {token.id!r}>"
+
+
+def remote_error(kind: str, result: object) -> BaseException:
+    """The exception a non-result reply stands for, with the server traceback chained."""
+    if kind == "#ERROR" and isinstance(result, BaseException):
+        tb = getattr(result, TRACEBACK_ATTR, None)
+        if isinstance(tb, str):
+            result.__cause__ = RemoteTraceback(tb)
+        return result
+    if kind == "#TRACEBACK":
+        return managers.RemoteError(result)
+    if kind == "#UNSERIALIZABLE":
+        return managers.RemoteError(f"Unserializable message: {result}")
+    return ValueError(f"Unrecognized message type {kind!r}")
+
+
+def release(
+    address: object, authkey: bytes, ident: object, client: Callable[..., Connection]
+) -> None:
+    """Drop the server's creation reference once a proxy holds its own."""
+    conn = client(address, authkey=authkey)
+    try:
+        managers.dispatch(conn, None, "decref", (ident,))  # type: ignore[attr-defined]
+    finally:
+        conn.close()
+
+
+def _proxytype_for_typeid(
+    typeid: str, manager: managers.BaseManager | None
+) -> Callable[..., object]:
+    protocol = protocol_for_ref(typeid)
+    if protocol is not None:
+        return proxy_class_for(protocol)
+    registry: dict[str, tuple[object, ...]] | None = getattr(manager, "_registry", None)
+    if registry is not None and typeid in registry:
+        proxytype = registry[typeid][-1]
+        if callable(proxytype):
+            return proxytype
+    return managers.AutoProxy  # type: ignore[attr-defined,no-any-return]
+
+
+_GENERATED: dict[type, type[TypedProxy]] = {}
+_RUNTIME: dict[type, type[TypedProxy]] = {}
+_RUNTIME_LOCK = threading.Lock()
+
+
+def proxy_class_for(protocol: type) -> type[TypedProxy]:
+    """The generated proxy class of ``protocol`` if imported, else one built from its model."""
+    generated = _GENERATED.get(protocol)
+    if generated is not None:
+        return generated
+    with _RUNTIME_LOCK:
+        built = _RUNTIME.get(protocol)
+        if built is None:
+            built = _RUNTIME[protocol] = _build_proxy_class(interface_of(protocol))
+        return built
+
+
+class ProxyFactory:
+    """A picklable stand-in for "the best proxy class of this Protocol", used as proxytype."""
+
+    __slots__ = ("protocol",)
+
+    def __init__(self, protocol: type) -> None:
+        self.protocol = protocol
+
+    def __call__(self, *args: Any, **kwds: Any) -> TypedProxy:
+        return proxy_class_for(self.protocol)(*args, **kwds)
+
+    def __reduce__(self) -> tuple[type[ProxyFactory], tuple[type]]:
+        return ProxyFactory, (self.protocol,)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ProxyFactory) and other.protocol is self.protocol
+
+    def __hash__(self) -> int:
+        return hash(self.protocol)
+
+    @property
+    def _exposed_(self) -> tuple[str, ...]:
+        return interface_of(self.protocol).exposed
+
+    @property
+    def _method_to_typeid_(self) -> dict[str, str]:
+        return interface_of(self.protocol).method_to_typeid
+
+
+def _build_proxy_class(interface: Interface) -> type[TypedProxy]:
+    namespace: dict[str, object] = {
+        "_protocol_": interface.protocol,
+        "_exposed_": interface.exposed,
+        "_method_to_typeid_": interface.method_to_typeid,
+        "_generated_": False,
+        "__doc__": interface.doc,
+        "__module__": interface.module,
+    }
+    for method in interface.methods:
+        namespace[method.name] = _runtime_method(method)
+    return type(f"{interface.name}Proxy", (TypedProxy,), namespace)
+
+
+def _runtime_method(method: Method) -> Callable[..., object]:
+    """A proxy method that binds arguments like the generated one: same wire message."""
+    signature = inspect_signature(method.params, returns=method.returns)
+    name = method.name
+
+    def call(self: TypedProxy, /, *args: object, **kwds: object) -> object:
+        bound = signature.bind(*args, **kwds)
+        bound.apply_defaults()
+        return self._callmethod(name, bound.args, bound.kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = method.doc
+    call.__signature__ = inspect_signature(  # type: ignore[attr-defined]
+        method.params, returns=method.returns, with_self=True
+    )
+    return call
