@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from multiprocessing import managers
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from typedmgr.model import (
     InterfaceError,
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ["TypedManager"]
 
+_P = TypeVar("_P")
+
 
 class TypedManager(managers.BaseManager):
     """A ``BaseManager`` whose ``register()`` also takes ``typing.Protocol`` classes.
@@ -40,6 +42,11 @@ class TypedManager(managers.BaseManager):
     #: locally started server uses. Imported only by ``start()``/``get_server()``, so a
     #: client that only connects never imports the implementations.
     _server_manager_: ClassVar[str | None] = None
+    #: Protocol registrations, by typeid: (Protocol, callable, has a creation method).
+    #: Copied on write per class, like the stdlib ``_registry``; the generator reads it.
+    _protocols_: ClassVar[
+        dict[str, tuple[type, Callable[..., object] | None, bool]]
+    ] = {}
 
     if TYPE_CHECKING:
         # Stdlib internals typeshed does not declare.
@@ -87,7 +94,9 @@ class TypedManager(managers.BaseManager):
             )
             return
         if not is_protocol(typeid):
-            raise TypeError(f"register() takes a typeid string or a Protocol class, not {typeid!r}")
+            raise TypeError(
+                f"register() takes a typeid string or a Protocol class, not {typeid!r}"
+            )
         protocol = typeid
         interface = interface_of(protocol)
         if callable is not None:
@@ -107,6 +116,9 @@ class TypedManager(managers.BaseManager):
             create_method=False,
         )
         cls._register_remote_returns(protocol)
+        if "_protocols_" not in cls.__dict__:
+            cls._protocols_ = dict(cls._protocols_)
+        cls._protocols_[name] = (protocol, callable, create_method)
         if create_method:
             setattr(cls, name, _creation_method(name, callable))
 
@@ -132,12 +144,22 @@ class TypedManager(managers.BaseManager):
             )
             cls._register_remote_returns(remote)
 
-    def _create_proxy(self, typeid: str, /, *args: object, **kwds: object) -> object:
-        """Create a remote object of ``typeid`` and return its proxy."""
+    def _create_proxy(
+        self,
+        typeid: str,
+        proxytype: Callable[..., _P],
+        /,
+        *args: object,
+        **kwds: object,
+    ) -> _P:
+        """Create a remote object of ``typeid`` and return its ``proxytype`` proxy."""
         token, exposed = self._create(typeid, *args, **kwds)
-        proxytype = self._registry[typeid][-1]
-        proxy: object = proxytype(
-            token, self._serializer, manager=self, authkey=self._authkey, exposed=exposed
+        proxy = proxytype(
+            token,
+            self._serializer,
+            manager=self,
+            authkey=self._authkey,
+            exposed=exposed,
         )
         release(token.address, self._authkey, token.id, self._Client)
         return proxy
@@ -177,9 +199,11 @@ class TypedManager(managers.BaseManager):
             shutdown()
 
 
-def _creation_method(typeid: str, factory: Callable[..., object] | None) -> Callable[..., object]:
+def _creation_method(
+    typeid: str, factory: Callable[..., object] | None
+) -> Callable[..., object]:
     def create(self: TypedManager, /, *args: object, **kwds: object) -> object:
-        return self._create_proxy(typeid, *args, **kwds)
+        return self._create_proxy(typeid, self._registry[typeid][-1], *args, **kwds)
 
     create.__name__ = create.__qualname__ = typeid
     if factory is not None:

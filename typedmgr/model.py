@@ -19,10 +19,9 @@ import sys
 import textwrap
 import types
 import typing
+import typing_extensions
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-import typing_extensions
 
 __all__ = [
     "NO_DEFAULT",
@@ -47,24 +46,13 @@ class InterfaceError(TypeError):
     """A Protocol, or an implementation of it, that typedmgr cannot serve or proxy."""
 
 
-class _NoDefault:
+class _NoDefault(enum.Enum):
     """Marks a parameter without a default (``None`` is a real default)."""
 
-    _instance: _NoDefault | None = None
-
-    def __new__(cls) -> _NoDefault:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NO_DEFAULT"
-
-    def __reduce__(self) -> str:
-        return "NO_DEFAULT"
+    NO_DEFAULT = "NO_DEFAULT"
 
 
-NO_DEFAULT = _NoDefault()
+NO_DEFAULT = _NoDefault.NO_DEFAULT
 
 
 class ParamKind(enum.Enum):
@@ -88,7 +76,10 @@ _INSPECT_KINDS = {kind: inspect_kind for inspect_kind, kind in _KINDS.items()}
 
 
 def inspect_signature(
-    params: tuple[Param, ...], *, returns: object = inspect.Signature.empty, with_self: bool = False
+    params: tuple[Param, ...],
+    *,
+    returns: object = inspect.Signature.empty,
+    with_self: bool = False,
 ) -> inspect.Signature:
     """The ``inspect.Signature`` of a parameter list, for runtime-built methods."""
     parameters = [
@@ -101,7 +92,9 @@ def inspect_signature(
         for p in params
     ]
     if with_self:
-        parameters.insert(0, inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY))
+        parameters.insert(
+            0, inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+        )
     return inspect.Signature(parameters, return_annotation=returns)
 
 
@@ -149,7 +142,9 @@ class RemoteMethods(dict[str, str]):
     ``optional`` method is returned as ``None`` instead of being wrapped in a proxy.
     """
 
-    def __init__(self, typeids: dict[str, str], optional: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, typeids: dict[str, str], optional: frozenset[str] = frozenset()
+    ) -> None:
         super().__init__(typeids)
         self.optional = optional
 
@@ -184,7 +179,9 @@ class Interface:
         return RemoteMethods(
             {m.name: ref_of(m.remote) for m in self.methods if m.remote is not None},
             frozenset(
-                m.name for m in self.methods if m.return_kind is ReturnKind.OPTIONAL_REMOTE
+                m.name
+                for m in self.methods
+                if m.return_kind is ReturnKind.OPTIONAL_REMOTE
             ),
         )
 
@@ -247,7 +244,7 @@ def interface_of(protocol: type) -> Interface:
     name = protocol.__qualname__
     namespace = _annotation_namespace(protocol)
     methods: list[Method] = []
-    for attr in sorted(_own_members(protocol)):
+    for attr in _own_members(protocol):
         if attr.startswith("_") or attr in _IGNORED:
             continue
         value = inspect.getattr_static(protocol, attr)
@@ -259,21 +256,30 @@ def interface_of(protocol: type) -> Interface:
                 f"{where}: only methods can be proxied, not {type(value).__name__} members"
             )
         methods.append(_method(where, value, namespace))
-    return Interface(protocol, tuple(methods), inspect.getdoc(protocol))
+    own_doc = vars(protocol).get("__doc__")
+    doc = inspect.cleandoc(own_doc) if isinstance(own_doc, str) else None
+    return Interface(protocol, tuple(methods), doc)
 
 
-def _own_members(protocol: type) -> set[str]:
-    """Names defined by ``protocol`` and the Protocols it extends (not by object/Protocol)."""
-    names: set[str] = set()
-    for base in protocol.__mro__:
-        if base in (object, typing.Protocol, typing_extensions.Protocol, typing.Generic):
+def _own_members(protocol: type) -> list[str]:
+    """Names the Protocol and the Protocols it extends define, bases first, in source order."""
+    names: dict[str, None] = {}
+    for base in reversed(protocol.__mro__):
+        if base in (
+            object,
+            typing.Protocol,
+            typing_extensions.Protocol,
+            typing.Generic,
+        ):
             continue
         if base is protocol or is_protocol(base):
-            names.update(vars(base))
-    return names
+            names.update(dict.fromkeys(vars(base)))
+    return list(names)
 
 
-def _method(where: str, func: Callable[..., object], namespace: Mapping[str, object]) -> Method:
+def _method(
+    where: str, func: Callable[..., object], namespace: Mapping[str, object]
+) -> Method:
     if inspect.iscoroutinefunction(func):
         raise InterfaceError(f"{where}: async methods cannot be proxied yet")
     hints = _hints(where, func, namespace)
@@ -290,7 +296,8 @@ def signature_of(where: str, func: Callable[..., object]) -> tuple[Param, ...]:
     target: Callable[..., object] = func
     if isinstance(func, type):
         init = vars(func).get("__init__") or next(
-            (vars(b)["__init__"] for b in func.__mro__ if "__init__" in vars(b)), _no_args
+            (vars(b)["__init__"] for b in func.__mro__ if "__init__" in vars(b)),
+            _no_args,
         )
         target = _no_args if init is object.__init__ else init
         hints = _hints(where, target, _module_namespace(func))
@@ -311,7 +318,9 @@ def _params(
     require_annotations: bool,
 ) -> tuple[Param, ...]:
     params: list[Param] = []
-    for index, p in enumerate(inspect.signature(func, follow_wrapped=False).parameters.values()):
+    for index, p in enumerate(
+        inspect.signature(func, follow_wrapped=False).parameters.values()
+    ):
         if p.name in hints:
             annotation = hints[p.name]
         elif index == 0 and p.name in ("self", "cls"):
@@ -399,7 +408,9 @@ def _hints(
     where: str, func: Callable[..., object], namespace: Mapping[str, object]
 ) -> dict[str, object]:
     try:
-        return typing.get_type_hints(func, globalns=dict(namespace), include_extras=True)
+        return typing.get_type_hints(
+            func, globalns=dict(namespace), include_extras=True
+        )
     except NameError as exc:
         raise InterfaceError(f"{where}: cannot resolve an annotation: {exc}") from None
     except Exception as exc:  # a bad annotation is the user's to fix: say where it is
@@ -435,8 +446,13 @@ def _type_checking_names(module: types.ModuleType) -> dict[str, object]:
             imports: list[ast.stmt] = [
                 s for s in node.body if isinstance(s, (ast.Import, ast.ImportFrom))
             ]
-            code = compile(ast.Module(body=imports, type_ignores=[]), module.__name__, "exec")
-            scope: dict[str, object] = {"__name__": module.__name__, "__package__": module.__package__}
+            code = compile(
+                ast.Module(body=imports, type_ignores=[]), module.__name__, "exec"
+            )
+            scope: dict[str, object] = {
+                "__name__": module.__name__,
+                "__package__": module.__package__,
+            }
             exec(code, scope)
             names.update({k: v for k, v in scope.items() if not k.startswith("__")})
     return names
@@ -486,22 +502,31 @@ def _impl_params(func: Callable[..., object]) -> list[inspect.Parameter]:
     try:
         params = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
-        return [inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
-                inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)]
+        return [
+            inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
+            inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD),
+        ]
     return params[1:] if inspect.isfunction(func) else params
 
 
 def _signature_problem(method: Method, impl: list[inspect.Parameter]) -> str | None:
     positional = [
-        p for p in impl
-        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        p
+        for p in impl
+        if p.kind
+        in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
-    by_name = {p.name: p for p in impl if p.kind in (
-        inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    by_name = {
+        p.name: p
+        for p in impl
+        if p.kind
+        in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    }
     var_args = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in impl)
     var_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in impl)
     sent_positional = [
-        p for p in method.params
+        p
+        for p in method.params
         if p.kind in (ParamKind.POSITIONAL_ONLY, ParamKind.POSITIONAL_OR_KEYWORD)
     ]
     if len(sent_positional) > len(positional) and not var_args:
@@ -514,14 +539,18 @@ def _signature_problem(method: Method, impl: list[inspect.Parameter]) -> str | N
         if p.kind is ParamKind.VAR_POSITIONAL and not var_args:
             return f"the Protocol accepts *{p.name}, the implementation has no *args"
         if p.kind is ParamKind.VAR_KEYWORD and not var_kwargs:
-            return f"the Protocol accepts **{p.name}, the implementation has no **kwargs"
+            return (
+                f"the Protocol accepts **{p.name}, the implementation has no **kwargs"
+            )
         if p.kind is ParamKind.KEYWORD_ONLY:
             if p.name not in by_name and not var_kwargs:
                 return f"keyword parameter {p.name!r} is missing"
             covered.add(p.name)
     for ip in impl:
         required = ip.default is inspect.Parameter.empty and ip.kind not in (
-            inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+        )
         if required and ip.name not in covered:
             return f"requires parameter {ip.name!r}, which the Protocol does not pass"
     return None

@@ -9,8 +9,9 @@ builds an equivalent one from the same interface model.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from multiprocessing import managers
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from typedmgr.model import (
@@ -28,6 +29,8 @@ __all__ = ["ProxyFactory", "RemoteTraceback", "TypedProxy", "proxy_class_for"]
 
 # Name of the attribute the server sets on a raised exception so its traceback travels along.
 TRACEBACK_ATTR = "_typedmgr_remote_traceback_"
+
+_NO_KWDS: Mapping[str, Any] = MappingProxyType({})
 
 
 class RemoteTraceback(Exception):
@@ -70,7 +73,10 @@ class TypedProxy(managers.BaseProxy):
         return self._callmethod(methodname, args, kwds)
 
     def _callmethod(
-        self, methodname: str, args: tuple[Any, ...] = (), kwds: dict[Any, Any] = {}
+        self,
+        methodname: str,
+        args: tuple[Any, ...] = (),
+        kwds: Mapping[str, Any] = _NO_KWDS,
     ) -> Any:
         try:
             conn: Connection = self._tls.connection
@@ -89,7 +95,9 @@ class TypedProxy(managers.BaseProxy):
         finally:
             del result  # the traceback would keep the exception alive (gh-106558)
 
-    def _returned_proxy(self, exposed: tuple[str, ...], token: managers.Token) -> object:
+    def _returned_proxy(
+        self, exposed: tuple[str, ...], token: managers.Token
+    ) -> object:
         """Wrap a remote object a method returned, without the manager's registry (gh-99595)."""
         token.address = self._token.address
         proxytype = _proxytype_for_typeid(str(token.typeid), self._manager)

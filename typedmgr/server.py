@@ -8,6 +8,7 @@ Differences from ``multiprocessing.managers.Server``, each invisible to stdlib c
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import traceback
@@ -57,13 +58,20 @@ class TypedServer(managers.Server):
                     msg: tuple[str, object] = ("#ERROR", e)
                 else:
                     typeid = gettypeid and gettypeid.get(methodname)
-                    if typeid and not (res is None and methodname in _optional(gettypeid)):
+                    if typeid and not (
+                        res is None and methodname in _optional(gettypeid)
+                    ):
                         rident, rexposed = self.create(conn, typeid, res)
-                        msg = ("#PROXY", (rexposed, managers.Token(typeid, self.address, rident)))
+                        msg = (
+                            "#PROXY",
+                            (rexposed, managers.Token(typeid, self.address, rident)),
+                        )
                     else:
                         msg = ("#RETURN", res)
             except AttributeError:
-                msg = self._fallback(conn, ident if methodname else None, obj, methodname, args, kwds)
+                msg = self._fallback(
+                    conn, ident if methodname else None, obj, methodname, args, kwds
+                )
             except EOFError:
                 sys.exit(0)
             except Exception:
@@ -74,7 +82,11 @@ class TypedServer(managers.Server):
                 except Exception:
                     send(("#UNSERIALIZABLE", traceback.format_exc()))
             except Exception as e:
-                util.info("exception in thread serving %r: %r", threading.current_thread().name, e)
+                util.info(
+                    "exception in thread serving %r: %r",
+                    threading.current_thread().name,
+                    e,
+                )
                 conn.close()
                 sys.exit(1)
 
@@ -99,7 +111,9 @@ class TypedServer(managers.Server):
         if methodname is None:
             return ("#TRACEBACK", traceback.format_exc())
         try:
-            result = self.fallback_mapping[methodname](self, conn, ident, obj, *args, **kwds)
+            result = self.fallback_mapping[methodname](
+                self, conn, ident, obj, *args, **kwds
+            )
         except Exception:
             return ("#TRACEBACK", traceback.format_exc())
         return ("#RETURN", result)
@@ -111,7 +125,6 @@ def _optional(method_to_typeid: dict[str, str] | None) -> frozenset[str]:
 
 def _attach_traceback(exc: BaseException) -> None:
     """Let the traceback travel with the pickled exception (the stdlib drops it)."""
-    try:
+    # An exception type that refuses attributes travels without its traceback.
+    with contextlib.suppress(Exception):
         setattr(exc, TRACEBACK_ATTR, "".join(traceback.format_exception(exc)))
-    except Exception:
-        pass  # an exception type that refuses attributes travels without its traceback

@@ -1,0 +1,409 @@
+"""Render: interface models -> template context -> source text.
+
+Every decision about the generated code is made here, as ready-made strings; the templates only
+lay them out. Imports are collected while the body is rendered, each aliased with a leading
+underscore (``import shop.api as _shop_api``) so no user name can collide with them.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import contextlib
+import enum
+import sys
+import typing
+import typing_extensions
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from typedmgr import TypedManager
+from typedmgr.model import (
+    Interface,
+    InterfaceError,
+    Method,
+    Param,
+    ParamKind,
+    ReturnKind,
+    interface_of,
+    signature_of,
+)
+from typedmgr_codegen import __version__
+from typedmgr_codegen.format import format_source
+
+__all__ = ["GeneratedModule", "collect_interfaces", "render_module"]
+
+# Spelled in two pieces so tools do not take this file itself for generated code.
+GENERATED_MARK = "@" + "generated"
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("typedmgr_codegen", "templates"),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    autoescape=False,
+)
+
+_BUILTIN_GENERICS = {list, dict, tuple, set, frozenset, type}
+_SPECIAL_FORMS = {
+    typing.Any: "Any",
+    typing.NoReturn: "NoReturn",
+    typing_extensions.Never: "Never",
+    typing_extensions.LiteralString: "LiteralString",
+}
+
+
+@dataclass(frozen=True)
+class GeneratedModule:
+    """The two files generated for one module: the proxy module and its stub."""
+
+    source: str
+    stub: str
+
+
+@dataclass
+class Imports:
+    """Modules the generated code refers to, each under a collision-free alias."""
+
+    runtime: set[str] = field(default_factory=set)
+    typing_only: set[str] = field(default_factory=set)
+
+    def alias(self, module: str, *, runtime: bool = False) -> str:
+        (self.runtime if runtime else self.typing_only).add(module)
+        return "_" + module.replace(".", "_")
+
+    def lines(self, *, stub: bool) -> tuple[list[str], list[str]]:
+        """(imports needed at run time, imports needed only by type checkers), isort-ed."""
+        runtime = self.runtime | (self.typing_only if stub else set())
+        typing_only = set() if stub else self.typing_only - self.runtime
+        return _import_block(runtime), _import_block(typing_only)
+
+
+def _import_block(modules: set[str]) -> list[str]:
+    """Standard library first, then the rest, a blank line between: isort's sections."""
+    stdlib = sorted(
+        m for m in modules if m.partition(".")[0] in sys.stdlib_module_names
+    )
+    others = sorted(modules.difference(stdlib))
+    lines = [f"import {m} as _{m.replace('.', '_')}" for m in stdlib]
+    if stdlib and others:
+        lines.append("")
+    return lines + [f"import {m} as _{m.replace('.', '_')}" for m in others]
+
+
+class TypeWriter:
+    """Spells evaluated annotations as source text, collecting the imports they need."""
+
+    def __init__(self, imports: Imports, proxies: dict[type, str]) -> None:
+        self.imports = imports
+        self.proxies = proxies
+
+    def spell(self, tp: object, *, shadowed: frozenset[str] = frozenset()) -> str:
+        """Source text for annotation ``tp``; builtins in ``shadowed`` go via ``builtins``."""
+        if tp is None or tp is type(None):
+            return "None"
+        if tp is Ellipsis:
+            return "..."
+        if isinstance(tp, list):
+            return "[" + ", ".join(self.spell(a, shadowed=shadowed) for a in tp) + "]"
+        for form, name in _SPECIAL_FORMS.items():
+            if tp is form:
+                return f"{self.imports.alias('typing')}.{name}"
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin is typing.Union or isinstance(tp, __import__("types").UnionType):
+            return " | ".join(self.spell(a, shadowed=shadowed) for a in args)
+        if origin is typing.Literal:
+            values = ", ".join(self.literal(a) for a in args)
+            return f"{self.imports.alias('typing')}.Literal[{values}]"
+        if origin is typing_extensions.Annotated or origin is typing.Annotated:
+            return self.spell(args[0], shadowed=shadowed)
+        if origin is not None:
+            inner = ", ".join(self.spell(a, shadowed=shadowed) for a in args)
+            return f"{self.spell(origin, shadowed=shadowed)}[{inner}]"
+        if isinstance(tp, typing.TypeVar):
+            raise InterfaceError(
+                f"type variable {tp.__name__} (generic Protocols come later)"
+            )
+        if isinstance(tp, type):
+            return self._class(tp, shadowed)
+        if callable(tp) and hasattr(tp, "__supertype__"):  # typing.NewType
+            return f"{self.imports.alias(tp.__module__)}.{tp.__qualname__}"  # type: ignore[attr-defined]
+        raise InterfaceError(f"cannot spell the annotation {tp!r}")
+
+    def _class(self, cls: type, shadowed: frozenset[str]) -> str:
+        if cls.__module__ == "builtins":
+            if cls.__name__ in shadowed:
+                return f"{self.imports.alias('builtins')}.{cls.__name__}"
+            return cls.__name__
+        if cls.__module__ == "collections.abc" or (
+            cls.__module__ == "_collections_abc"
+            and hasattr(collections.abc, cls.__name__)
+        ):
+            return f"{self.imports.alias('collections.abc')}.{cls.__name__}"
+        return f"{self.imports.alias(cls.__module__)}.{cls.__qualname__}"
+
+    def literal(self, value: object) -> str:
+        """Source text of a default or ``Literal`` value, as ruff would quote it."""
+        if isinstance(value, enum.Enum):
+            owner = type(value)
+            return f"{self.imports.alias(owner.__module__, runtime=True)}.{owner.__qualname__}.{value.name}"
+        if isinstance(value, str):
+            return _quoted(value)
+        if isinstance(value, bytes):
+            return (
+                "b" + _quoted(value.decode("latin-1"))
+                if value.isascii()
+                else repr(value)
+            )
+        if isinstance(value, tuple):
+            items = [self.literal(v) for v in value]
+            return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+        if isinstance(value, frozenset):
+            items = sorted(self.literal(v) for v in value)
+            return f"frozenset({{{', '.join(items)}}})" if items else "frozenset()"
+        return repr(value)
+
+    def returns(self, method: Method, shadowed: frozenset[str]) -> str:
+        if method.return_kind is ReturnKind.VALUE:
+            return self.spell(method.returns, shadowed=shadowed)
+        assert method.remote is not None
+        proxy = self.proxies[method.remote]
+        return proxy if method.return_kind is ReturnKind.REMOTE else f"{proxy} | None"
+
+
+def _docstring(text: str | None, indent: int) -> str | None:
+    """A docstring literal whose continuation lines sit at ``indent`` spaces."""
+    if not text:
+        return None
+    body = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if body.endswith('"'):
+        body += " "
+    pad = " " * indent
+    lines = [pad + line if line else "" for line in body.splitlines()]
+    if len(lines) == 1:
+        return f'"""{body}"""'
+    return '"""' + "\n".join(lines).lstrip() + "\n" + pad + '"""'
+
+
+def _quoted(text: str) -> str:
+    body = repr(text)
+    if body.startswith("'") and '"' not in text:
+        return '"' + body[1:-1].replace("\\'", "'") + '"'
+    return body
+
+
+@dataclass(frozen=True)
+class MethodContext:
+    name: str
+    signature: str
+    returns: str
+    doc: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class ProxyContext:
+    name: str
+    protocol: str
+    doc: str | None
+    exposed: str
+    method_to_typeid: str
+    methods: list[MethodContext]
+
+
+@dataclass(frozen=True)
+class ManagerContext:
+    name: str
+    source: str
+    doc: str | None
+    methods: list[MethodContext]
+
+
+def collect_interfaces(managers: Sequence[type[TypedManager]]) -> list[Interface]:
+    """Every Protocol the managers register, and every Protocol those return, in a stable order."""
+    found: dict[type, Interface] = {}
+
+    def visit(protocol: type) -> None:
+        if protocol in found:
+            return
+        found[protocol] = interface = interface_of(protocol)
+        for method in interface.methods:
+            if method.remote is not None:
+                visit(method.remote)
+
+    for manager in managers:
+        for protocol, _, _ in manager._protocols_.values():
+            visit(protocol)
+    return sorted(found.values(), key=lambda i: (i.module, i.protocol.__qualname__))
+
+
+def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
+    """Render the proxy module and stub for ``managers`` (one generated module for all)."""
+    interfaces = collect_interfaces(managers)
+    proxies = _proxy_names(interfaces)
+    sources = ", ".join(_manager_ref(m) for m in managers)
+    header = f"# {GENERATED_MARK} by typedmgr-codegen {__version__} from {sources} - do not edit"
+    rendered: dict[bool, str] = {}
+    for stub in (False, True):
+        imports = Imports()
+        writer = TypeWriter(imports, proxies)
+        imports.alias("typedmgr", runtime=True)
+        proxy_contexts = [
+            _proxy_context(i, proxies[i.protocol], writer) for i in interfaces
+        ]
+        manager_contexts = [_manager_context(m, proxies, writer) for m in managers]
+        runtime, typing_only = imports.lines(stub=stub)
+        template = _TEMPLATES.get_template("proxy.pyi.j2" if stub else "proxy.py.j2")
+        text = template.render(
+            header=header,
+            runtime_imports=runtime,
+            typing_imports=typing_only,
+            typing_alias=imports.alias("typing", runtime=True),
+            proxies=proxy_contexts,
+            managers=manager_contexts,
+            all_names=sorted([*proxies.values(), *(m.__name__ for m in managers)]),
+        )
+        rendered[stub] = format_source(text, stub=stub)
+    return GeneratedModule(rendered[False], rendered[True])
+
+
+def _manager_ref(manager: type) -> str:
+    return f"{manager.__module__}:{manager.__qualname__}"
+
+
+def _proxy_names(interfaces: Iterable[Interface]) -> dict[type, str]:
+    names: dict[type, str] = {}
+    taken: dict[str, Interface] = {}
+    for interface in interfaces:
+        name = f"{interface.name}Proxy"
+        if name in taken:
+            raise InterfaceError(
+                f"{interface.module}.{interface.name} and {taken[name].module}."
+                f"{interface.name} would both generate {name}; rename one Protocol"
+            )
+        taken[name] = interface
+        names[interface.protocol] = name
+    return names
+
+
+def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> ProxyContext:
+    shadowed = frozenset(interface.exposed)
+    protocol = f"{writer.imports.alias(interface.module, runtime=True)}.{interface.protocol.__qualname__}"
+    methods = []
+    for method in interface.methods:
+        where = f"{interface.name}.{method.name}"
+        signature, call_args = _signature(where, method.params, writer, shadowed)
+        with _located(where):
+            returns = writer.returns(method, shadowed)
+        call = f"self._call({_quoted(method.name)}{call_args})"
+        if returns == "None":
+            body = call
+        else:
+            body = f"return {writer.imports.alias('typing', runtime=True)}.cast({_quoted(returns)}, {call})"
+        methods.append(
+            MethodContext(
+                method.name, signature, returns, _docstring(method.doc, 8), body
+            )
+        )
+    exposed = ", ".join(_quoted(n) for n in interface.exposed)
+    typeids = interface.method_to_typeid
+    mapping = ", ".join(f"{_quoted(k)}: {_quoted(typeids[k])}" for k in sorted(typeids))
+    return ProxyContext(
+        name=name,
+        protocol=protocol,
+        doc=_docstring(interface.doc, 4),
+        exposed=f"({exposed},)" if len(interface.exposed) == 1 else f"({exposed})",
+        method_to_typeid="{" + mapping + "}",
+        methods=methods,
+    )
+
+
+def _manager_context(
+    manager: type[TypedManager], proxies: dict[type, str], writer: TypeWriter
+) -> ManagerContext:
+    creations = {t: r for t, r in manager._protocols_.items() if r[2]}
+    shadowed = frozenset(creations)
+    methods = []
+    for typeid in sorted(creations):
+        protocol, factory, _ = creations[typeid]
+        where = f"{manager.__qualname__}.{typeid}"
+        if factory is None:
+            params: tuple[Param, ...] = (
+                Param("obj", ParamKind.POSITIONAL_ONLY, object),
+            )
+        else:
+            params = signature_of(where, factory)
+        signature, call_args = _signature(where, params, writer, shadowed)
+        proxy = proxies[protocol]
+        made_by = (
+            f" with ``{factory.__module__}.{factory.__qualname__}``" if factory else ""
+        )
+        doc = f"Create a remote ``{protocol.__qualname__}``{made_by} and return its proxy."
+        body = f"return self._create_proxy({_quoted(typeid)}, {proxy}{call_args})"
+        methods.append(
+            MethodContext(typeid, signature, proxy, _docstring(doc, 8), body)
+        )
+    return ManagerContext(
+        name=manager.__name__,
+        source=_quoted(_manager_ref(manager)),
+        doc=_docstring(
+            f"Typed client of ``{_manager_ref(manager)}``: connect() to its server, or start() one.",
+            4,
+        ),
+        methods=methods,
+    )
+
+
+@contextlib.contextmanager
+def _located(where: str) -> Iterator[None]:
+    """Prefix an InterfaceError raised inside with the Protocol and method it concerns."""
+    try:
+        yield
+    except InterfaceError as exc:
+        raise InterfaceError(f"{where}: {exc}") from None
+
+
+def _signature(
+    where: str, params: Sequence[Param], writer: TypeWriter, shadowed: frozenset[str]
+) -> tuple[str, str]:
+    """(the parameter list after ``self``, the arguments forwarding them, each led by ``, ``)."""
+    parts: list[str] = []
+    args: list[str] = []
+    kinds = [p.kind for p in params]
+    for i, p in enumerate(params):
+        if (
+            p.kind is ParamKind.KEYWORD_ONLY
+            and ParamKind.VAR_POSITIONAL not in kinds
+            and (i == 0 or params[i - 1].kind is not ParamKind.KEYWORD_ONLY)
+        ):
+            parts.append("*")
+        with _located(where):
+            annotation = writer.spell(p.annotation, shadowed=shadowed)
+        text = f"{p.name}: {annotation}"
+        if p.has_default:
+            text += f" = {writer.literal(p.default)}"
+        if p.kind is ParamKind.VAR_POSITIONAL:
+            parts.append("*" + text)
+            args.append(f"*{p.name}")
+        elif p.kind is ParamKind.VAR_KEYWORD:
+            parts.append("**" + text)
+            args.append(f"**{p.name}")
+        elif p.kind is ParamKind.KEYWORD_ONLY:
+            parts.append(text)
+            args.append(f"{p.name}={p.name}")
+        else:
+            parts.append(text)
+            args.append(p.name)
+        if p.kind is ParamKind.POSITIONAL_ONLY and (
+            i + 1 == len(params) or params[i + 1].kind is not ParamKind.POSITIONAL_ONLY
+        ):
+            parts.append("/")
+    return "".join(f", {x}" for x in parts), "".join(f", {x}" for x in args)
+
+
+def template_dir() -> Path:
+    return Path(__file__).with_name("templates")

@@ -1,0 +1,1 @@
+"""The reference example: a small shop served by a typedmgr manager."""
