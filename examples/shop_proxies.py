@@ -109,6 +109,6 @@ class ShopManager(_typedmgr.TypedManager):
         """Create a remote ``Counter`` with ``shop.impl.CounterImpl`` and return its proxy."""
         return self._create_proxy("Counter", CounterProxy, start)
 
-    def Shop(self, name: str = "typedmgr shop") -> ShopProxy:
-        """Create a remote ``Shop`` with ``shop.impl.ShopImpl`` and return its proxy."""
-        return self._create_proxy("Shop", ShopProxy, name)
+    def Shop(self) -> ShopProxy:
+        """Create a remote ``Shop`` with ``shop.impl.shared_shop`` and return its proxy."""
+        return self._create_proxy("Shop", ShopProxy)

@@ -70,16 +70,22 @@ class Imports:
 
     runtime: set[str] = field(default_factory=set)
     typing_only: set[str] = field(default_factory=set)
+    stub: set[str] = field(default_factory=set)
 
-    def alias(self, module: str, *, runtime: bool = False) -> str:
+    def alias(self, module: str, *, runtime: bool = False, in_stub: bool = True) -> str:
+        """The alias of ``module``, recorded as needed at run time or only for typing."""
         (self.runtime if runtime else self.typing_only).add(module)
+        if in_stub:
+            self.stub.add(module)
         return "_" + module.replace(".", "_")
 
     def lines(self, *, stub: bool) -> tuple[list[str], list[str]]:
         """(imports needed at run time, imports needed only by type checkers), isort-ed."""
-        runtime = self.runtime | (self.typing_only if stub else set())
-        typing_only = set() if stub else self.typing_only - self.runtime
-        return _import_block(runtime), _import_block(typing_only)
+        if stub:
+            return _import_block(self.stub), []
+        return _import_block(self.runtime), _import_block(
+            self.typing_only - self.runtime
+        )
 
 
 def _import_block(modules: set[str]) -> list[str]:
@@ -292,7 +298,8 @@ def _proxy_names(interfaces: Iterable[Interface]) -> dict[type, str]:
 
 def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> ProxyContext:
     shadowed = frozenset(interface.exposed)
-    protocol = f"{writer.imports.alias(interface.module, runtime=True)}.{interface.protocol.__qualname__}"
+    module = writer.imports.alias(interface.module, runtime=True, in_stub=False)
+    protocol = f"{module}.{interface.protocol.__qualname__}"
     methods = []
     for method in interface.methods:
         where = f"{interface.name}.{method.name}"

@@ -105,3 +105,16 @@ class ShopImpl:
     def sales(self) -> dict[str, int]:
         with self._lock:
             return dict(self._sold)
+
+
+_SHARED: ShopImpl | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_shop() -> ShopImpl:
+    """The one shop every client of this server shares."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = ShopImpl()
+        return _SHARED

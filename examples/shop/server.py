@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from shop.api import Counter, Shop
-from shop.impl import CounterImpl, ShopImpl
+from shop.impl import CounterImpl, shared_shop
 from typedmgr import TypedManager
 
 
 class ShopManager(TypedManager):
-    """Serves one shared shop; Catalog and Cart are reached through it."""
+    """Serves one shop shared by all clients; Catalog and Cart are reached through it."""
 
 
-ShopManager.register(Shop, ShopImpl)
+ShopManager.register(Shop, shared_shop)
 ShopManager.register(Counter, CounterImpl)

@@ -1,0 +1,47 @@
+"""Whole-repository gates: ruff, mypy --strict, and the committed generated example."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tool(name: str) -> str:
+    """The console script ``name`` of the running environment."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    assert found, f"{name} is not installed (pip install --group dev)"
+    return found
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run a command at the repository root, capturing its output."""
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def test_ruff_check() -> None:
+    """ruff finds nothing to complain about, generated code included."""
+    result = run(tool("ruff"), "check", ".")
+    assert 0 == result.returncode, result.stdout + result.stderr
+
+
+def test_ruff_format() -> None:
+    """Every file is ruff-formatted, generated code included."""
+    result = run(tool("ruff"), "format", "--check", ".")
+    assert 0 == result.returncode, result.stdout + result.stderr
+
+
+def test_mypy_strict() -> None:
+    """mypy --strict passes on the whole repository (files listed in pyproject.toml)."""
+    result = run(tool("mypy"))
+    assert 0 == result.returncode, result.stdout + result.stderr
+
+
+def test_example_is_generated_from_its_protocols() -> None:
+    """The committed example proxies and stubs match what `typedmgr gen` produces now."""
+    result = run(tool("typedmgr"), "gen", "--check")
+    assert 0 == result.returncode, result.stdout + result.stderr
