@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from typedmgr import channel
 from typedmgr.model import (
     InterfaceError,
     check_implementation,
@@ -16,7 +18,7 @@ from typedmgr.model import (
     ref_of,
     signature_of,
 )
-from typedmgr.proxy import ProxyFactory, release
+from typedmgr.proxy import ProxyFactory, TypedProxy
 from typedmgr.server import TypedServer
 
 if TYPE_CHECKING:
@@ -59,6 +61,11 @@ class TypedManager(managers.BaseManager):
         def _create(
             self, typeid: str, /, *args: object, **kwds: object
         ) -> tuple[managers.Token, tuple[str, ...]]: ...
+
+    def __init__(self, *args: Any, **kwds: Any) -> None:
+        super().__init__(*args, **kwds)
+        if self._serializer == "pickle":
+            self._Client = channel.client
 
     @classmethod
     def register(
@@ -153,16 +160,28 @@ class TypedManager(managers.BaseManager):
         **kwds: object,
     ) -> _P:
         """Create a remote object of ``typeid`` and return its ``proxytype`` proxy."""
-        token, exposed = self._create(typeid, *args, **kwds)
-        proxy = proxytype(
-            token,
-            self._serializer,
-            manager=self,
-            authkey=self._authkey,
-            exposed=exposed,
+        if self._serializer != "pickle":  # xmlrpclib cannot carry typedmgr's requests
+            token, exposed = self._create(typeid, *args, **kwds)
+            proxy = proxytype(
+                token,
+                self._serializer,
+                manager=self,
+                authkey=self._authkey,
+                exposed=exposed,
+            )
+            self._decref(token)
+            return proxy
+        conn = channel.thread_connection(self._address, self._authkey, self._Client)
+        ident, exposed = channel.server_rpc(
+            conn, self._address, "create", typeid, *args, **kwds
         )
-        release(token.address, self._authkey, token.id, self._Client)
-        return proxy
+        token = managers.Token(typeid, self._address, ident)
+        return TypedProxy.adopt(proxytype, token, self, self._authkey, exposed)
+
+    def _decref(self, token: managers.Token) -> None:
+        conn = self._Client(token.address, authkey=self._authkey)
+        with contextlib.closing(conn):
+            managers.dispatch(conn, None, "decref", (token.id,))  # type: ignore[attr-defined]
 
     def _server_registry(self) -> dict[str, tuple[Any, Any, Any, Any]]:
         if self._server_manager_ is None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from multiprocessing import managers
+from multiprocessing import managers, util
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from typedmgr import channel
 from typedmgr.model import (
     Interface,
     Method,
@@ -31,6 +32,7 @@ __all__ = ["ProxyFactory", "RemoteTraceback", "TypedProxy", "proxy_class_for"]
 TRACEBACK_ATTR = "_typedmgr_remote_traceback_"
 
 _NO_KWDS: Mapping[str, Any] = MappingProxyType({})
+_P = TypeVar("_P")
 
 
 class RemoteTraceback(Exception):
@@ -61,12 +63,50 @@ class TypedProxy(managers.BaseProxy):
         _authkey: bytes
         _tls: threading.local
 
-        def _connect(self) -> None: ...
-
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "_protocol_" in cls.__dict__ and cls._generated_:
             _GENERATED[cls._protocol_] = cls
+
+    def __init__(
+        self, token: managers.Token, serializer: str, *args: Any, **kwds: Any
+    ) -> None:
+        super().__init__(token, serializer, *args, **kwds)
+        if serializer == "pickle":
+            self._Client = channel.client
+
+    @classmethod
+    def adopt(
+        cls,
+        factory: Callable[..., _P],
+        token: managers.Token,
+        manager: Any,
+        authkey: bytes,
+        exposed: Any,
+        serializer: str = "pickle",
+    ) -> _P:
+        """A proxy that takes over the reference the server made for it: no incref/decref pair.
+
+        Its release, when collected, rides on the next request to the server.
+        """
+        proxy = factory(
+            token,
+            serializer,
+            manager=manager,
+            authkey=authkey,
+            exposed=exposed,
+            incref=False,
+        )
+        util.Finalize(
+            proxy,
+            channel.release_later,
+            args=(token.address, authkey, token.id),
+            exitpriority=10,
+        )
+        return proxy
+
+    def _connect(self) -> None:
+        channel.thread_connection(self._token.address, self._authkey, self._Client)
 
     def _call(self, methodname: str, /, *args: object, **kwds: object) -> object:
         """Call ``methodname`` on the referent; the typed face of ``_callmethod``."""
@@ -83,7 +123,7 @@ class TypedProxy(managers.BaseProxy):
         except AttributeError:
             self._connect()
             conn = self._tls.connection
-        conn.send((self._id, methodname, args, kwds))
+        channel.send(conn, self._token.address, (self._id, methodname, args, kwds))
         kind, result = conn.recv()
         if kind == "#RETURN":
             return result
@@ -101,15 +141,9 @@ class TypedProxy(managers.BaseProxy):
         """Wrap a remote object a method returned, without the manager's registry (gh-99595)."""
         token.address = self._token.address
         proxytype = _proxytype_for_typeid(str(token.typeid), self._manager)
-        proxy = proxytype(
-            token,
-            self._serializer,
-            manager=self._manager,
-            authkey=self._authkey,
-            exposed=exposed,
+        return TypedProxy.adopt(
+            proxytype, token, self._manager, self._authkey, exposed, self._serializer
         )
-        release(self._token.address, self._authkey, token.id, self._Client)  # type: ignore[attr-defined]
-        return proxy
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Rebuild by Protocol, not by class: a class built at runtime is not importable.
@@ -133,17 +167,6 @@ def remote_error(kind: str, result: object) -> BaseException:
     if kind == "#UNSERIALIZABLE":
         return managers.RemoteError(f"Unserializable message: {result}")
     return ValueError(f"Unrecognized message type {kind!r}")
-
-
-def release(
-    address: object, authkey: bytes, ident: object, client: Callable[..., Connection]
-) -> None:
-    """Drop the server's creation reference once a proxy holds its own."""
-    conn = client(address, authkey=authkey)
-    try:
-        managers.dispatch(conn, None, "decref", (ident,))  # type: ignore[attr-defined]
-    finally:
-        conn.close()
 
 
 def _proxytype_for_typeid(

@@ -15,6 +15,7 @@ import traceback
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any
 
+from typedmgr.channel import RELEASE, SERVER_RPCS, nodelay
 from typedmgr.proxy import TRACEBACK_ATTR
 
 if TYPE_CHECKING:
@@ -41,41 +42,20 @@ class TypedServer(managers.Server):
         """Serve one client connection until it closes; same messages as the stdlib's."""
         recv, send = conn.recv, conn.send
         while not self.stop_event.is_set():
-            methodname = obj = None
             try:
                 ident, methodname, args, kwds = recv()
-                obj, exposed, gettypeid = self._lookup(ident)
-                if methodname not in exposed:
-                    raise AttributeError(
-                        f"method {methodname!r} of {type(obj)!r} object is not in "
-                        f"exposed={exposed!r}"
-                    )
-                function = getattr(obj, methodname)
-                try:
-                    res = function(*args, **kwds)
-                except Exception as e:
-                    _attach_traceback(e)
-                    msg: tuple[str, object] = ("#ERROR", e)
-                else:
-                    typeid = gettypeid and gettypeid.get(methodname)
-                    if typeid and not (
-                        res is None and methodname in _optional(gettypeid)
-                    ):
-                        rident, rexposed = self.create(conn, typeid, res)
-                        msg = (
-                            "#PROXY",
-                            (rexposed, managers.Token(typeid, self.address, rident)),
-                        )
-                    else:
-                        msg = ("#RETURN", res)
-            except AttributeError:
-                msg = self._fallback(
-                    conn, ident if methodname else None, obj, methodname, args, kwds
-                )
             except EOFError:
                 sys.exit(0)
             except Exception:
-                msg = ("#TRACEBACK", traceback.format_exc())
+                msg: tuple[str, object] = ("#TRACEBACK", traceback.format_exc())
+            else:
+                if ident is None and methodname == RELEASE:
+                    self._release(conn, args)
+                    continue
+                if ident is None:
+                    msg = self._server_rpc(conn, methodname, args, kwds)
+                else:
+                    msg = self._call(conn, ident, methodname, args, kwds)
             try:
                 try:
                     send(msg)
@@ -90,6 +70,60 @@ class TypedServer(managers.Server):
                 conn.close()
                 sys.exit(1)
 
+    def _call(
+        self, conn: Connection, ident: str, methodname: str, args: Any, kwds: Any
+    ) -> tuple[str, object]:
+        """Call a method of a referent; the reply the stdlib would send, traceback kept."""
+        obj = None
+        try:
+            obj, exposed, gettypeid = self._lookup(ident)
+            if methodname not in exposed:
+                raise AttributeError(
+                    f"method {methodname!r} of {type(obj)!r} object is not in "
+                    f"exposed={exposed!r}"
+                )
+            function = getattr(obj, methodname)
+            try:
+                res = function(*args, **kwds)
+            except Exception as e:
+                _attach_traceback(e)
+                return ("#ERROR", e)
+            typeid = gettypeid and gettypeid.get(methodname)
+            if not typeid or (res is None and methodname in _optional(gettypeid)):
+                return ("#RETURN", res)
+            rident, rexposed = self.create(conn, typeid, res)
+            return ("#PROXY", (rexposed, managers.Token(typeid, self.address, rident)))
+        except AttributeError:
+            return self._fallback(conn, ident, obj, methodname, args, kwds)
+        except Exception:
+            return ("#TRACEBACK", traceback.format_exc())
+
+    def handle_request(self, conn: Connection) -> None:
+        """Serve a new connection, TCP_NODELAY first (the stdlib's handshake waits on Nagle)."""
+        super().handle_request(nodelay(conn))
+
+    def _server_rpc(
+        self, conn: Connection, name: str, args: tuple[Any, ...], kwds: dict[str, Any]
+    ) -> tuple[str, object]:
+        """create/incref/decref on a client's long-lived connection: no new connection."""
+        if name not in SERVER_RPCS:
+            return (
+                "#TRACEBACK",
+                f"{name!r} is not a server function a client may call here",
+            )
+        try:
+            return ("#RETURN", getattr(self, name)(conn, *args, **kwds))
+        except Exception:
+            return ("#TRACEBACK", traceback.format_exc())
+
+    def _release(self, conn: Connection, idents: tuple[str, ...]) -> None:
+        """One-way decrefs of collected proxies; a bad ident must not end the connection."""
+        for ident in idents:
+            try:
+                self.decref(conn, ident)
+            except Exception:
+                util.info("release of unknown object %r ignored", ident)
+
     def _lookup(self, ident: str) -> tuple[Any, set[str], dict[str, str]]:
         try:
             return self.id_to_obj[ident]
@@ -103,13 +137,11 @@ class TypedServer(managers.Server):
         conn: Connection,
         ident: object,
         obj: object,
-        methodname: str | None,
+        methodname: str,
         args: Any,
         kwds: Any,
     ) -> tuple[str, object]:
         """``__str__``, ``__repr__`` and ``#GETVALUE`` work whatever is exposed (as stdlib)."""
-        if methodname is None:
-            return ("#TRACEBACK", traceback.format_exc())
         try:
             result = self.fallback_mapping[methodname](
                 self, conn, ident, obj, *args, **kwds

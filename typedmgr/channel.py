@@ -1,0 +1,170 @@
+"""Channel: the one connection per (thread, server) that a client process talks through.
+
+The stdlib opens a fresh authenticated connection for every creation, incref and decref, each
+served by a new server thread and, over TCP, stalled by Nagle and delayed ACKs (~130-180 ms).
+typedmgr sends creation on the thread's existing connection instead, lets the proxy adopt the
+reference the server made for it (no incref/decref pair), and queues releases of collected
+proxies to ride, without a reply, in front of the next request. TCP sockets get TCP_NODELAY.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import struct
+import threading
+from collections.abc import Callable
+from multiprocessing import connection, managers, process, reduction, util
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+__all__ = [
+    "RELEASE",
+    "client",
+    "flush_releases",
+    "nodelay",
+    "release_later",
+    "send",
+    "server_rpc",
+    "thread_connection",
+]
+
+#: One-way request ``(None, RELEASE, (ident, ...), {})``: decref each ident, send no reply.
+RELEASE = "#typedmgr-release"
+
+# Server-level requests a typedmgr server answers on a client's long-lived connection.
+SERVER_RPCS = frozenset({"create", "incref", "decref"})
+
+
+def nodelay(conn: Connection) -> Connection:
+    """Set TCP_NODELAY on a TCP connection (a no-op for unix sockets).
+
+    The handshake is a series of small writes from both ends, which Nagle would hold until
+    the peer's delayed ACK (~40 ms each).
+    """
+    try:
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+    except OSError:
+        return conn
+    try:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    finally:
+        sock.close()
+    return conn
+
+
+def client(
+    address: Any, *, authkey: bytes | None = None, family: str | None = None
+) -> Connection:
+    """``multiprocessing.connection.Client`` with TCP_NODELAY, for the pickle serializer."""
+    return nodelay(connection.Client(address, family, authkey))
+
+
+def thread_connection(
+    address: Any, authkey: bytes, connect: Callable[..., Connection]
+) -> Connection:
+    """This thread's long-lived connection to ``address``, shared with the stdlib proxies."""
+    tls, _ = _address_local(address)
+    try:
+        conn: Connection = tls.connection
+    except AttributeError:
+        conn = connect(address, authkey=authkey)
+        name = process.current_process().name
+        if threading.current_thread().name != "MainThread":
+            name += "|" + threading.current_thread().name
+        managers.dispatch(conn, None, "accept_connection", (name,))  # type: ignore[attr-defined]
+        tls.connection = conn
+    return conn
+
+
+def _address_local(address: Any) -> tuple[Any, Any]:
+    """The stdlib's per-address (thread-local connection, id set) pair, created if missing."""
+    table: dict[Any, tuple[Any, Any]] = managers.BaseProxy._address_to_local
+    with managers.BaseProxy._mutex:
+        found = table.get(address)
+        if found is None:
+            found = table[address] = (util.ForkAwareLocal(), managers.ProcessLocalSet())  # type: ignore[attr-defined]
+        return found
+
+
+def server_rpc(
+    conn: Connection, address: Any, name: str, /, *args: object, **kwds: object
+) -> Any:
+    """Call a server-level function on an existing connection; queued releases go first."""
+    send(conn, address, (None, name, args, kwds))
+    kind, result = conn.recv()
+    if kind == "#RETURN":
+        return result
+    raise managers.convert_to_error(kind, result)  # type: ignore[attr-defined]
+
+
+# Releases waiting for the next request, per server address.
+_pending: dict[Any, list[str]] = {}
+_pending_lock = threading.Lock()
+# A forked child must never send its parent's releases.
+os.register_at_fork(after_in_child=_pending.clear)
+
+
+def release_later(address: Any, authkey: bytes, ident: str) -> None:
+    """Finalizer of an adopted proxy: queue the decref for the next request to ``address``."""
+    with _pending_lock:
+        queued = _pending.get(address)
+        if queued is None:
+            queued = _pending[address] = []
+            # Whatever is still queued when the process exits goes on one fresh connection.
+            util.Finalize(None, flush_releases, args=(address, authkey), exitpriority=5)
+        queued.append(ident)
+
+
+def _take(address: Any) -> list[str]:
+    with _pending_lock:
+        queued = _pending.get(address)
+        if not queued:
+            return []
+        taken = list(queued)
+        queued.clear()
+        return taken
+
+
+def send(conn: Connection, address: Any, request: tuple[object, ...]) -> None:
+    """Send a request, preceded in the same write by the releases queued for ``address``."""
+    if not _pending.get(address):  # unlocked peek: the hot path stays one dict lookup
+        conn.send(request)
+        return
+    idents = _take(address)
+    if not idents:
+        conn.send(request)
+        return
+    frames = b"".join(
+        _frame(message) for message in ((None, RELEASE, tuple(idents), {}), request)
+    )
+    write = getattr(conn, "_send", None)
+    if write is None:  # not a socket Connection: two writes are fine
+        conn.send((None, RELEASE, tuple(idents), {}))
+        conn.send(request)
+    else:
+        write(frames)
+
+
+def _frame(message: object) -> bytes:
+    """One message as ``Connection.send`` frames it: a 4-byte length, then the pickle."""
+    payload = bytes(reduction.ForkingPickler.dumps(message))
+    return struct.pack("!i", len(payload)) + payload
+
+
+def flush_releases(address: Any, authkey: bytes) -> None:
+    """Send what is still queued for ``address`` on a fresh connection (at exit)."""
+    idents = _take(address)
+    if not idents:
+        return
+    try:
+        conn = client(address, authkey=authkey)
+    except Exception:
+        return  # the server is gone, and its objects with it
+    with contextlib.suppress(Exception), contextlib.closing(conn):
+        for ident in idents:
+            managers.dispatch(conn, None, "decref", (ident,))  # type: ignore[attr-defined]
