@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from multiprocessing import managers, util
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from typedmgr import channel
@@ -31,7 +30,8 @@ __all__ = ["ProxyFactory", "RemoteTraceback", "TypedProxy", "proxy_class_for"]
 # Name of the attribute the server sets on a raised exception so its traceback travels along.
 TRACEBACK_ATTR = "_typedmgr_remote_traceback_"
 
-_NO_KWDS: Mapping[str, Any] = MappingProxyType({})
+# Shared default of _callmethod's kwds: sent as is (so it must pickle), never mutated.
+_NO_KWDS: dict[str, Any] = {}
 _P = TypeVar("_P")
 
 
