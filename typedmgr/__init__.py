@@ -4,6 +4,7 @@ Protocol -> ``model.interface_of`` -> (``TypedManager.register`` | ``typedmgr ge
 of a Protocol feeds both the runtime registration and the build-time generator.
 """
 
+from typedmgr.channel import ServerConnectionError
 from typedmgr.manager import TypedManager
 from typedmgr.model import Interface, InterfaceError, interface_of
 from typedmgr.proxy import RemoteTraceback, TypedProxy, proxy_class_for
@@ -14,6 +15,7 @@ __all__ = [
     "Interface",
     "InterfaceError",
     "RemoteTraceback",
+    "ServerConnectionError",
     "TypedManager",
     "TypedProxy",
     "__version__",

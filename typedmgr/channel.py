@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RELEASE",
+    "ServerConnectionError",
     "client",
+    "exchange",
     "flush_releases",
     "nodelay",
     "release_later",
@@ -64,6 +66,44 @@ def client(
     return nodelay(connection.Client(address, family, authkey))
 
 
+class ServerConnectionError(ConnectionError):
+    """The connection to a manager server failed or broke; the message names the server."""
+
+
+def exchange(
+    tls: Any,
+    address: Any,
+    authkey: bytes,
+    connect: Callable[..., Connection],
+    request: tuple[object, ...],
+) -> tuple[str, Any]:
+    """Send ``request`` on this thread's connection to ``address`` and return the reply.
+
+    If anything interrupts the exchange (a signal, KeyboardInterrupt, a broken socket), the
+    connection is closed and forgotten: a reply still in flight must never be read as the
+    answer to the next call (the stdlib does exactly that).
+    """
+    conn = getattr(tls, "connection", None)
+    if conn is None:
+        conn = thread_connection(address, authkey, connect)
+    try:
+        send(conn, address, request)
+        reply: tuple[str, Any] = conn.recv()
+        return reply
+    except BaseException as exc:
+        with contextlib.suppress(Exception):
+            conn.close()
+        if getattr(tls, "connection", None) is conn:
+            del tls.connection
+        if isinstance(exc, (EOFError, ConnectionError)) and not isinstance(
+            exc, ServerConnectionError
+        ):
+            raise ServerConnectionError(
+                f"lost the connection to the manager server at {address!r}: {exc!r}"
+            ) from exc
+        raise
+
+
 def thread_connection(
     address: Any, authkey: bytes, connect: Callable[..., Connection]
 ) -> Connection:
@@ -92,11 +132,17 @@ def _address_local(address: Any) -> tuple[Any, Any]:
 
 
 def server_rpc(
-    conn: Connection, address: Any, name: str, /, *args: object, **kwds: object
+    address: Any,
+    authkey: bytes,
+    connect: Callable[..., Connection],
+    name: str,
+    /,
+    *args: object,
+    **kwds: object,
 ) -> Any:
-    """Call a server-level function on an existing connection; queued releases go first."""
-    send(conn, address, (None, name, args, kwds))
-    kind, result = conn.recv()
+    """Call a server-level function on this thread's connection; queued releases go first."""
+    tls, _ = _address_local(address)
+    kind, result = exchange(tls, address, authkey, connect, (None, name, args, kwds))
     if kind == "#RETURN":
         return result
     raise managers.convert_to_error(kind, result)  # type: ignore[attr-defined]

@@ -171,9 +171,8 @@ class TypedManager(managers.BaseManager):
             )
             self._decref(token)
             return proxy
-        conn = channel.thread_connection(self._address, self._authkey, self._Client)
         ident, exposed = channel.server_rpc(
-            conn, self._address, "create", typeid, *args, **kwds
+            self._address, self._authkey, self._Client, "create", typeid, *args, **kwds
         )
         token = managers.Token(typeid, self._address, ident)
         return TypedProxy.adopt(proxytype, token, self, self._authkey, exposed)

@@ -23,7 +23,7 @@ from typedmgr.model import (
 )
 
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
+    pass
 
 __all__ = ["ProxyFactory", "RemoteTraceback", "TypedProxy", "proxy_class_for"]
 
@@ -118,13 +118,13 @@ class TypedProxy(managers.BaseProxy):
         args: tuple[Any, ...] = (),
         kwds: Mapping[str, Any] = _NO_KWDS,
     ) -> Any:
-        try:
-            conn: Connection = self._tls.connection
-        except AttributeError:
-            self._connect()
-            conn = self._tls.connection
-        channel.send(conn, self._token.address, (self._id, methodname, args, kwds))
-        kind, result = conn.recv()
+        kind, result = channel.exchange(
+            self._tls,
+            self._token.address,
+            self._authkey,
+            self._Client,
+            (self._id, methodname, args, kwds),
+        )
         if kind == "#RETURN":
             return result
         if kind == "#PROXY":
