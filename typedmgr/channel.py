@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import socket
 import struct
 import threading
 from collections.abc import Callable
 from multiprocessing import connection, managers, process, reduction, util
 from typing import TYPE_CHECKING, Any
+
+from typedmgr.sessions import lease_name, session_name
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -26,7 +29,6 @@ __all__ = [
     "ServerConnectionError",
     "client",
     "exchange",
-    "flush_releases",
     "nodelay",
     "release_later",
     "send",
@@ -112,13 +114,49 @@ def thread_connection(
     try:
         conn: Connection = tls.connection
     except AttributeError:
-        conn = connect(address, authkey=authkey)
+        _ensure_lease(address, authkey, connect)
         name = process.current_process().name
         if threading.current_thread().name != "MainThread":
             name += "|" + threading.current_thread().name
-        managers.dispatch(conn, None, "accept_connection", (name,))  # type: ignore[attr-defined]
+        conn = _accepted(address, authkey, connect, session_name(name, _session))
         tls.connection = conn
     return conn
+
+
+def _accepted(
+    address: Any, authkey: bytes, connect: Callable[..., Connection], name: str
+) -> Connection:
+    """A new connection the server will serve as long-lived, under ``name``."""
+    conn = connect(address, authkey=authkey)
+    managers.dispatch(conn, None, "accept_connection", (name,))  # type: ignore[attr-defined]
+    return conn
+
+
+# This process's session, and its lease connection to each server: when the process dies,
+# the leases close and the servers release what the session held (typedmgr.sessions).
+_session = secrets.token_hex(8)
+_leases: dict[Any, Connection] = {}
+_leases_lock = threading.Lock()
+
+
+def _new_session() -> None:
+    """In a forked child: a session of its own; the parent's leases are not ours to close."""
+    global _session
+    _session = secrets.token_hex(8)
+    _leases.clear()
+
+
+os.register_at_fork(after_in_child=_new_session)
+
+
+def _ensure_lease(
+    address: Any, authkey: bytes, connect: Callable[..., Connection]
+) -> None:
+    with _leases_lock:
+        if address not in _leases:
+            _leases[address] = _accepted(
+                address, authkey, connect, lease_name(_session)
+            )
 
 
 def _address_local(address: Any) -> tuple[Any, Any]:
@@ -148,22 +186,18 @@ def server_rpc(
     raise managers.convert_to_error(kind, result)  # type: ignore[attr-defined]
 
 
-# Releases waiting for the next request, per server address.
+# Releases waiting for the next request, per server address. Whatever is still queued when
+# the process exits is released by the server when the session's lease closes.
 _pending: dict[Any, list[str]] = {}
 _pending_lock = threading.Lock()
 # A forked child must never send its parent's releases.
 os.register_at_fork(after_in_child=_pending.clear)
 
 
-def release_later(address: Any, authkey: bytes, ident: str) -> None:
+def release_later(address: Any, ident: str) -> None:
     """Finalizer of an adopted proxy: queue the decref for the next request to ``address``."""
     with _pending_lock:
-        queued = _pending.get(address)
-        if queued is None:
-            queued = _pending[address] = []
-            # Whatever is still queued when the process exits goes on one fresh connection.
-            util.Finalize(None, flush_releases, args=(address, authkey), exitpriority=5)
-        queued.append(ident)
+        _pending.setdefault(address, []).append(ident)
 
 
 def _take(address: Any) -> list[str]:
@@ -200,17 +234,3 @@ def _frame(message: object) -> bytes:
     """One message as ``Connection.send`` frames it: a 4-byte length, then the pickle."""
     payload = bytes(reduction.ForkingPickler.dumps(message))
     return struct.pack("!i", len(payload)) + payload
-
-
-def flush_releases(address: Any, authkey: bytes) -> None:
-    """Send what is still queued for ``address`` on a fresh connection (at exit)."""
-    idents = _take(address)
-    if not idents:
-        return
-    try:
-        conn = client(address, authkey=authkey)
-    except Exception:
-        return  # the server is gone, and its objects with it
-    with contextlib.suppress(Exception), contextlib.closing(conn):
-        for ident in idents:
-            managers.dispatch(conn, None, "decref", (ident,))  # type: ignore[attr-defined]

@@ -97,13 +97,18 @@ class TypedProxy(managers.BaseProxy):
             exposed=exposed,
             incref=False,
         )
-        util.Finalize(
-            proxy,
-            channel.release_later,
-            args=(token.address, authkey, token.id),
-            exitpriority=10,
-        )
+        util.Finalize(proxy, channel.release_later, args=(token.address, token.id))
         return proxy
+
+    def _incref(self) -> None:
+        """Take a reference on this thread's connection, counted against our session."""
+        if self._owned_by_manager:  # type: ignore[attr-defined]
+            return
+        connect = channel.client if self._serializer == "pickle" else self._Client
+        channel.server_rpc(
+            self._token.address, self._authkey, connect, "incref", self._id
+        )
+        util.Finalize(self, channel.release_later, args=(self._token.address, self._id))
 
     def _connect(self) -> None:
         channel.thread_connection(self._token.address, self._authkey, self._Client)

@@ -3,7 +3,9 @@
 Differences from ``multiprocessing.managers.Server``, each invisible to stdlib clients:
 
 * an exception raised by a referent carries its server-side traceback (gh-78279);
-* a method declared ``-> P | None`` returns ``None`` as ``None``, not as a proxy of ``None``.
+* a method declared ``-> P | None`` returns ``None`` as ``None``, not as a proxy of ``None``;
+* typedmgr clients create objects, take references and release them on their long-lived
+  connection, and what a client process holds is released when it dies (``sessions``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from typedmgr.channel import RELEASE, SERVER_RPCS, nodelay
 from typedmgr.proxy import TRACEBACK_ATTR
+from typedmgr.sessions import Sessions, session_of
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -29,6 +32,7 @@ class TypedServer(managers.Server):
 
     if TYPE_CHECKING:
         # Stdlib internals typeshed does not declare.
+        id_to_refcount: dict[str, int]
         registry: dict[str, tuple[Any, Any, Any, Any]]
         id_to_local_proxy_obj: dict[str, tuple[Any, set[str], dict[str, str]]]
         stop_event: threading.Event
@@ -37,6 +41,40 @@ class TypedServer(managers.Server):
         def create(
             self, c: Connection, typeid: str, /, *args: object, **kwds: object
         ) -> tuple[str, tuple[str, ...]]: ...
+
+    def __init__(self, *args: Any, **kwds: Any) -> None:
+        super().__init__(*args, **kwds)
+        self.sessions = Sessions()
+        self._connection = (
+            threading.local()
+        )  # each served connection has its own thread
+
+    def accept_connection(self, c: Connection, name: str) -> None:
+        """Serve a long-lived connection; when a session's lease ends, release its refs."""
+        session, is_lease = session_of(name)
+        self._connection.session = session
+        try:
+            super().accept_connection(c, name)
+        finally:
+            if is_lease and session is not None:
+                self._end_session(session)
+
+    def _end_session(self, session: str) -> None:
+        for ident, count in self.sessions.end(session).items():
+            for _ in range(count):
+                with contextlib.suppress(Exception):
+                    self.decref(None, ident)
+
+    def _adopted(self, ident: str) -> None:
+        session = getattr(self._connection, "session", None)
+        if session is not None:
+            self.sessions.adopted(session, ident)
+
+    def decref(self, c: Any, ident: str) -> None:
+        """The stdlib decref; an object it disposes of is forgotten by every session too."""
+        super().decref(c, ident)
+        if ident not in self.id_to_refcount:
+            self.sessions.forget(ident)
 
     def serve_client(self, conn: Connection) -> None:
         """Serve one client connection until it closes; same messages as the stdlib's."""
@@ -92,6 +130,7 @@ class TypedServer(managers.Server):
             if not typeid or (res is None and methodname in _optional(gettypeid)):
                 return ("#RETURN", res)
             rident, rexposed = self.create(conn, typeid, res)
+            self._adopted(rident)
             return ("#PROXY", (rexposed, managers.Token(typeid, self.address, rident)))
         except AttributeError:
             return self._fallback(conn, ident, obj, methodname, args, kwds)
@@ -112,13 +151,22 @@ class TypedServer(managers.Server):
                 f"{name!r} is not a server function a client may call here",
             )
         try:
-            return ("#RETURN", getattr(self, name)(conn, *args, **kwds))
+            result = getattr(self, name)(conn, *args, **kwds)
         except Exception:
             return ("#TRACEBACK", traceback.format_exc())
+        if name == "create":
+            self._adopted(result[0])
+        elif name == "incref":
+            self._adopted(args[0])
+        elif name == "decref":
+            self.sessions.released(getattr(self._connection, "session", None), args[0])
+        return ("#RETURN", result)
 
     def _release(self, conn: Connection, idents: tuple[str, ...]) -> None:
         """One-way decrefs of collected proxies; a bad ident must not end the connection."""
+        session = getattr(self._connection, "session", None)
         for ident in idents:
+            self.sessions.released(session, ident)
             try:
                 self.decref(conn, ident)
             except Exception:

@@ -1,0 +1,83 @@
+"""Sessions: which client process holds which references, so its death releases them.
+
+A typedmgr client process opens one *lease* connection to each server and names its
+session in every long-lived connection it opens. References the process takes over (created
+objects, returned objects, increfs) are counted against its session; when the lease closes,
+because the process exited or was killed, the server releases whatever the session still
+holds. The stdlib keeps one global count per object, so a killed client leaks forever.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+
+__all__ = ["Sessions", "lease_name", "session_name", "session_of"]
+
+_TAG = re.compile(r"\[typedmgr session ([0-9a-f]{16})\]")
+_LEASE = "typedmgr lease"
+
+
+def session_name(name: str, session: str) -> str:
+    """The ``accept_connection`` name of a connection that belongs to ``session``."""
+    return f"{name} [typedmgr session {session}]"
+
+
+def lease_name(session: str) -> str:
+    """The ``accept_connection`` name of the connection whose end ends ``session``."""
+    return session_name(_LEASE, session)
+
+
+def session_of(name: str) -> tuple[str | None, bool]:
+    """(the session a connection name declares, whether it is that session's lease)."""
+    found = _TAG.search(name)
+    if found is None:
+        return None, False
+    return found.group(1), name.startswith(_LEASE)
+
+
+class Sessions:
+    """Per-session reference counts, kept beside the server's global ones."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, Counter[str]] = {}
+        self._holders: dict[str, set[str]] = {}
+
+    def adopted(self, session: str, ident: str) -> None:
+        """``session`` now holds one more reference to ``ident``."""
+        with self._lock:
+            self._held.setdefault(session, Counter())[ident] += 1
+            self._holders.setdefault(ident, set()).add(session)
+
+    def released(self, session: str | None, ident: str) -> None:
+        """``session`` gave one reference to ``ident`` back."""
+        if session is None:
+            return
+        with self._lock:
+            held = self._held.get(session)
+            if held and held[ident] > 0:
+                held[ident] -= 1
+                if not held[ident]:
+                    del held[ident]
+                    self._holders.get(ident, set()).discard(session)
+
+    def forget(self, ident: str) -> None:
+        """``ident`` was disposed of: no session may release it again (ids get reused)."""
+        with self._lock:
+            for session in self._holders.pop(ident, ()):
+                self._held.get(session, Counter()).pop(ident, None)
+
+    def end(self, session: str) -> Counter[str]:
+        """Close ``session``; return the references it still held, to be released."""
+        with self._lock:
+            held = self._held.pop(session, Counter())
+            for ident in held:
+                self._holders.get(ident, set()).discard(session)
+            return held
+
+    def count(self) -> int:
+        """Sessions holding at least one reference."""
+        with self._lock:
+            return sum(1 for held in self._held.values() if held)
