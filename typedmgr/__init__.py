@@ -6,7 +6,8 @@ of a Protocol feeds both the runtime registration and the build-time generator.
 
 from typedmgr.channel import ServerConnectionError
 from typedmgr.manager import TypedManager
-from typedmgr.model import Interface, InterfaceError, interface_of
+from typedmgr.model import Interface, InterfaceError, interface_of, oneway
+from typedmgr.pipeline import Pipeline, Reply
 from typedmgr.proxy import RemoteTraceback, TypedProxy, proxy_class_for
 
 __version__ = "0.1.0"
@@ -14,11 +15,14 @@ __version__ = "0.1.0"
 __all__ = [
     "Interface",
     "InterfaceError",
+    "Pipeline",
     "RemoteTraceback",
+    "Reply",
     "ServerConnectionError",
     "TypedManager",
     "TypedProxy",
     "__version__",
     "interface_of",
+    "oneway",
     "proxy_class_for",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import secrets
 import socket
 import struct
@@ -25,10 +26,14 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
 __all__ = [
+    "ONEWAY",
     "RELEASE",
     "ServerConnectionError",
     "client",
+    "dumps",
     "exchange",
+    "exchange_many",
+    "frame",
     "nodelay",
     "release_later",
     "send",
@@ -38,6 +43,8 @@ __all__ = [
 
 #: One-way request ``(None, RELEASE, (ident, ...), {})``: decref each ident, send no reply.
 RELEASE = "#typedmgr-release"
+#: One-way call ``(ident, ONEWAY, (methodname, args), kwds)``: no reply; failures are logged.
+ONEWAY = "#typedmgr-oneway"
 
 # Server-level requests a typedmgr server answers on a client's long-lived connection.
 SERVER_RPCS = frozenset({"create", "incref", "decref"})
@@ -93,17 +100,55 @@ def exchange(
         reply: tuple[str, Any] = conn.recv()
         return reply
     except BaseException as exc:
-        with contextlib.suppress(Exception):
-            conn.close()
-        if getattr(tls, "connection", None) is conn:
-            del tls.connection
-        if isinstance(exc, (EOFError, ConnectionError)) and not isinstance(
-            exc, ServerConnectionError
-        ):
-            raise ServerConnectionError(
-                f"lost the connection to the manager server at {address!r}: {exc!r}"
-            ) from exc
-        raise
+        raise _drop(conn, tls, address, exc) from None
+
+
+def exchange_many(
+    tls: Any,
+    address: Any,
+    authkey: bytes,
+    connect: Callable[..., Connection],
+    frames: list[bytes],
+    replies: int,
+) -> list[tuple[str, Any] | BaseException]:
+    """Write ``frames`` in one go, then read ``replies`` replies (a pipeline's chunk).
+
+    A broken or interrupted exchange drops the connection, as :func:`exchange` does; the
+    replies not read by then become the error.
+    """
+    conn = getattr(tls, "connection", None)
+    if conn is None:
+        conn = thread_connection(address, authkey, connect)
+    results: list[tuple[str, Any] | BaseException] = []
+    try:
+        _write(conn, address, b"".join(frames))
+        while len(results) < replies:
+            results.append(conn.recv())
+    except BaseException as exc:
+        error = _drop(conn, tls, address, exc)
+        if not isinstance(exc, Exception):
+            raise
+        results.extend(error for _ in range(replies - len(results)))
+    return results
+
+
+def _drop(
+    conn: Connection, tls: Any, address: Any, exc: BaseException
+) -> BaseException:
+    """Close and forget an out-of-step connection; the error to report for it."""
+    with contextlib.suppress(Exception):
+        conn.close()
+    if getattr(tls, "connection", None) is conn:
+        del tls.connection
+    if isinstance(exc, (EOFError, ConnectionError)) and not isinstance(
+        exc, ServerConnectionError
+    ):
+        error = ServerConnectionError(
+            f"lost the connection to the manager server at {address!r}: {exc!r}"
+        )
+        error.__cause__ = exc
+        return error
+    return exc
 
 
 def thread_connection(
@@ -210,27 +255,36 @@ def _take(address: Any) -> list[str]:
         return taken
 
 
+def dumps(message: object) -> bytes:
+    """Pickle a message as ``Connection.send`` would, without its per-message pickler.
+
+    ``ForkingPickler.dumps`` builds a new pickler and copies its dispatch table for every
+    message (measured: 2.8 us against 0.45 us for ``pickle.dumps``). Plain pickle gives the
+    same bytes for everything it can pickle; the rest (sockets, dict views) falls back.
+    """
+    try:
+        return pickle.dumps(message, pickle.DEFAULT_PROTOCOL)
+    except Exception:
+        return bytes(reduction.ForkingPickler.dumps(message))
+
+
 def send(conn: Connection, address: Any, request: tuple[object, ...]) -> None:
     """Send a request, preceded in the same write by the releases queued for ``address``."""
     if not _pending.get(address):  # unlocked peek: the hot path stays one dict lookup
-        conn.send(request)
-        return
-    idents = _take(address)
-    if not idents:
-        conn.send(request)
-        return
-    frames = b"".join(
-        _frame(message) for message in ((None, RELEASE, tuple(idents), {}), request)
-    )
-    write = getattr(conn, "_send", None)
-    if write is None:  # not a socket Connection: two writes are fine
-        conn.send((None, RELEASE, tuple(idents), {}))
-        conn.send(request)
+        conn.send_bytes(dumps(request))
     else:
-        write(frames)
+        _write(conn, address, frame(request))
 
 
-def _frame(message: object) -> bytes:
+def _write(conn: Connection, address: Any, frames: bytes) -> None:
+    """Write framed messages in one write, the queued releases for ``address`` first."""
+    idents = _take(address)
+    if idents:
+        frames = frame((None, RELEASE, tuple(idents), {})) + frames
+    conn._send(frames)  # type: ignore[attr-defined]
+
+
+def frame(message: object) -> bytes:
     """One message as ``Connection.send`` frames it: a 4-byte length, then the pickle."""
-    payload = bytes(reduction.ForkingPickler.dumps(message))
+    payload = dumps(message)
     return struct.pack("!i", len(payload)) + payload

@@ -36,6 +36,7 @@ __all__ = [
     "inspect_signature",
     "interface_of",
     "is_protocol",
+    "oneway",
     "protocol_for_ref",
     "ref_of",
     "signature_of",
@@ -133,6 +134,8 @@ class Method:
     return_kind: ReturnKind
     remote: type | None
     doc: str | None
+    oneway: bool = False
+    """Marked ``@oneway``: the caller sends and goes on; the server logs failures."""
 
 
 class RemoteMethods(dict[str, str]):
@@ -288,7 +291,27 @@ def _method(
         raise InterfaceError(f"{where}: the return annotation is missing")
     returns = hints["return"]
     kind, remote = _return_kind(where, returns)
-    return Method(func.__name__, params, returns, kind, remote, inspect.getdoc(func))
+    oneway = getattr(func, ONEWAY_ATTR, False) is True
+    if oneway and returns not in (None, type(None)):
+        raise InterfaceError(f"{where}: a @oneway method must return None")
+    return Method(
+        func.__name__, params, returns, kind, remote, inspect.getdoc(func), oneway
+    )
+
+
+ONEWAY_ATTR = "__typedmgr_oneway__"
+
+_F = typing.TypeVar("_F", bound=Callable[..., None])
+
+
+def oneway(method: _F) -> _F:
+    """Mark a Protocol method as one-way: proxies send the call and return ``None`` at once.
+
+    The server runs it in order with the caller's other calls and logs an exception it
+    raises (logger ``typedmgr.server``); nothing is sent back.
+    """
+    setattr(method, ONEWAY_ATTR, True)
+    return method
 
 
 def signature_of(where: str, func: Callable[..., object]) -> tuple[Param, ...]:

@@ -14,6 +14,7 @@ from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from typedmgr import channel
+from typedmgr.channel import ONEWAY
 from typedmgr.model import (
     Interface,
     Method,
@@ -21,6 +22,7 @@ from typedmgr.model import (
     interface_of,
     protocol_for_ref,
 )
+from typedmgr.pipeline import capturing
 
 if TYPE_CHECKING:
     pass
@@ -114,8 +116,32 @@ class TypedProxy(managers.BaseProxy):
         channel.thread_connection(self._token.address, self._authkey, self._Client)
 
     def _call(self, methodname: str, /, *args: object, **kwds: object) -> object:
-        """Call ``methodname`` on the referent; the typed face of ``_callmethod``."""
+        """Call ``methodname`` on the referent; the typed face of ``_callmethod``.
+
+        Inside ``Pipeline.call`` the request is queued and a ``Reply`` comes back instead.
+        """
+        pipeline = capturing.get()
+        if pipeline is not None:
+            return pipeline.enqueue(
+                self, (self._id, methodname, args, kwds), expects_reply=True
+            )
         return self._callmethod(methodname, args, kwds)
+
+    def _send(self, methodname: str, /, *args: object, **kwds: object) -> None:
+        """Call a ``@oneway`` method: send the request and return without waiting."""
+        request = (self._id, ONEWAY, (methodname, args), kwds)
+        pipeline = capturing.get()
+        if pipeline is not None:
+            pipeline.enqueue(self, request, expects_reply=False)
+            return
+        channel.exchange_many(
+            self._tls,
+            self._token.address,
+            self._authkey,
+            self._Client,
+            [channel.frame(request)],
+            0,
+        )
 
     def _callmethod(
         self,
@@ -130,6 +156,10 @@ class TypedProxy(managers.BaseProxy):
             self._Client,
             (self._id, methodname, args, kwds),
         )
+        return self._reply(kind, result)
+
+    def _reply(self, kind: str, result: Any) -> Any:
+        """The value a reply stands for: a copy, a new proxy, or the exception raised."""
         if kind == "#RETURN":
             return result
         if kind == "#PROXY":
@@ -252,11 +282,15 @@ def _runtime_method(method: Method) -> Callable[..., object]:
     """A proxy method that binds arguments like the generated one: same wire message."""
     signature = inspect_signature(method.params, returns=method.returns)
     name = method.name
+    oneway = method.oneway
 
     def call(self: TypedProxy, /, *args: object, **kwds: object) -> object:
         bound = signature.bind(*args, **kwds)
         bound.apply_defaults()
-        return self._callmethod(name, bound.args, bound.kwargs)
+        if oneway:
+            self._send(name, *bound.args, **bound.kwargs)
+            return None
+        return self._call(name, *bound.args, **bound.kwargs)
 
     call.__name__ = call.__qualname__ = name
     call.__doc__ = method.doc

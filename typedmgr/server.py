@@ -11,13 +11,14 @@ Differences from ``multiprocessing.managers.Server``, each invisible to stdlib c
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import threading
 import traceback
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any
 
-from typedmgr.channel import RELEASE, SERVER_RPCS, nodelay
+from typedmgr.channel import ONEWAY, RELEASE, SERVER_RPCS, dumps, nodelay
 from typedmgr.proxy import TRACEBACK_ATTR
 from typedmgr.sessions import Sessions, session_of
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
 __all__ = ["TypedServer"]
+
+_log = logging.getLogger("typedmgr.server")
 
 
 class TypedServer(managers.Server):
@@ -78,7 +81,7 @@ class TypedServer(managers.Server):
 
     def serve_client(self, conn: Connection) -> None:
         """Serve one client connection until it closes; same messages as the stdlib's."""
-        recv, send = conn.recv, conn.send
+        recv, send_bytes = conn.recv, conn.send_bytes
         while not self.stop_event.is_set():
             try:
                 ident, methodname, args, kwds = recv()
@@ -92,13 +95,16 @@ class TypedServer(managers.Server):
                     continue
                 if ident is None:
                     msg = self._server_rpc(conn, methodname, args, kwds)
+                elif methodname == ONEWAY:
+                    self._oneway(conn, ident, args, kwds)
+                    continue
                 else:
                     msg = self._call(conn, ident, methodname, args, kwds)
             try:
                 try:
-                    send(msg)
+                    send_bytes(dumps(msg))
                 except Exception:
-                    send(("#UNSERIALIZABLE", traceback.format_exc()))
+                    send_bytes(dumps(("#UNSERIALIZABLE", traceback.format_exc())))
             except Exception as e:
                 util.info(
                     "exception in thread serving %r: %r",
@@ -107,6 +113,20 @@ class TypedServer(managers.Server):
                 )
                 conn.close()
                 sys.exit(1)
+
+    def _oneway(self, conn: Connection, ident: str, args: Any, kwds: Any) -> None:
+        """Run a one-way call; nobody waits for it, so its failure goes to the log."""
+        methodname, call_args = args
+        kind, result = self._call(conn, ident, methodname, call_args, kwds)
+        if kind == "#ERROR":
+            assert isinstance(result, BaseException)
+            _log.error(
+                "one-way call %s() failed",
+                methodname,
+                exc_info=(type(result), result, result.__traceback__),
+            )
+        elif kind != "#RETURN":
+            _log.error("one-way call %s() failed:\n%s", methodname, result)
 
     def _call(
         self, conn: Connection, ident: str, methodname: str, args: Any, kwds: Any

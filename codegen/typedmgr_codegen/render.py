@@ -307,7 +307,9 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
         with _located(where):
             returns = writer.returns(method, shadowed)
         call = f"self._call({_quoted(method.name)}{call_args})"
-        if returns == "None":
+        if method.oneway:
+            body = f"self._send({_quoted(method.name)}{call_args})"
+        elif returns == "None":
             body = call
         else:
             body = f"return {writer.imports.alias('typing', runtime=True)}.cast({_quoted(returns)}, {call})"
