@@ -1,0 +1,73 @@
+"""Protocols, implementations and a manager shared by the runtime tests (and their children)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+from typedmgr import TypedManager, oneway
+
+
+class Tally(Protocol):
+    def add(self, n: int = 1) -> int: ...
+    def total(self) -> int: ...
+    def slow(self, seconds: float, result: str) -> str: ...
+    def fail(self, message: str) -> int: ...
+    @oneway
+    def note(self, text: str) -> None: ...
+    def notes(self) -> list[str]: ...
+
+
+class Board(Protocol):
+    def tally(self, name: str) -> Tally: ...
+    def find(self, name: str) -> Tally | None: ...
+
+
+class TallyImpl:
+    def __init__(self) -> None:
+        self._total = 0
+        self._notes: list[str] = []
+        self._lock = threading.Lock()
+
+    def add(self, n: int = 1) -> int:
+        with self._lock:
+            self._total += n
+            return self._total
+
+    def total(self) -> int:
+        return self._total
+
+    def slow(self, seconds: float, result: str) -> str:
+        time.sleep(seconds)
+        return result
+
+    def fail(self, message: str) -> int:
+        raise ValueError(message)
+
+    def note(self, text: str) -> None:
+        if text == "boom":
+            raise RuntimeError("a one-way call failed")
+        self._notes.append(text)
+
+    def notes(self) -> list[str]:
+        return list(self._notes)
+
+
+class BoardImpl:
+    def __init__(self) -> None:
+        self._tallies: dict[str, TallyImpl] = {}
+
+    def tally(self, name: str) -> TallyImpl:
+        return self._tallies.setdefault(name, TallyImpl())
+
+    def find(self, name: str) -> TallyImpl | None:
+        return self._tallies.get(name)
+
+
+class RuntimeManager(TypedManager):
+    """Registered at runtime only: its proxies are built from the model, not generated."""
+
+
+RuntimeManager.register(Tally, TallyImpl)
+RuntimeManager.register(Board, BoardImpl)

@@ -1,0 +1,122 @@
+"""Lifetime and connections: creation on the thread's connection, release on client death."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.runtime.fixtures import RuntimeManager
+
+pytestmark = pytest.mark.process
+
+
+@pytest.fixture(params=["tcp", "unix"])
+def manager(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RuntimeManager]:
+    """A started RuntimeManager over TCP on 127.0.0.1 or a unix socket."""
+    address: Any = ("127.0.0.1", 0) if request.param == "tcp" else str(tmp_path / "s")
+    with RuntimeManager(address=address, authkey=b"lifetime") as m:
+        yield m
+
+
+def hold_objects_then_wait(address: Any, ready: Any) -> None:
+    """Child process: take references of every kind, report, and wait to be killed."""
+    m = RuntimeManager(address=address, authkey=b"lifetime")
+    m.connect()
+    board: Any = m.Board()  # type: ignore[attr-defined]
+    kept = [board, m.Tally(), board.tally("a"), board.tally("b"), board.find("a")]  # type: ignore[attr-defined]
+    dropped: Any = m.Tally()  # type: ignore[attr-defined]
+    del dropped  # its release is queued, never sent: the kill must release it too
+    ready.send(len(kept))
+    time.sleep(60)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> float:
+    """Seconds until ``condition()`` held; fails after ``timeout``."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < timeout, "condition not reached in time"
+        time.sleep(0.01)
+    return time.monotonic() - start
+
+
+def test_killed_client_releases_everything_it_held(manager: RuntimeManager) -> None:
+    """After a client's SIGKILL the server's object count is back to baseline within 2 s."""
+    baseline = manager._number_of_objects()  # type: ignore[attr-defined]
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    child = ctx.Process(target=hold_objects_then_wait, args=(manager.address, theirs))
+    child.start()
+    try:
+        assert ours.poll(30), "the child did not report"
+        assert 5 == ours.recv()
+        assert manager._number_of_objects() > baseline  # type: ignore[attr-defined]
+        os.kill(child.pid or 0, signal.SIGKILL)
+        child.join(10)
+        wait_for(lambda: manager._number_of_objects() == baseline, 2.0)  # type: ignore[attr-defined]
+    finally:
+        child.kill()
+        child.join(10)
+
+
+def test_released_proxies_are_reclaimed_on_the_next_call(
+    manager: RuntimeManager,
+) -> None:
+    """Proxies collected in this process are released with the next request."""
+    keep: Any = manager.Tally()  # type: ignore[attr-defined]
+    baseline = manager._number_of_objects()  # type: ignore[attr-defined]
+    for _ in range(20):
+        manager.Tally()  # type: ignore[attr-defined]
+    keep.total()
+    assert baseline == manager._number_of_objects()  # type: ignore[attr-defined]
+
+
+def test_creation_and_nested_returns_open_no_new_connections(
+    manager: RuntimeManager,
+) -> None:
+    """After the first call, creating and returning remote objects reuses the connection."""
+    opened: list[Any] = []
+    connect = manager._Client
+
+    def counting(*args: Any, **kwds: Any) -> Connection:
+        opened.append(args)
+        return connect(*args, **kwds)
+
+    manager._Client = counting
+    board: Any = manager.Board()  # type: ignore[attr-defined]
+    board.tally("warm-up")
+    opened.clear()
+    for i in range(20):
+        manager.Tally()  # type: ignore[attr-defined]
+        board.tally(f"t{i}").add()
+        assert board.find("missing") is None
+    assert [] == opened
+
+
+def use_board_in_child(board: Any, results: Any) -> None:
+    """Child process: a received proxy whose method returns another proxy (gh-99595)."""
+    tally = board.tally("shared")
+    results.send(tally.add(5))
+
+
+def test_proxy_sent_to_a_spawned_child_returns_nested_proxies() -> None:
+    """A proxy pickled into a spawned child still returns typed nested proxies there."""
+    with RuntimeManager() as m:
+        board: Any = m.Board()  # type: ignore[attr-defined]
+        board.tally("shared").add(1)
+        ctx = multiprocessing.get_context("spawn")
+        ours, theirs = ctx.Pipe()
+        child = ctx.Process(target=use_board_in_child, args=(board, theirs))
+        child.start()
+        child.join(30)
+        assert 0 == child.exitcode
+        assert ours.poll(5)
+        assert 6 == ours.recv()
+        assert 6 == board.tally("shared").total()
