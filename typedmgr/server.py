@@ -15,6 +15,7 @@ import logging
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any
 
@@ -45,8 +46,11 @@ class TypedServer(managers.Server):
             self, c: Connection, typeid: str, /, *args: object, **kwds: object
         ) -> tuple[str, tuple[str, ...]]: ...
 
-    def __init__(self, *args: Any, **kwds: Any) -> None:
-        super().__init__(*args, **kwds)
+    def __init__(
+        self, registry: dict[str, Any], address: Any, authkey: bytes, serializer: str
+    ) -> None:
+        super().__init__(registry, address, authkey, serializer)
+        self.serializer = serializer
         self.sessions = Sessions()
         self._connection = (
             threading.local()
@@ -81,7 +85,11 @@ class TypedServer(managers.Server):
 
     def serve_client(self, conn: Connection) -> None:
         """Serve one client connection until it closes; same messages as the stdlib's."""
-        recv, send_bytes = conn.recv, conn.send_bytes
+        recv = conn.recv
+        if self.serializer == "pickle":
+            send: Callable[[object], None] = lambda msg: conn.send_bytes(dumps(msg))  # noqa: E731
+        else:
+            send = conn.send
         while not self.stop_event.is_set():
             try:
                 ident, methodname, args, kwds = recv()
@@ -102,9 +110,9 @@ class TypedServer(managers.Server):
                     msg = self._call(conn, ident, methodname, args, kwds)
             try:
                 try:
-                    send_bytes(dumps(msg))
+                    send(msg)
                 except Exception:
-                    send_bytes(dumps(("#UNSERIALIZABLE", traceback.format_exc())))
+                    send(("#UNSERIALIZABLE", traceback.format_exc()))
             except Exception as e:
                 util.info(
                     "exception in thread serving %r: %r",
