@@ -72,7 +72,8 @@ def _rebound(cls: type) -> dict[str, Any]:
         if isinstance(value, types.FunctionType):
             members[name] = rebind(value)
         elif isinstance(value, classmethod):
-            members[name] = classmethod(rebind(value.__func__))
+            func: Any = value.__func__
+            members[name] = classmethod(rebind(func))
         elif not name.startswith("__"):
             members[name] = value
     return members
@@ -94,8 +95,9 @@ TypedTestManagerRestart = _cpython_case(T._TestManagerRestart)
 
 def test_the_cases_run_cpython_code() -> None:
     """The rebound methods are CPython's own code objects, not copies of them."""
-    assert TypedTestMyManager.common.__code__ is T._TestMyManager.common.__code__
-    assert TypedTestMyManager.common.__globals__["MyManager"] is MyManager
+    common: Any = vars(TypedTestMyManager)["common"]
+    assert common.__code__ is T._TestMyManager.common.__code__
+    assert common.__globals__["MyManager"] is MyManager
 
 
 class TypedSyncManager(TypedManager, multiprocessing.managers.SyncManager):
