@@ -423,8 +423,17 @@ def _mentions_protocol(tp: object) -> bool:
 
 
 def _describe(tp: object) -> str:
-    text = repr(tp) if not isinstance(tp, type) else tp.__qualname__
-    return text.replace("typing.", "")
+    """An annotation as its author would write it, for error messages."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if _is_union(tp):
+        return " | ".join(_describe(a) for a in args)
+    if origin is not None and args:
+        return f"{_describe(origin)}[{', '.join(_describe(a) for a in args)}]"
+    if tp is type(None):
+        return "None"
+    if isinstance(tp, type):
+        return tp.__qualname__
+    return repr(tp).replace("typing.", "")
 
 
 def _hints(

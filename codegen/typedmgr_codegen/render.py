@@ -103,9 +103,12 @@ def _import_block(modules: set[str]) -> list[str]:
 class TypeWriter:
     """Spells evaluated annotations as source text, collecting the imports they need."""
 
-    def __init__(self, imports: Imports, proxies: dict[type, str]) -> None:
+    def __init__(
+        self, imports: Imports, proxies: dict[type, str], *, stub: bool = False
+    ) -> None:
         self.imports = imports
         self.proxies = proxies
+        self.stub = stub
 
     def spell(self, tp: object, *, shadowed: frozenset[str] = frozenset()) -> str:
         """Source text for annotation ``tp``; builtins in ``shadowed`` go via ``builtins``."""
@@ -151,6 +154,12 @@ class TypeWriter:
         ):
             return f"{self.imports.alias('collections.abc')}.{cls.__name__}"
         return f"{self.imports.alias(cls.__module__)}.{cls.__qualname__}"
+
+    def default(self, value: object) -> str:
+        """A parameter default; in a stub only simple literals are spelled, else ``...``."""
+        if self.stub and isinstance(value, (enum.Enum, frozenset)):
+            return "..."
+        return self.literal(value)
 
     def literal(self, value: object) -> str:
         """Source text of a default or ``Literal`` value, as ruff would quote it."""
@@ -256,7 +265,7 @@ def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
     rendered: dict[bool, str] = {}
     for stub in (False, True):
         imports = Imports()
-        writer = TypeWriter(imports, proxies)
+        writer = TypeWriter(imports, proxies, stub=stub)
         imports.alias("typedmgr", runtime=True)
         proxy_contexts = [
             _proxy_context(i, proxies[i.protocol], writer) for i in interfaces
@@ -394,7 +403,7 @@ def _signature(
             annotation = writer.spell(p.annotation, shadowed=shadowed)
         text = f"{p.name}: {annotation}"
         if p.has_default:
-            text += f" = {writer.literal(p.default)}"
+            text += f" = {writer.default(p.default)}"
         if p.kind is ParamKind.VAR_POSITIONAL:
             parts.append("*" + text)
             args.append(f"*{p.name}")
