@@ -259,6 +259,10 @@ def interface_of(protocol: type) -> Interface:
                 f"{where}: only methods can be proxied, not {type(value).__name__} members"
             )
         methods.append(_method(where, value, namespace))
+    for attr in _declared_attributes(protocol):
+        raise InterfaceError(
+            f"{name}.{attr}: only methods can be proxied, not attribute declarations"
+        )
     own_doc = vars(protocol).get("__doc__")
     doc = inspect.cleandoc(own_doc) if isinstance(own_doc, str) else None
     return Interface(protocol, tuple(methods), doc)
@@ -278,6 +282,18 @@ def _own_members(protocol: type) -> list[str]:
         if base is protocol or is_protocol(base):
             names.update(dict.fromkeys(vars(base)))
     return list(names)
+
+
+def _declared_attributes(protocol: type) -> list[str]:
+    """Public names the Protocol declares with a bare annotation (``size: int``)."""
+    names = []
+    for base in protocol.__mro__:
+        if base is protocol or is_protocol(base):
+            for attr, annotation in vars(base).get("__annotations__", {}).items():
+                text = annotation if isinstance(annotation, str) else repr(annotation)
+                if not attr.startswith("_") and "ClassVar" not in text:
+                    names.append(attr)
+    return names
 
 
 def _method(
