@@ -14,12 +14,13 @@ import os
 import pickle
 import secrets
 import socket
-import struct
 import threading
 from collections.abc import Callable
 from multiprocessing import connection, managers, process, reduction, util
 from typing import TYPE_CHECKING, Any
 
+from typedmgr import frames
+from typedmgr.frames import FrameReader
 from typedmgr.sessions import lease_name, session_name
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def exchange(
         conn = thread_connection(address, authkey, connect)
     try:
         send(conn, address, request)
-        reply: tuple[str, Any] = conn.recv()
+        reply: tuple[str, Any] = pickle.loads(FrameReader(conn.fileno()).read())
         return reply
     except BaseException as exc:
         raise _drop(conn, tls, address, exc) from None
@@ -122,8 +123,9 @@ def exchange_many(
     results: list[tuple[str, Any] | BaseException] = []
     try:
         _write(conn, address, b"".join(frames))
+        reader = FrameReader(conn.fileno())
         while len(results) < replies:
-            results.append(conn.recv())
+            results.append(pickle.loads(reader.read()))
     except BaseException as exc:
         error = _drop(conn, tls, address, exc)
         if not isinstance(exc, Exception):
@@ -285,6 +287,5 @@ def _write(conn: Connection, address: Any, frames: bytes) -> None:
 
 
 def frame(message: object) -> bytes:
-    """One message as ``Connection.send`` frames it: a 4-byte length, then the pickle."""
-    payload = dumps(message)
-    return struct.pack("!i", len(payload)) + payload
+    """One message, pickled and framed as ``Connection.send`` would."""
+    return frames.frame(dumps(message))

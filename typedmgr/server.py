@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import pickle
 import sys
 import threading
 import traceback
-from collections.abc import Callable
 from multiprocessing import managers, util
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from typedmgr.channel import ONEWAY, RELEASE, SERVER_RPCS, dumps, nodelay
+from typedmgr.frames import FrameReader, frame
 from typedmgr.proxy import TRACEBACK_ATTR
 from typedmgr.sessions import Sessions, session_of
 
@@ -84,43 +85,93 @@ class TypedServer(managers.Server):
             self.sessions.forget(ident)
 
     def serve_client(self, conn: Connection) -> None:
-        """Serve one client connection until it closes; same messages as the stdlib's."""
-        recv = conn.recv
-        if self.serializer == "pickle":
-            send: Callable[[object], None] = lambda msg: conn.send_bytes(dumps(msg))  # noqa: E731
-        else:
-            send = conn.send
+        """Serve one client connection until it closes; same messages as the stdlib's.
+
+        Requests that have already arrived are answered together, in one write.
+        """
+        if self.serializer != "pickle":
+            return self._serve_unbuffered(conn)
+        reader = FrameReader(conn.fileno())
+        replies: list[bytes] = []
         while not self.stop_event.is_set():
             try:
-                ident, methodname, args, kwds = recv()
+                payload = reader.buffered()
+                if payload is None:
+                    self._flush(conn, replies)
+                    payload = reader.read()
+                request = pickle.loads(payload)
             except EOFError:
                 sys.exit(0)
             except Exception:
-                msg: tuple[str, object] = ("#TRACEBACK", traceback.format_exc())
+                msg: tuple[str, object] | None = ("#TRACEBACK", traceback.format_exc())
             else:
-                if ident is None and methodname == RELEASE:
-                    self._release(conn, args)
-                    continue
-                if ident is None:
-                    msg = self._server_rpc(conn, methodname, args, kwds)
-                elif methodname == ONEWAY:
-                    self._oneway(conn, ident, args, kwds)
-                    continue
-                else:
-                    msg = self._call(conn, ident, methodname, args, kwds)
+                msg = self._handle(conn, request)
+            if msg is not None:
+                replies.append(self._encode(conn, msg))
+        self._flush(conn, replies)
+
+    def _serve_unbuffered(self, conn: Connection) -> None:
+        """The loop for other serializers (xmlrpclib): one message at a time."""
+        while not self.stop_event.is_set():
+            try:
+                request = conn.recv()
+            except EOFError:
+                sys.exit(0)
+            except Exception:
+                msg: tuple[str, object] | None = ("#TRACEBACK", traceback.format_exc())
+            else:
+                msg = self._handle(conn, request)
+            if msg is None:
+                continue
             try:
                 try:
-                    send(msg)
+                    conn.send(msg)
                 except Exception:
-                    send(("#UNSERIALIZABLE", traceback.format_exc()))
+                    conn.send(("#UNSERIALIZABLE", traceback.format_exc()))
             except Exception as e:
-                util.info(
-                    "exception in thread serving %r: %r",
-                    threading.current_thread().name,
-                    e,
-                )
-                conn.close()
-                sys.exit(1)
+                self._give_up(conn, e)
+
+    def _handle(self, conn: Connection, request: Any) -> tuple[str, object] | None:
+        """The reply to one request, or ``None`` for the one-way kinds."""
+        try:
+            ident, methodname, args, kwds = request
+        except Exception:
+            return ("#TRACEBACK", traceback.format_exc())
+        if ident is None and methodname == RELEASE:
+            self._release(conn, args)
+            return None
+        if ident is None:
+            return self._server_rpc(conn, methodname, args, kwds)
+        if methodname == ONEWAY:
+            self._oneway(conn, ident, args, kwds)
+            return None
+        return self._call(conn, ident, methodname, args, kwds)
+
+    def _encode(self, conn: Connection, msg: tuple[str, object]) -> bytes:
+        """A reply, framed; a reply that cannot be pickled becomes ``#UNSERIALIZABLE``."""
+        try:
+            return frame(dumps(msg))
+        except Exception:
+            try:
+                return frame(dumps(("#UNSERIALIZABLE", traceback.format_exc())))
+            except Exception as e:
+                self._give_up(conn, e)
+
+    def _flush(self, conn: Connection, replies: list[bytes]) -> None:
+        if replies:
+            try:
+                conn._send(b"".join(replies))  # type: ignore[attr-defined]
+            except Exception as e:
+                self._give_up(conn, e)
+            replies.clear()
+
+    @staticmethod
+    def _give_up(conn: Connection, error: Exception) -> NoReturn:
+        util.info(
+            "exception in thread serving %r: %r", threading.current_thread().name, error
+        )
+        conn.close()
+        sys.exit(1)
 
     def _oneway(self, conn: Connection, ident: str, args: Any, kwds: Any) -> None:
         """Run a one-way call; nobody waits for it, so its failure goes to the log."""
