@@ -15,9 +15,12 @@ def test_reads_what_the_stdlib_connection_sends() -> None:
     """Messages sent by Connection.send_bytes, small and large, come back whole and in order."""
     reader_end, writer_end = Pipe(duplex=False)
     messages = [b"a", b"", b"x" * 300_000, b"tail"]
-    sender = threading.Thread(
-        target=lambda: [writer_end.send_bytes(m) for m in messages]
-    )
+
+    def send_all() -> None:
+        for message in messages:
+            writer_end.send_bytes(message)
+
+    sender = threading.Thread(target=send_all)
     sender.start()
     reader = FrameReader(reader_end.fileno())
     assert messages == [reader.read() for _ in messages]
