@@ -33,7 +33,7 @@ _log = logging.getLogger("typedmgr.server")
 
 
 class TypedServer(managers.Server):
-    """A manager server that keeps remote tracebacks and honours ``P | None`` returns."""
+    """The stdlib manager server plus tracebacks, ``P | None``, sessions and bulk replies."""
 
     if TYPE_CHECKING:
         # Stdlib internals typeshed does not declare.
@@ -53,9 +53,8 @@ class TypedServer(managers.Server):
         super().__init__(registry, address, authkey, serializer)
         self.serializer = serializer
         self.sessions = Sessions()
-        self._connection = (
-            threading.local()
-        )  # each served connection has its own thread
+        # Each served connection has a thread of its own: per-connection state lives here.
+        self._connection = threading.local()
 
     def accept_connection(self, c: Connection, name: str) -> None:
         """Serve a long-lived connection; when a session's lease ends, release its refs."""
@@ -99,9 +98,14 @@ class TypedServer(managers.Server):
                 if payload is None:
                     self._flush(conn, replies)
                     payload = reader.read()
-                request = pickle.loads(payload)
             except EOFError:
                 sys.exit(0)
+            except (
+                Exception
+            ) as e:  # garbled framing: this stream cannot be resynchronised
+                self._give_up(conn, e)
+            try:
+                request = pickle.loads(payload)
             except Exception:
                 msg: tuple[str, object] | None = ("#TRACEBACK", traceback.format_exc())
             else:

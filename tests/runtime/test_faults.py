@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
+from multiprocessing.connection import Client
+from multiprocessing.managers import dispatch  # type: ignore[attr-defined]
 from types import FrameType
 from typing import Any
 
@@ -51,3 +54,19 @@ def test_a_vanished_server_raises_a_connection_error_naming_it() -> None:
     m.shutdown()
     with pytest.raises(ServerConnectionError, match=str(address[1])):
         tally.add()
+
+
+def test_garbage_on_a_connection_closes_it_and_the_server_goes_on() -> None:
+    """A connection that sends a corrupt frame is dropped; other clients are still served."""
+    with RuntimeManager(address=("127.0.0.1", 0), authkey=b"k") as m:
+        tally: Any = m.Tally()  # type: ignore[attr-defined]
+        assert m.address is not None
+        rogue = Client(m.address, authkey=b"k")
+        dispatch(rogue, None, "accept_connection", ("rogue",))
+        rogue.send_bytes(b"\x00")  # a well-framed message that is not a pickle
+        kind, _ = rogue.recv()
+        assert "#TRACEBACK" == kind
+        os.write(rogue.fileno(), (-7).to_bytes(4, "big", signed=True) + b"garbage")
+        with pytest.raises(EOFError):
+            rogue.recv()
+        assert 1 == tally.add()
