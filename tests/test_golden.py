@@ -20,6 +20,7 @@ from typedmgr_codegen.render import GENERATED_MARK, GeneratedModule, render_modu
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {
+    "bag": "tests.golden.bag.protocols:BagManager",
     "forms": "tests.golden.forms.protocols:FormsManager",
     "plain": "tests.golden.plain.protocols:PlainManager",
 }

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Protocol
 
 import pytest
 
+from tests.golden.bag.protocols import Bag
 from tests.golden.forms.protocols import Forms, FormsImpl, Leaf, Node, NodeImpl
 from tests.golden.forms.values import Color
 from typedmgr import InterfaceError, TypedManager, interface_of, oneway
 from typedmgr.model import (
+    ITERATOR_TYPEID,
     NO_DEFAULT,
     ParamKind,
     ReturnKind,
@@ -112,8 +114,16 @@ class Item(Protocol):
             "Bad.m: returns Item | int; a remote object can only be returned as `P` or `P | None`",
         ),
         (
-            "def m(self) -> Iterator[int]: ...",
-            "Bad.m: returns Iterator[int]; iterators cannot be copied",
+            "def m(self) -> Iterator[Item]: ...",
+            "Bad.m: returns Iterator[Item]; iterators of remote objects cannot be proxied",
+        ),
+        (
+            "def m(self) -> AsyncIterator[int]: ...",
+            "Bad.m: returns AsyncIterator[int]; async iterators cannot be proxied yet",
+        ),
+        (
+            "@property\n    def p(self) -> int: ...\n    @p.setter\n    def p(self, v: int) -> None: ...",
+            "Bad.p: only read-only properties can be proxied",
         ),
         (
             "def m(self, x: object = object()) -> int: ...",
@@ -122,10 +132,6 @@ class Item(Protocol):
         (
             "def m(self, x: int = ...) -> int: ...",
             "Bad.m: parameter 'x' defaults to Ellipsis",
-        ),
-        (
-            "size: int",
-            "Bad.size: only methods can be proxied, not attribute declarations",
         ),
         (
             "@oneway\n    def m(self) -> int: ...",
@@ -137,6 +143,7 @@ def test_unsupported_forms_name_protocol_and_method(body: str, message: str) -> 
     """What cannot be proxied raises InterfaceError naming the Protocol and method."""
     namespace: dict[str, object] = {
         "Protocol": Protocol,
+        "AsyncIterator": AsyncIterator,
         "Item": Item,
         "Iterator": Iterator,
         "oneway": oneway,
@@ -252,3 +259,27 @@ def test_register_refuses_to_replace_manager_methods() -> None:
     with pytest.raises(ValueError, match=r"would replace BaseManager\.connect"):
         M.register(Connect)
     M.register(Connect, protocol_typeid="Connection")
+
+
+def test_properties_attributes_dunders_and_iterators() -> None:
+    """Read-only properties and attributes are exposed, so are declared special methods."""
+    bag = interface_of(Bag)
+    assert (
+        "label",
+        "owner",
+        "__len__",
+        "__getitem__",
+        "__setitem__",
+        "__delitem__",
+        "__contains__",
+        "__iter__",
+        "__bool__",
+        "counts",
+        "squares",
+        "size",
+    ) == bag.exposed
+    assert [m.name for m in bag.methods if m.is_property] == ["label", "owner", "size"]
+    assert ReturnKind.REMOTE == bag.method("owner").return_kind
+    iterating = [m.name for m in bag.methods if m.return_kind is ReturnKind.ITERATOR]
+    assert ["__iter__", "counts", "squares"] == iterating
+    assert ITERATOR_TYPEID == bag.method_to_typeid["counts"]

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
 __all__ = [
+    "GETATTR",
     "ONEWAY",
     "RELEASE",
     "ServerConnectionError",
@@ -46,6 +47,8 @@ __all__ = [
 RELEASE = "#typedmgr-release"
 #: One-way call ``(ident, ONEWAY, (methodname, args), kwds)``: no reply; failures are logged.
 ONEWAY = "#typedmgr-oneway"
+#: Attribute read ``(ident, GETATTR, (name,), {})`` of an exposed property or attribute.
+GETATTR = "#typedmgr-getattr"
 
 # Server-level requests a typedmgr server answers on a client's long-lived connection.
 SERVER_RPCS = frozenset({"create", "incref", "decref"})

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from typedmgr import channel
 from typedmgr.model import (
+    ITERATOR_TYPEID,
     InterfaceError,
+    ReturnKind,
     check_implementation,
     inspect_signature,
     interface_of,
@@ -18,7 +20,7 @@ from typedmgr.model import (
     ref_of,
     signature_of,
 )
-from typedmgr.proxy import ProxyFactory, TypedProxy
+from typedmgr.proxy import ProxyFactory, TypedIterator, TypedProxy
 from typedmgr.server import TypedServer
 
 if TYPE_CHECKING:
@@ -137,6 +139,18 @@ class TypedManager(managers.BaseManager):
         a constructor on it (the stdlib ``method_to_typeid`` trap).
         """
         for method in interface_of(protocol).methods:
+            if (
+                method.return_kind is ReturnKind.ITERATOR
+                and ITERATOR_TYPEID not in cls._registry
+            ):
+                # ``iter`` on the server: a returned list or generator becomes an iterator.
+                super().register(
+                    ITERATOR_TYPEID,
+                    iter,
+                    TypedIterator,
+                    ("__next__",),
+                    create_method=False,
+                )
             remote = method.remote
             if remote is None or ref_of(remote) in cls._registry:
                 continue

@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "DUNDERS",
+    "ITERATOR_TYPEID",
     "NO_DEFAULT",
     "Interface",
     "InterfaceError",
@@ -108,6 +110,12 @@ class ReturnKind(enum.Enum):
     """Stays on the server; the caller gets a proxy of ``Method.remote``."""
     OPTIONAL_REMOTE = "optional-remote"
     """Like ``REMOTE``, but ``None`` comes back as ``None``."""
+    ITERATOR = "iterator"
+    """An iterator that stays on the server; the caller iterates a proxy of it."""
+
+
+#: The typeid under which servers wrap the iterators methods return.
+ITERATOR_TYPEID = "typedmgr:iterator"
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,8 @@ class Method:
     doc: str | None
     oneway: bool = False
     """Marked ``@oneway``: the caller sends and goes on; the server logs failures."""
+    is_property: bool = False
+    """A read-only property or an attribute declaration: read from the server on access."""
 
 
 class RemoteMethods(dict[str, str]):
@@ -179,8 +189,16 @@ class Interface:
     @property
     def method_to_typeid(self) -> RemoteMethods:
         """Methods returning remote objects, each mapped to its Protocol's reference typeid."""
+        typeids = {
+            m.name: ref_of(m.remote) for m in self.methods if m.remote is not None
+        }
+        typeids.update(
+            (m.name, ITERATOR_TYPEID)
+            for m in self.methods
+            if m.return_kind is ReturnKind.ITERATOR
+        )
         return RemoteMethods(
-            {m.name: ref_of(m.remote) for m in self.methods if m.remote is not None},
+            typeids,
             frozenset(
                 m.name
                 for m in self.methods
@@ -226,6 +244,19 @@ def protocol_for_ref(ref: str) -> type | None:
     return obj if isinstance(obj, type) and is_protocol(obj) else None
 
 
+# The special methods a Protocol may declare; the proxy forwards exactly those it declares.
+DUNDERS = frozenset(
+    {
+        "__len__",
+        "__getitem__",
+        "__setitem__",
+        "__delitem__",
+        "__contains__",
+        "__iter__",
+        "__bool__",
+    }
+)
+
 # Members a Protocol class always has; never part of an interface.
 _IGNORED = frozenset(
     {
@@ -248,21 +279,25 @@ def interface_of(protocol: type) -> Interface:
     namespace = _annotation_namespace(protocol)
     methods: list[Method] = []
     for attr in _own_members(protocol):
-        if attr.startswith("_") or attr in _IGNORED:
+        if attr in _IGNORED or (attr.startswith("_") and attr not in DUNDERS):
             continue
         value = inspect.getattr_static(protocol, attr)
         where = f"{name}.{attr}"
         if isinstance(value, (staticmethod, classmethod)):
             continue
-        if not inspect.isfunction(value):
+        if isinstance(value, property):
+            methods.append(_property(where, value, namespace))
+        elif inspect.isfunction(value):
+            methods.append(_method(where, value, namespace))
+        else:
             raise InterfaceError(
-                f"{where}: only methods can be proxied, not {type(value).__name__} members"
+                f"{where}: only methods and properties can be proxied, "
+                f"not {type(value).__name__} members"
             )
-        methods.append(_method(where, value, namespace))
-    for attr in _declared_attributes(protocol):
-        raise InterfaceError(
-            f"{name}.{attr}: only methods can be proxied, not attribute declarations"
-        )
+    for attr, hint in _declared_attributes(protocol, namespace).items():
+        where = f"{name}.{attr}"
+        kind, remote = _return_kind(where, hint)
+        methods.append(Method(attr, (), hint, kind, remote, None, is_property=True))
     own_doc = vars(protocol).get("__doc__")
     doc = inspect.cleandoc(own_doc) if isinstance(own_doc, str) else None
     return Interface(protocol, tuple(methods), doc)
@@ -284,16 +319,44 @@ def _own_members(protocol: type) -> list[str]:
     return list(names)
 
 
-def _declared_attributes(protocol: type) -> list[str]:
-    """Public names the Protocol declares with a bare annotation (``size: int``)."""
-    names = []
-    for base in protocol.__mro__:
-        if base is protocol or is_protocol(base):
-            for attr, annotation in vars(base).get("__annotations__", {}).items():
-                text = annotation if isinstance(annotation, str) else repr(annotation)
-                if not attr.startswith("_") and "ClassVar" not in text:
-                    names.append(attr)
-    return names
+def _declared_attributes(
+    protocol: type, namespace: Mapping[str, object]
+) -> dict[str, object]:
+    """Public attributes the Protocol declares (``size: int``), ClassVars left out."""
+    declared = [
+        attr
+        for base in reversed(protocol.__mro__)
+        if base is protocol or is_protocol(base)
+        for attr in vars(base).get("__annotations__", {})
+        if not attr.startswith("_")
+    ]
+    if not declared:
+        return {}
+    where = f"{protocol.__qualname__}.{declared[0]}"
+    hints = _hints(where, protocol, namespace)
+    return {
+        attr: hints[attr]
+        for attr in dict.fromkeys(declared)
+        if typing.get_origin(hints[attr]) is not typing.ClassVar
+        and hints[attr] is not typing.ClassVar
+    }
+
+
+def _property(where: str, prop: property, namespace: Mapping[str, object]) -> Method:
+    if prop.fset is not None or prop.fdel is not None:
+        raise InterfaceError(f"{where}: only read-only properties can be proxied")
+    if prop.fget is None:
+        raise InterfaceError(f"{where}: a property without a getter")
+    method = _method(where, prop.fget, namespace)
+    return Method(
+        method.name,
+        (),
+        method.returns,
+        method.return_kind,
+        method.remote,
+        method.doc,
+        is_property=True,
+    )
 
 
 def _method(
@@ -407,11 +470,17 @@ def _return_kind(where: str, returns: object) -> tuple[ReturnKind, type | None]:
             assert isinstance(remote, type)
             return ReturnKind.OPTIONAL_REMOTE, remote
     origin = typing.get_origin(returns)
-    if origin in _ITERATOR_ORIGINS:
+    if origin in _ASYNC_ITERATOR_ORIGINS:
         raise InterfaceError(
-            f"{where}: returns {_describe(returns)}; iterators cannot be copied to the "
-            "caller - return a list instead"
+            f"{where}: returns {_describe(returns)}; async iterators cannot be proxied yet"
         )
+    if origin in _ITERATOR_ORIGINS or returns in _ITERATOR_ORIGINS:
+        if _mentions_protocol(returns):
+            raise InterfaceError(
+                f"{where}: returns {_describe(returns)}; iterators of remote objects "
+                "cannot be proxied - iterate over values, or return `P` per call"
+            )
+        return ReturnKind.ITERATOR, None
     if _mentions_protocol(returns):
         raise InterfaceError(
             f"{where}: returns {_describe(returns)}; remote objects inside containers "
@@ -421,12 +490,10 @@ def _return_kind(where: str, returns: object) -> tuple[ReturnKind, type | None]:
 
 
 _ITERATOR_ORIGINS = frozenset(
-    {
-        collections.abc.Iterator,
-        collections.abc.Generator,
-        collections.abc.AsyncIterator,
-        collections.abc.AsyncGenerator,
-    }
+    {collections.abc.Iterator, collections.abc.Generator, collections.abc.Iterable}
+)
+_ASYNC_ITERATOR_ORIGINS = frozenset(
+    {collections.abc.AsyncIterator, collections.abc.AsyncGenerator}
 )
 
 
@@ -524,6 +591,13 @@ def check_implementation(interface: Interface, impl: Callable[..., object]) -> N
     for method in interface.methods:
         where = f"{cls.__qualname__}.{method.name} (for {interface.name}.{method.name})"
         attr = inspect.getattr_static(cls, method.name, None)
+        if method.is_property:
+            # An instance attribute set in __init__ is invisible here: only a method clashes.
+            if inspect.isfunction(attr):
+                raise InterfaceError(
+                    f"{where}: is a method, the Protocol reads an attribute"
+                )
+            continue
         if attr is None:
             raise InterfaceError(
                 f"{cls.__qualname__} does not implement {interface.name}: "

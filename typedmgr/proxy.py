@@ -9,13 +9,14 @@ builds an equivalent one from the same interface model.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from typedmgr import channel
-from typedmgr.channel import ONEWAY
+from typedmgr.channel import GETATTR, ONEWAY
 from typedmgr.model import (
+    ITERATOR_TYPEID,
     Interface,
     Method,
     inspect_signature,
@@ -27,7 +28,13 @@ from typedmgr.pipeline import capturing
 if TYPE_CHECKING:
     pass
 
-__all__ = ["ProxyFactory", "RemoteTraceback", "TypedProxy", "proxy_class_for"]
+__all__ = [
+    "ProxyFactory",
+    "RemoteTraceback",
+    "TypedIterator",
+    "TypedProxy",
+    "proxy_class_for",
+]
 
 # Name of the attribute the server sets on a raised exception so its traceback travels along.
 TRACEBACK_ATTR = "_typedmgr_remote_traceback_"
@@ -35,6 +42,7 @@ TRACEBACK_ATTR = "_typedmgr_remote_traceback_"
 # Shared default of _callmethod's kwds: sent as is (so it must pickle), never mutated.
 _NO_KWDS: dict[str, Any] = {}
 _P = TypeVar("_P")
+_T = TypeVar("_T")
 
 
 class RemoteTraceback(Exception):
@@ -127,6 +135,10 @@ class TypedProxy(managers.BaseProxy):
             )
         return self._callmethod(methodname, args, kwds)
 
+    def _get(self, name: str) -> object:
+        """Read the attribute or property ``name`` of the referent."""
+        return self._call(GETATTR, name)
+
     def _send(self, methodname: str, /, *args: object, **kwds: object) -> None:
         """Call a ``@oneway`` method: send the request and return without waiting."""
         request = (self._id, ONEWAY, (methodname, args), kwds)
@@ -204,9 +216,27 @@ def remote_error(kind: str, result: object) -> BaseException:
     return ValueError(f"Unrecognized message type {kind!r}")
 
 
+class TypedIterator(TypedProxy, Iterator[_T]):
+    """A proxy of an iterator a method returned; each ``next()`` is one call."""
+
+    _exposed_ = ("__next__",)
+    _method_to_typeid_: ClassVar[dict[str, str]] = {}
+
+    def __iter__(self) -> TypedIterator[_T]:
+        return self
+
+    def __next__(self) -> _T:
+        return self._call("__next__")  # type: ignore[return-value]
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return managers.BaseProxy.__reduce__(self)
+
+
 def _proxytype_for_typeid(
     typeid: str, manager: managers.BaseManager | None
 ) -> Callable[..., object]:
+    if typeid == ITERATOR_TYPEID:
+        return TypedIterator
     protocol = protocol_for_ref(typeid)
     if protocol is not None:
         return proxy_class_for(protocol)
@@ -274,8 +304,19 @@ def _build_proxy_class(interface: Interface) -> type[TypedProxy]:
         "__module__": interface.module,
     }
     for method in interface.methods:
-        namespace[method.name] = _runtime_method(method)
+        namespace[method.name] = (
+            _runtime_property(method) if method.is_property else _runtime_method(method)
+        )
     return type(f"{interface.name}Proxy", (TypedProxy,), namespace)
+
+
+def _runtime_property(method: Method) -> property:
+    name = method.name
+
+    def get(self: TypedProxy) -> object:
+        return self._get(name)
+
+    return property(get, doc=method.doc)
 
 
 def _runtime_method(method: Method) -> Callable[..., object]:

@@ -19,7 +19,7 @@ import traceback
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from typedmgr.channel import ONEWAY, RELEASE, SERVER_RPCS, dumps, nodelay
+from typedmgr.channel import GETATTR, ONEWAY, RELEASE, SERVER_RPCS, dumps, nodelay
 from typedmgr.frames import FrameReader, frame
 from typedmgr.proxy import TRACEBACK_ATTR
 from typedmgr.sessions import Sessions, session_of
@@ -177,6 +177,35 @@ class TypedServer(managers.Server):
         conn.close()
         sys.exit(1)
 
+    def _result(
+        self, conn: Connection, gettypeid: Any, name: str, res: object
+    ) -> tuple[str, object]:
+        """A copy of ``res``, or a proxy token when ``method_to_typeid`` names ``name``."""
+        typeid = gettypeid and gettypeid.get(name)
+        if not typeid or (res is None and name in _optional(gettypeid)):
+            return ("#RETURN", res)
+        rident, rexposed = self.create(conn, typeid, res)
+        self._adopted(rident)
+        return ("#PROXY", (rexposed, managers.Token(typeid, self.address, rident)))
+
+    def _getattr(
+        self,
+        conn: Connection,
+        obj: object,
+        exposed: set[str],
+        gettypeid: Any,
+        name: str,
+    ) -> tuple[str, object]:
+        """Read an exposed property or attribute; a Protocol-typed one comes back proxied."""
+        if name not in exposed:
+            return ("#TRACEBACK", f"attribute {name!r} of {type(obj)!r} is not exposed")
+        try:
+            res = getattr(obj, name)
+        except Exception as e:
+            _attach_traceback(e)
+            return ("#ERROR", e)
+        return self._result(conn, gettypeid, name, res)
+
     def _oneway(self, conn: Connection, ident: str, args: Any, kwds: Any) -> None:
         """Run a one-way call; nobody waits for it, so its failure goes to the log."""
         methodname, call_args = args
@@ -198,6 +227,8 @@ class TypedServer(managers.Server):
         obj = None
         try:
             obj, exposed, gettypeid = self._lookup(ident)
+            if methodname == GETATTR:
+                return self._getattr(conn, obj, exposed, gettypeid, args[0])
             if methodname not in exposed:
                 raise AttributeError(
                     f"method {methodname!r} of {type(obj)!r} object is not in "
@@ -209,12 +240,7 @@ class TypedServer(managers.Server):
             except Exception as e:
                 _attach_traceback(e)
                 return ("#ERROR", e)
-            typeid = gettypeid and gettypeid.get(methodname)
-            if not typeid or (res is None and methodname in _optional(gettypeid)):
-                return ("#RETURN", res)
-            rident, rexposed = self.create(conn, typeid, res)
-            self._adopted(rident)
-            return ("#PROXY", (rexposed, managers.Token(typeid, self.address, rident)))
+            return self._result(conn, gettypeid, methodname, res)
         except AttributeError:
             return self._fallback(conn, ident, obj, methodname, args, kwds)
         except Exception:

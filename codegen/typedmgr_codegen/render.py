@@ -183,7 +183,14 @@ class TypeWriter:
         return repr(value)
 
     def returns(self, method: Method, shadowed: frozenset[str]) -> str:
-        if method.return_kind is ReturnKind.VALUE:
+        if (
+            method.return_kind is ReturnKind.ITERATOR
+            and typing.get_origin(method.returns) is collections.abc.Generator
+        ):
+            # The caller gets an iterator proxy: no send() or throw() to promise.
+            item = typing.get_args(method.returns)[0]
+            return self.spell(collections.abc.Iterator[item], shadowed=shadowed)  # type: ignore[valid-type]
+        if method.return_kind in (ReturnKind.VALUE, ReturnKind.ITERATOR):
             return self.spell(method.returns, shadowed=shadowed)
         assert method.remote is not None
         proxy = self.proxies[method.remote]
@@ -218,6 +225,7 @@ class MethodContext:
     returns: str
     doc: str | None
     body: str
+    decorator: str | None = None
 
 
 @dataclass(frozen=True)
@@ -316,15 +324,23 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
         with _located(where):
             returns = writer.returns(method, shadowed)
         call = f"self._call({_quoted(method.name)}{call_args})"
+        if method.is_property:
+            call = f"self._get({_quoted(method.name)})"
         if method.oneway:
             body = f"self._send({_quoted(method.name)}{call_args})"
         elif returns == "None":
             body = call
         else:
-            body = f"return {writer.imports.alias('typing', runtime=True)}.cast({_quoted(returns)}, {call})"
+            cast = f"{writer.imports.alias('typing', runtime=True)}.cast"
+            body = f"return {cast}({_quoted(returns)}, {call})"
         methods.append(
             MethodContext(
-                method.name, signature, returns, _docstring(method.doc, 8), body
+                method.name,
+                signature,
+                returns,
+                _docstring(method.doc, 8),
+                body,
+                "@property" if method.is_property else None,
             )
         )
     exposed = ", ".join(_quoted(n) for n in interface.exposed)

@@ -1,0 +1,107 @@
+"""Properties, attribute declarations, special methods and iterators."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Generator, Iterable, Iterator
+from typing import ClassVar, Protocol
+
+from typedmgr import TypedManager
+
+
+class Owner(Protocol):
+    def name(self) -> str: ...
+
+
+class Bag(Protocol):
+    """A remote multiset."""
+
+    size: int
+    kind: ClassVar[str]  # not exposed: ClassVars belong to the class, not the object
+
+    @property
+    def label(self) -> str:
+        """Read from the server on every access."""
+        ...
+
+    @property
+    def owner(self) -> Owner: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, key: str) -> int: ...
+
+    def __setitem__(self, key: str, value: int) -> None: ...
+
+    def __delitem__(self, key: str) -> None: ...
+
+    def __contains__(self, key: object) -> bool: ...
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def __bool__(self) -> bool: ...
+
+    def counts(self, at_least: int = 0) -> Iterable[tuple[str, int]]: ...
+
+    def squares(self, n: int) -> Generator[int, None, None]: ...
+
+
+class OwnerImpl:
+    def name(self) -> str:
+        return "ann"
+
+
+class BagImpl:
+    kind = "bag"
+
+    def __init__(self, label: str = "bag") -> None:
+        self._items: Counter[str] = Counter()
+        self._label = label
+        self._owner = OwnerImpl()
+
+    @property
+    def size(self) -> int:
+        return sum(self._items.values())
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    @property
+    def owner(self) -> OwnerImpl:
+        return self._owner
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, key: str) -> int:
+        return self._items[key]
+
+    def __setitem__(self, key: str, value: int) -> None:
+        self._items[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._items[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._items))
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def counts(self, at_least: int = 0) -> list[tuple[str, int]]:
+        return sorted((k, v) for k, v in self._items.items() if v >= at_least)
+
+    def squares(self, n: int) -> Generator[int, None, None]:
+        for i in range(n):
+            yield i * i
+
+
+class BagManager(TypedManager):
+    pass
+
+
+BagManager.register(Bag, BagImpl)

@@ -1,0 +1,29 @@
+"""Properties, special methods and iterators of a generated proxy (checked, never run)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing_extensions import assert_type
+
+from tests.golden.bag.expected.proxies import BagManager, BagProxy, OwnerProxy
+
+
+def bag_client(m: BagManager) -> None:
+    bag = m.Bag(label="x")
+    assert_type(bag, BagProxy)
+    assert_type(len(bag), int)
+    assert_type(bag["apple"], int)
+    bag["apple"] = 3
+    del bag["apple"]
+    assert_type("apple" in bag, bool)
+    for key in bag:
+        assert_type(key, str)
+    assert_type(bag.label, str)
+    assert_type(bag.size, int)
+    assert_type(bag.owner, OwnerProxy)
+    assert_type(bag.counts(at_least=2), Iterable[tuple[str, int]])
+    assert_type(bag.squares(3), Iterator[int])
+    assert_type(next(bag.squares(3)), int)
+    bag["apple"] = "3"  # type: ignore[assignment]  # pyright: ignore[reportArgumentType]
+    bag.label = "y"  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue]
+    bag.squares(3).send(None)  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
