@@ -276,6 +276,8 @@ def test_properties_attributes_dunders_and_iterators() -> None:
         "__bool__",
         "counts",
         "squares",
+        "pick",
+        "scaled",
         "size",
     ) == bag.exposed
     assert [m.name for m in bag.methods if m.is_property] == ["label", "owner", "size"]
@@ -283,3 +285,14 @@ def test_properties_attributes_dunders_and_iterators() -> None:
     iterating = [m.name for m in bag.methods if m.return_kind is ReturnKind.ITERATOR]
     assert ["__iter__", "counts", "squares"] == iterating
     assert ITERATOR_TYPEID == bag.method_to_typeid["counts"]
+
+
+def test_overloads_are_recorded_in_order() -> None:
+    """Every @overload signature is kept; the implementation's docstring is the method's."""
+    pick = interface_of(Bag).method("pick")
+    assert [int, int | str] == [o.returns for o in pick.overloads]
+    assert [["key"], ["key", "default"]] == [
+        [p.name for p in o.params] for o in pick.overloads
+    ]
+    assert "The count of ``key``, or ``default`` where it has none." == pick.doc
+    assert interface_of(Bag).method("scaled").doc is None  # not typing's placeholder's

@@ -146,6 +146,16 @@ class Method:
     """Marked ``@oneway``: the caller sends and goes on; the server logs failures."""
     is_property: bool = False
     """A read-only property or an attribute declaration: read from the server on access."""
+    overloads: tuple[Overload, ...] = ()
+    """The ``@overload`` signatures, if any; the proxy forwards calls as made."""
+
+
+@dataclass(frozen=True)
+class Overload:
+    """One ``@overload`` signature of a method."""
+
+    params: tuple[Param, ...]
+    returns: object
 
 
 class RemoteMethods(dict[str, str]):
@@ -288,7 +298,11 @@ def interface_of(protocol: type) -> Interface:
         if isinstance(value, property):
             methods.append(_property(where, value, namespace))
         elif inspect.isfunction(value):
-            methods.append(_method(where, value, namespace))
+            variants = _overload_variants(protocol, attr)
+            if variants:
+                methods.append(_overloaded(where, attr, value, variants, namespace))
+            else:
+                methods.append(_method(where, value, namespace))
         else:
             raise InterfaceError(
                 f"{where}: only methods and properties can be proxied, "
@@ -375,6 +389,49 @@ def _method(
         raise InterfaceError(f"{where}: a @oneway method must return None")
     return Method(
         func.__name__, params, returns, kind, remote, inspect.getdoc(func), oneway
+    )
+
+
+def _overload_variants(protocol: type, attr: str) -> list[Callable[..., object]]:
+    """The ``@overload`` variants of ``protocol.attr``, in source order.
+
+    Looked up by name, because a Protocol may give overloads without an implementation,
+    leaving only typing's placeholder in the class. On Python 3.10 only
+    ``typing_extensions.overload`` records them.
+    """
+    named = types.SimpleNamespace(
+        __module__=protocol.__module__, __qualname__=f"{protocol.__qualname__}.{attr}"
+    )
+    return list(typing_extensions.get_overloads(named))  # type: ignore[arg-type]
+
+
+def _overloaded(
+    where: str,
+    name: str,
+    func: Callable[..., object],
+    variants: list[Callable[..., object]],
+    namespace: Mapping[str, object],
+) -> Method:
+    overloads = []
+    for variant in variants:
+        method = _method(where, variant, namespace)
+        if method.return_kind is not ReturnKind.VALUE or method.oneway:
+            raise InterfaceError(
+                f"{where}: overloads must return values (not remote objects or iterators) "
+                "and cannot be @oneway"
+            )
+        overloads.append(Overload(method.params, method.returns))
+    # Without an implementation in the Protocol, ``func`` is typing's placeholder.
+    own = func if func.__name__ == name else None
+    doc = (own and inspect.getdoc(own)) or inspect.getdoc(variants[0])
+    return Method(
+        name,
+        (),
+        object,
+        ReturnKind.VALUE,
+        None,
+        doc,
+        overloads=tuple(overloads),
     )
 
 
@@ -607,9 +664,11 @@ def check_implementation(interface: Interface, impl: Callable[..., object]) -> N
             attr = attr.__func__
         if not callable(attr):
             raise InterfaceError(f"{where}: is not a method")
-        problem = _signature_problem(method, _impl_params(attr))
-        if problem:
-            raise InterfaceError(f"{where}: {problem}")
+        impl_params = _impl_params(attr)
+        for params in [o.params for o in method.overloads] or [method.params]:
+            problem = _signature_problem(params, impl_params)
+            if problem:
+                raise InterfaceError(f"{where}: {problem}")
 
 
 def _declared_return_class(factory: Callable[..., object]) -> type | None:
@@ -631,7 +690,9 @@ def _impl_params(func: Callable[..., object]) -> list[inspect.Parameter]:
     return params[1:] if inspect.isfunction(func) else params
 
 
-def _signature_problem(method: Method, impl: list[inspect.Parameter]) -> str | None:
+def _signature_problem(
+    params: tuple[Param, ...], impl: list[inspect.Parameter]
+) -> str | None:
     positional = [
         p
         for p in impl
@@ -648,7 +709,7 @@ def _signature_problem(method: Method, impl: list[inspect.Parameter]) -> str | N
     var_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in impl)
     sent_positional = [
         p
-        for p in method.params
+        for p in params
         if p.kind in (ParamKind.POSITIONAL_ONLY, ParamKind.POSITIONAL_OR_KEYWORD)
     ]
     if len(sent_positional) > len(positional) and not var_args:
@@ -657,7 +718,7 @@ def _signature_problem(method: Method, impl: list[inspect.Parameter]) -> str | N
             f"{len(sent_positional)}"
         )
     covered = {p.name for p in positional[: len(sent_positional)]}
-    for p in method.params:
+    for p in params:
         if p.kind is ParamKind.VAR_POSITIONAL and not var_args:
             return f"the Protocol accepts *{p.name}, the implementation has no *args"
         if p.kind is ParamKind.VAR_KEYWORD and not var_kwargs:

@@ -324,8 +324,11 @@ def _runtime_method(method: Method) -> Callable[..., object]:
     signature = inspect_signature(method.params, returns=method.returns)
     name = method.name
     oneway = method.oneway
+    overloaded = bool(method.overloads)
 
     def call(self: TypedProxy, /, *args: object, **kwds: object) -> object:
+        if overloaded:  # which overload applies is the server's business
+            return self._call(name, *args, **kwds)
         bound = signature.bind(*args, **kwds)
         bound.apply_defaults()
         if oneway:

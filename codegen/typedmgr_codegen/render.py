@@ -226,6 +226,8 @@ class MethodContext:
     doc: str | None
     body: str
     decorator: str | None = None
+    module_only: bool = False
+    """An overloaded method's implementation: in the .py, never in the stub."""
 
 
 @dataclass(frozen=True)
@@ -319,6 +321,9 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
     protocol = f"{module}.{interface.protocol.__qualname__}"
     methods = []
     for method in interface.methods:
+        if method.overloads:
+            methods += _overloaded(interface, method, writer, shadowed)
+            continue
         where = f"{interface.name}.{method.name}"
         signature, call_args = _signature(where, method.params, writer, shadowed)
         with _located(where):
@@ -354,6 +359,32 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
         method_to_typeid="{" + mapping + "}",
         methods=methods,
     )
+
+
+def _overloaded(
+    interface: Interface, method: Method, writer: TypeWriter, shadowed: frozenset[str]
+) -> list[MethodContext]:
+    """Each ``@overload`` as declared, then one implementation forwarding the call as made."""
+    where = f"{interface.name}.{method.name}"
+    overload = f"@{writer.imports.alias('typing', runtime=True)}.overload"
+    contexts = []
+    for variant in method.overloads:
+        signature, _ = _signature(where, variant.params, writer, shadowed)
+        with _located(where):
+            returns = writer.spell(variant.returns, shadowed=shadowed)
+        contexts.append(
+            MethodContext(method.name, signature, returns, None, "...", overload)
+        )
+    forward = f"return self._call({_quoted(method.name)}, *args, **kwargs)"
+    implementation = MethodContext(
+        method.name,
+        ", *args: object, **kwargs: object",
+        writer.spell(object, shadowed=shadowed),
+        _docstring(method.doc, 8),
+        forward,
+        module_only=True,
+    )
+    return [*contexts, implementation]
 
 
 def _manager_context(

@@ -74,3 +74,12 @@ def test_unexposed_members_stay_private(bag: Any) -> None:
     assert not hasattr(bag, "kind")
     with pytest.raises(Exception, match="not exposed"):
         bag._get("_items")
+
+
+def test_overloaded_methods_forward_the_call_as_made(bag: Any) -> None:
+    """Each overload reaches the one implementation on the server."""
+    bag["a"] = 2
+    assert 2 == bag.pick("a")
+    assert "none" == bag.pick("zz", "none")
+    assert 4 == bag.scaled(2)
+    assert 1.0 == bag.scaled(0.5)

@@ -24,6 +24,11 @@ def bag_client(m: BagManager) -> None:
     assert_type(bag.counts(at_least=2), Iterable[tuple[str, int]])
     assert_type(bag.squares(3), Iterator[int])
     assert_type(next(bag.squares(3)), int)
+    assert_type(bag.pick("apple"), int)
+    assert_type(bag.pick("apple", "none"), int | str)
+    assert_type(bag.scaled(2), int)
+    assert_type(bag.scaled(2.5), float)
+    bag.pick(1)  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
     bag["apple"] = "3"  # type: ignore[assignment]  # pyright: ignore[reportArgumentType]
     bag.label = "y"  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue]
     bag.squares(3).send(None)  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]

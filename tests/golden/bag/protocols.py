@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Generator, Iterable, Iterator
 from typing import ClassVar, Protocol
+from typing_extensions import overload
 
 from typedmgr import TypedManager
 
@@ -44,6 +45,22 @@ class Bag(Protocol):
     def counts(self, at_least: int = 0) -> Iterable[tuple[str, int]]: ...
 
     def squares(self, n: int) -> Generator[int, None, None]: ...
+
+    @overload
+    def pick(self, key: str) -> int: ...
+
+    @overload
+    def pick(self, key: str, default: str) -> int | str: ...
+
+    def pick(self, key: str, default: str | None = None) -> int | str:
+        """The count of ``key``, or ``default`` where it has none."""
+        ...
+
+    @overload
+    def scaled(self, factor: int) -> int: ...
+
+    @overload
+    def scaled(self, factor: float) -> float: ...
 
 
 class OwnerImpl:
@@ -98,6 +115,14 @@ class BagImpl:
     def squares(self, n: int) -> Generator[int, None, None]:
         for i in range(n):
             yield i * i
+
+    def pick(self, key: str, default: str | None = None) -> int | str:
+        if key in self._items or default is None:
+            return self._items[key]
+        return default
+
+    def scaled(self, factor: float) -> float:
+        return self.size * factor
 
 
 class BagManager(TypedManager):

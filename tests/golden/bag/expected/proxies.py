@@ -30,6 +30,8 @@ class BagProxy(_typedmgr.TypedProxy):
         "__bool__",
         "counts",
         "squares",
+        "pick",
+        "scaled",
         "size",
     )
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
@@ -76,6 +78,25 @@ class BagProxy(_typedmgr.TypedProxy):
 
     def squares(self, n: int) -> _collections_abc.Iterator[int]:
         return _typing.cast("_collections_abc.Iterator[int]", self._call("squares", n))
+
+    @_typing.overload
+    def pick(self, key: str) -> int: ...
+
+    @_typing.overload
+    def pick(self, key: str, default: str) -> int | str: ...
+
+    def pick(self, *args: object, **kwargs: object) -> object:
+        """The count of ``key``, or ``default`` where it has none."""
+        return self._call("pick", *args, **kwargs)
+
+    @_typing.overload
+    def scaled(self, factor: int) -> int: ...
+
+    @_typing.overload
+    def scaled(self, factor: float) -> float: ...
+
+    def scaled(self, *args: object, **kwargs: object) -> object:
+        return self._call("scaled", *args, **kwargs)
 
     @property
     def size(self) -> int:
