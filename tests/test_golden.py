@@ -22,6 +22,7 @@ GOLDEN = ROOT / "tests" / "golden"
 CASES = {
     "bag": "tests.golden.bag.protocols:BagManager",
     "forms": "tests.golden.forms.protocols:FormsManager",
+    "generic": "tests.golden.generic.protocols:GenericManager",
     "plain": "tests.golden.plain.protocols:PlainManager",
 }
 

@@ -16,7 +16,7 @@ from typedmgr.model import (
     check_implementation,
     inspect_signature,
     interface_of,
-    is_protocol,
+    protocol_of,
     ref_of,
     signature_of,
 )
@@ -46,7 +46,8 @@ class TypedManager(managers.BaseManager):
     #: locally started server uses. Imported only by ``start()``/``get_server()``, so a
     #: client that only connects never imports the implementations.
     _server_manager_: ClassVar[str | None] = None
-    #: Protocol registrations, by typeid: (Protocol, callable, has a creation method).
+    #: Protocol registrations, by typeid: (Protocol or ``Protocol[args]``, callable, has a
+    #: creation method).
     #: Copied on write per class, like the stdlib ``_registry``; the generator reads it.
     _protocols_: ClassVar[
         dict[str, tuple[type, Callable[..., object] | None, bool]]
@@ -72,7 +73,7 @@ class TypedManager(managers.BaseManager):
     @classmethod
     def register(
         cls,
-        typeid: str | type,
+        typeid: str | type | Any,
         callable: Callable[..., object] | None = None,
         proxytype: Any = None,
         exposed: Sequence[str] | None = None,
@@ -97,16 +98,16 @@ class TypedManager(managers.BaseManager):
             InterfaceError: the Protocol cannot be proxied, or ``callable`` does not
                 implement it; the message names the Protocol, the method and the problem.
         """
-        if not isinstance(typeid, type):
+        if isinstance(typeid, str):
             super().register(
                 typeid, callable, proxytype, exposed, method_to_typeid, create_method
             )
             return
-        if not is_protocol(typeid):
+        protocol = protocol_of(typeid)
+        if protocol is None:
             raise TypeError(
                 f"register() takes a typeid string or a Protocol class, not {typeid!r}"
             )
-        protocol = typeid
         interface = interface_of(protocol)
         if callable is not None:
             check_implementation(interface, callable)
@@ -127,7 +128,7 @@ class TypedManager(managers.BaseManager):
         cls._register_remote_returns(protocol)
         if "_protocols_" not in cls.__dict__:
             cls._protocols_ = dict(cls._protocols_)
-        cls._protocols_[name] = (protocol, callable, create_method)
+        cls._protocols_[name] = (typeid, callable, create_method)
         if create_method:
             setattr(cls, name, _creation_method(name, callable))
 

@@ -40,6 +40,7 @@ __all__ = [
     "is_protocol",
     "oneway",
     "protocol_for_ref",
+    "protocol_of",
     "ref_of",
     "signature_of",
 ]
@@ -193,6 +194,12 @@ class Interface:
         return ref_of(self.protocol)
 
     @property
+    def type_params(self) -> tuple[object, ...]:
+        """The Protocol's type variables (``class Box(Protocol[T])``, PEP 695 alike)."""
+        params: tuple[object, ...] = getattr(self.protocol, "__parameters__", ())
+        return params
+
+    @property
     def exposed(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.methods)
 
@@ -221,6 +228,18 @@ class Interface:
             if m.name == name:
                 return m
         raise KeyError(name)
+
+
+def protocol_of(annotation: object) -> type | None:
+    """The Protocol class an annotation names: ``P`` or a parametrized ``P[int]``."""
+    if is_protocol(annotation):
+        assert isinstance(annotation, type)
+        return annotation
+    origin = typing.get_origin(annotation)
+    if is_protocol(origin):
+        assert isinstance(origin, type)
+        return origin
+    return None
 
 
 def is_protocol(obj: object) -> bool:
@@ -510,22 +529,20 @@ def _is_literal(value: object) -> bool:
 
 
 def _return_kind(where: str, returns: object) -> tuple[ReturnKind, type | None]:
-    if is_protocol(returns):
-        assert isinstance(returns, type)
-        return ReturnKind.REMOTE, returns
+    remote = protocol_of(returns)
+    if remote is not None:
+        return ReturnKind.REMOTE, remote
     args = typing.get_args(returns)
     if _is_union(returns):
-        remotes = [a for a in args if is_protocol(a)]
-        others = [a for a in args if not is_protocol(a)]
+        remotes = [protocol_of(a) for a in args if protocol_of(a) is not None]
+        others = [a for a in args if protocol_of(a) is None]
         if remotes and (len(remotes) > 1 or others != [type(None)]):
             raise InterfaceError(
                 f"{where}: returns {_describe(returns)}; a remote object can only be "
                 "returned as `P` or `P | None`"
             )
         if remotes:
-            remote = remotes[0]
-            assert isinstance(remote, type)
-            return ReturnKind.OPTIONAL_REMOTE, remote
+            return ReturnKind.OPTIONAL_REMOTE, remotes[0]
     origin = typing.get_origin(returns)
     if origin in _ASYNC_ITERATOR_ORIGINS:
         raise InterfaceError(
@@ -559,7 +576,9 @@ def _is_union(tp: object) -> bool:
 
 
 def _mentions_protocol(tp: object) -> bool:
-    return is_protocol(tp) or any(_mentions_protocol(a) for a in typing.get_args(tp))
+    return protocol_of(tp) is not None or any(
+        _mentions_protocol(a) for a in typing.get_args(tp)
+    )
 
 
 def _describe(tp: object) -> str:

@@ -28,6 +28,7 @@ from typedmgr.model import (
     ParamKind,
     ReturnKind,
     interface_of,
+    protocol_of,
     signature_of,
 )
 from typedmgr_codegen import __version__
@@ -109,6 +110,7 @@ class TypeWriter:
         self.imports = imports
         self.proxies = proxies
         self.stub = stub
+        self.type_vars: dict[str, typing.TypeVar] = {}
 
     def spell(self, tp: object, *, shadowed: frozenset[str] = frozenset()) -> str:
         """Source text for annotation ``tp``; builtins in ``shadowed`` go via ``builtins``."""
@@ -134,9 +136,7 @@ class TypeWriter:
             inner = ", ".join(self.spell(a, shadowed=shadowed) for a in args)
             return f"{self.spell(origin, shadowed=shadowed)}[{inner}]"
         if isinstance(tp, typing.TypeVar):
-            raise InterfaceError(
-                f"type variable {tp.__name__} (generic Protocols come later)"
-            )
+            return self._type_var(tp)
         if isinstance(tp, type):
             return self._class(tp, shadowed)
         if callable(tp) and hasattr(tp, "__supertype__"):  # typing.NewType
@@ -182,6 +182,54 @@ class TypeWriter:
             return f"frozenset({{{', '.join(items)}}})" if items else "frozenset()"
         return repr(value)
 
+    def _type_var(self, tv: typing.TypeVar) -> str:
+        """A type variable's module-private name (``T`` -> ``_T``), declared once."""
+        name = tv.__name__ if tv.__name__.startswith("_") else f"_{tv.__name__}"
+        known = self.type_vars.setdefault(name, tv)
+        if known is not tv:
+            raise InterfaceError(
+                f"two different type variables are both named {tv.__name__}; rename one"
+            )
+        return name
+
+    def type_var_declarations(self) -> list[str]:
+        """``T = TypeVar("T", ...)`` for each type variable the module uses, sorted."""
+        lines = []
+        for name, tv in sorted(self.type_vars.items()):
+            options = [_quoted(name)]
+            options += [self._forward(c) for c in tv.__constraints__]
+            if tv.__bound__ is not None:
+                options.append(f"bound={self._forward(tv.__bound__)}")
+            if getattr(tv, "__infer_variance__", False):
+                alias = self.imports.alias("typing_extensions", runtime=True)
+                lines.append(
+                    f"{name} = {alias}.TypeVar({', '.join(options)}, infer_variance=True)"
+                )
+                continue
+            if tv.__covariant__:
+                options.append("covariant=True")
+            if tv.__contravariant__:
+                options.append("contravariant=True")
+            lines.append(
+                f"{name} = {self.imports.alias('typing', runtime=True)}.TypeVar({', '.join(options)})"
+            )
+        return lines
+
+    def _forward(self, tp: object) -> str:
+        """A type as a TypeVar option: quoted in a module, where its import may be typing-only."""
+        spelled = self.spell(tp)
+        return spelled if self.stub else _quoted(spelled)
+
+    def proxy_type(self, annotation: object, shadowed: frozenset[str]) -> str:
+        """The proxy class standing for a Protocol annotation, with its type arguments."""
+        protocol = protocol_of(annotation)
+        assert protocol is not None
+        name = self.proxies[protocol]
+        args = typing.get_args(annotation) if annotation is not protocol else ()
+        if not args:
+            return name
+        return f"{name}[{', '.join(self.spell(a, shadowed=shadowed) for a in args)}]"
+
     def returns(self, method: Method, shadowed: frozenset[str]) -> str:
         if (
             method.return_kind is ReturnKind.ITERATOR
@@ -192,9 +240,10 @@ class TypeWriter:
             return self.spell(collections.abc.Iterator[item], shadowed=shadowed)  # type: ignore[valid-type]
         if method.return_kind in (ReturnKind.VALUE, ReturnKind.ITERATOR):
             return self.spell(method.returns, shadowed=shadowed)
-        assert method.remote is not None
-        proxy = self.proxies[method.remote]
-        return proxy if method.return_kind is ReturnKind.REMOTE else f"{proxy} | None"
+        if method.return_kind is ReturnKind.REMOTE:
+            return self.proxy_type(method.returns, shadowed)
+        remote = next(a for a in typing.get_args(method.returns) if protocol_of(a))
+        return f"{self.proxy_type(remote, shadowed)} | None"
 
 
 def _docstring(text: str | None, indent: int) -> str | None:
@@ -233,6 +282,7 @@ class MethodContext:
 @dataclass(frozen=True)
 class ProxyContext:
     name: str
+    bases: str
     protocol: str
     doc: str | None
     exposed: str
@@ -261,7 +311,9 @@ def collect_interfaces(managers: Sequence[type[TypedManager]]) -> list[Interface
                 visit(method.remote)
 
     for manager in managers:
-        for protocol, _, _ in manager._protocols_.values():
+        for registered, _, _ in manager._protocols_.values():
+            protocol = protocol_of(registered)
+            assert protocol is not None
             visit(protocol)
     return sorted(found.values(), key=lambda i: (i.module, i.protocol.__qualname__))
 
@@ -281,6 +333,7 @@ def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
             _proxy_context(i, proxies[i.protocol], writer) for i in interfaces
         ]
         manager_contexts = [_manager_context(m, proxies, writer) for m in managers]
+        type_vars = writer.type_var_declarations()
         runtime, typing_only = imports.lines(stub=stub)
         template = _TEMPLATES.get_template("proxy.pyi.j2" if stub else "proxy.py.j2")
         text = template.render(
@@ -288,6 +341,7 @@ def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
             runtime_imports=runtime,
             typing_imports=typing_only,
             typing_alias=imports.alias("typing", runtime=True),
+            type_vars=type_vars,
             proxies=proxy_contexts,
             managers=manager_contexts,
             all_names=sorted([*proxies.values(), *(m.__name__ for m in managers)]),
@@ -351,8 +405,13 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
     exposed = ", ".join(_quoted(n) for n in interface.exposed)
     typeids = interface.method_to_typeid
     mapping = ", ".join(f"{_quoted(k)}: {_quoted(typeids[k])}" for k in sorted(typeids))
+    bases = "_typedmgr.TypedProxy"
+    if interface.type_params:
+        params = ", ".join(writer.spell(t) for t in interface.type_params)
+        bases += f", {writer.imports.alias('typing', runtime=True)}.Generic[{params}]"
     return ProxyContext(
         name=name,
+        bases=bases,
         protocol=protocol,
         doc=_docstring(interface.doc, 4),
         exposed=f"({exposed},)" if len(interface.exposed) == 1 else f"({exposed})",
@@ -394,7 +453,7 @@ def _manager_context(
     shadowed = frozenset(creations)
     methods = []
     for typeid in sorted(creations):
-        protocol, factory, _ = creations[typeid]
+        registered, factory, _ = creations[typeid]
         where = f"{manager.__qualname__}.{typeid}"
         if factory is None:
             params: tuple[Param, ...] = (
@@ -403,14 +462,23 @@ def _manager_context(
         else:
             params = signature_of(where, factory)
         signature, call_args = _signature(where, params, writer, shadowed)
+        protocol = protocol_of(registered)
+        assert protocol is not None
         proxy = proxies[protocol]
+        returns = writer.proxy_type(registered, shadowed)
         made_by = (
             f" with ``{factory.__module__}.{factory.__qualname__}``" if factory else ""
         )
         doc = f"Create a remote ``{protocol.__qualname__}``{made_by} and return its proxy."
-        body = f"return self._create_proxy({_quoted(typeid)}, {proxy}{call_args})"
+        body = f"self._create_proxy({_quoted(typeid)}, {proxy}{call_args})"
+        if (
+            returns != proxy
+        ):  # a parametrized generic proxy: the class object is unparametrized
+            body = f"{writer.imports.alias('typing', runtime=True)}.cast({_quoted(returns)}, {body})"
         methods.append(
-            MethodContext(typeid, signature, proxy, _docstring(doc, 8), body)
+            MethodContext(
+                typeid, signature, returns, _docstring(doc, 8), f"return {body}"
+            )
         )
     return ManagerContext(
         name=manager.__name__,

@@ -1,0 +1,20 @@
+"""Generic Protocols give generic proxies (checked, never run)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing_extensions import assert_type
+
+from tests.golden.generic.expected.proxies import BoxProxy, GenericManager, PairProxy
+
+
+def generic_client(m: GenericManager) -> None:
+    ints = m.IntBox(1)
+    assert_type(ints, BoxProxy[int])
+    assert_type(ints.get(), int)
+    assert_type(ints.labelled("x"), PairProxy[str, int])
+    assert_type(ints.labelled("x").second(), int)
+    assert_type(ints.history(), Iterator[int])
+    assert_type(m.StrBox().get(), str)
+    ints.put("one")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    m.IntBox("1")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
