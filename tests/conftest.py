@@ -1,8 +1,15 @@
-"""Test-suite options."""
+"""Test-suite options; the reference example is importable by every test and its children."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+if str(EXAMPLES) not in sys.path:
+    sys.path.insert(0, str(EXAMPLES))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -44,4 +45,24 @@ def test_mypy_strict() -> None:
 def test_example_is_generated_from_its_protocols() -> None:
     """The committed example proxies and stubs match what `typedmgr gen` produces now."""
     result = run(tool("typedmgr"), "gen", "--check")
+    assert 0 == result.returncode, result.stdout + result.stderr
+
+
+def test_stubtest_holds_the_example_stubs_against_its_module() -> None:
+    """mypy.stubtest: stubs/shop_proxies.pyi matches examples/shop_proxies.py."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy.stubtest",
+            "shop_proxies",
+            "--mypy-config-file",
+            "pyproject.toml",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "examples")},
+    )
     assert 0 == result.returncode, result.stdout + result.stderr

@@ -190,7 +190,7 @@ class TypedManager(managers.BaseManager):
             self._address, self._authkey, self._Client, "create", typeid, *args, **kwds
         )
         token = managers.Token(typeid, self._address, ident)
-        return TypedProxy.adopt(proxytype, token, self, self._authkey, exposed)
+        return TypedProxy._adopt(proxytype, token, self, self._authkey, exposed)
 
     def _decref(self, token: managers.Token) -> None:
         conn = self._Client(token.address, authkey=self._authkey)

@@ -86,7 +86,7 @@ class TypedProxy(managers.BaseProxy):
             self._Client = channel.client
 
     @classmethod
-    def adopt(
+    def _adopt(
         cls,
         factory: Callable[..., _P],
         token: managers.Token,
@@ -188,7 +188,7 @@ class TypedProxy(managers.BaseProxy):
         """Wrap a remote object a method returned, without the manager's registry (gh-99595)."""
         token.address = self._token.address
         proxytype = _proxytype_for_typeid(str(token.typeid), self._manager)
-        return TypedProxy.adopt(
+        return TypedProxy._adopt(
             proxytype, token, self._manager, self._authkey, exposed, self._serializer
         )
 
