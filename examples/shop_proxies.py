@@ -20,6 +20,7 @@ class CartProxy(_typedmgr.TypedProxy):
     _protocol_ = _shop_api.Cart
     _exposed_ = ("add", "lines", "checkout")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "e6ce777e0c2239ef"
 
     def add(self, sku: str, qty: int = 1) -> int:
         """Add ``qty`` of ``sku``; return the quantity of it now in the cart."""
@@ -39,6 +40,7 @@ class CatalogProxy(_typedmgr.TypedProxy):
     _protocol_ = _shop_api.Catalog
     _exposed_ = ("item", "items", "price")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "0ee7e2475296e717"
 
     def item(self, sku: str) -> _shop_models.Item | None:
         return _typing.cast("_shop_models.Item | None", self._call("item", sku))
@@ -60,6 +62,7 @@ class CounterProxy(_typedmgr.TypedProxy):
     _protocol_ = _shop_api.Counter
     _exposed_ = ("increment", "value")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "309a5ec2f45057bd"
 
     def increment(self, by: int = 1) -> int:
         """Add ``by`` and return the new value."""
@@ -80,6 +83,7 @@ class ShopProxy(_typedmgr.TypedProxy):
         "counter": "shop.api:Counter",
         "find_cart": "shop.api:Cart",
     }
+    _fingerprint_ = "d98d5ce177d9ff6c"
 
     def catalog(self) -> CatalogProxy:
         return _typing.cast("CatalogProxy", self._call("catalog"))

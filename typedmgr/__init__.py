@@ -8,7 +8,7 @@ from typedmgr.channel import ServerConnectionError
 from typedmgr.manager import TypedManager
 from typedmgr.model import Interface, InterfaceError, interface_of, oneway
 from typedmgr.pipeline import Pipeline, Reply
-from typedmgr.proxy import RemoteTraceback, TypedProxy, proxy_class_for
+from typedmgr.proxy import RemoteTraceback, StaleProxyError, TypedProxy, proxy_class_for
 
 __version__ = "0.1.0"
 
@@ -19,6 +19,7 @@ __all__ = [
     "RemoteTraceback",
     "Reply",
     "ServerConnectionError",
+    "StaleProxyError",
     "TypedManager",
     "TypedProxy",
     "__version__",

@@ -51,7 +51,7 @@ ONEWAY = "#typedmgr-oneway"
 GETATTR = "#typedmgr-getattr"
 
 # Server-level requests a typedmgr server answers on a client's long-lived connection.
-SERVER_RPCS = frozenset({"create", "incref", "decref"})
+SERVER_RPCS = frozenset({"create", "incref", "decref", "fingerprint"})
 
 
 def nodelay(conn: Connection) -> Connection:

@@ -20,7 +20,7 @@ from typedmgr.model import (
     ref_of,
     signature_of,
 )
-from typedmgr.proxy import ProxyFactory, TypedIterator, TypedProxy
+from typedmgr.proxy import ProxyFactory, TypedIterator, TypedProxy, check_fingerprint
 from typedmgr.server import TypedServer
 
 if TYPE_CHECKING:
@@ -186,6 +186,7 @@ class TypedManager(managers.BaseManager):
             )
             self._decref(token)
             return proxy
+        check_fingerprint(proxytype, typeid, self._address, self._authkey, self._Client)
         ident, exposed = channel.server_rpc(
             self._address, self._authkey, self._Client, "create", typeid, *args, **kwds
         )

@@ -13,6 +13,7 @@ import ast
 import collections.abc
 import enum
 import functools
+import hashlib
 import importlib
 import inspect
 import sys
@@ -228,6 +229,51 @@ class Interface:
             if m.name == name:
                 return m
         raise KeyError(name)
+
+    @property
+    def signature_lines(self) -> tuple[str, ...]:
+        """One readable line per signature: what a client and a server must agree on."""
+        return tuple(line for m in self.methods for line in _signature_lines(m))
+
+    @property
+    def fingerprint(self) -> str:
+        """A short digest of ``signature_lines``, carried by generated proxies."""
+        text = "\n".join((self.ref, *self.signature_lines))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _signature_lines(method: Method) -> list[str]:
+    kind = "property " if method.is_property else "oneway " if method.oneway else ""
+    signatures = [(o.params, o.returns) for o in method.overloads] or [
+        (method.params, method.returns)
+    ]
+    return [
+        f"{kind}{method.name}({_params_text(params)}) -> {_describe(returns)}"
+        for params, returns in signatures
+    ]
+
+
+def _params_text(params: tuple[Param, ...]) -> str:
+    parts: list[str] = []
+    for i, p in enumerate(params):
+        if p.kind is ParamKind.KEYWORD_ONLY and (
+            i == 0
+            or params[i - 1].kind
+            not in (ParamKind.KEYWORD_ONLY, ParamKind.VAR_POSITIONAL)
+        ):
+            parts.append("*")
+        star = {ParamKind.VAR_POSITIONAL: "*", ParamKind.VAR_KEYWORD: "**"}.get(
+            p.kind, ""
+        )
+        text = f"{star}{p.name}: {_describe(p.annotation)}"
+        if p.has_default:
+            text += f" = {p.default!r}"
+        parts.append(text)
+        if p.kind is ParamKind.POSITIONAL_ONLY and (
+            i + 1 == len(params) or params[i + 1].kind is not ParamKind.POSITIONAL_ONLY
+        ):
+            parts.append("/")
+    return ", ".join(parts)
 
 
 def protocol_of(annotation: object) -> type | None:
@@ -583,6 +629,10 @@ def _mentions_protocol(tp: object) -> bool:
 
 def _describe(tp: object) -> str:
     """An annotation as its author would write it, for error messages."""
+    if isinstance(tp, list):  # Callable's parameter list
+        return "[" + ", ".join(_describe(a) for a in tp) + "]"
+    if tp is Ellipsis:
+        return "..."
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if _is_union(tp):
         return " | ".join(_describe(a) for a in args)

@@ -26,11 +26,12 @@ from typedmgr.model import (
 from typedmgr.pipeline import capturing
 
 if TYPE_CHECKING:
-    pass
+    from multiprocessing.connection import Connection
 
 __all__ = [
     "ProxyFactory",
     "RemoteTraceback",
+    "StaleProxyError",
     "TypedIterator",
     "TypedProxy",
     "proxy_class_for",
@@ -63,6 +64,8 @@ class TypedProxy(managers.BaseProxy):
     _exposed_: ClassVar[tuple[str, ...]]
     _method_to_typeid_: ClassVar[dict[str, str]]
     _generated_: ClassVar[bool] = True
+    #: ``Interface.fingerprint`` of the Protocol the class was generated from.
+    _fingerprint_: ClassVar[str]
 
     if TYPE_CHECKING:
         # Stdlib internals typeshed does not declare.
@@ -188,9 +191,13 @@ class TypedProxy(managers.BaseProxy):
         """Wrap a remote object a method returned, without the manager's registry (gh-99595)."""
         token.address = self._token.address
         proxytype = _proxytype_for_typeid(str(token.typeid), self._manager)
-        return TypedProxy._adopt(
+        proxy = TypedProxy._adopt(
             proxytype, token, self._manager, self._authkey, exposed, self._serializer
         )
+        check_fingerprint(
+            proxytype, str(token.typeid), token.address, self._authkey, self._Client
+        )
+        return proxy
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Rebuild by Protocol, not by class: a class built at runtime is not importable.
@@ -200,6 +207,50 @@ class TypedProxy(managers.BaseProxy):
     def __repr__(self) -> str:
         token = self._token
         return f"<{type(self).__name__} of {token.typeid!r} at {token.id!r}>"
+
+
+class StaleProxyError(TypeError):
+    """A proxy class generated from another version of a Protocol than the server serves."""
+
+
+# (server address, typeid, fingerprint) already found to agree, in this process.
+_agreed: set[tuple[object, str, str]] = set()
+
+
+def check_fingerprint(
+    proxytype: object,
+    typeid: str,
+    address: object,
+    authkey: bytes,
+    connect: Callable[..., Connection],
+) -> None:
+    """Fail fast, naming what differs, if the server's Protocol is not the proxy's.
+
+    Asked once per server, typeid and proxy class in a process; stdlib proxies (no
+    fingerprint) and servers that do not know the typeid's Protocol are not checked.
+    """
+    if isinstance(proxytype, ProxyFactory):
+        proxytype = proxy_class_for(proxytype.protocol)
+    fingerprint = getattr(proxytype, "_fingerprint_", None)
+    if not isinstance(fingerprint, str) or (address, typeid, fingerprint) in _agreed:
+        return
+    server_lines = channel.server_rpc(
+        address, authkey, connect, "fingerprint", typeid, fingerprint
+    )
+    if server_lines is not None:
+        assert isinstance(proxytype, type) and issubclass(proxytype, TypedProxy)
+        ours = interface_of(proxytype._protocol_).signature_lines
+        differences = [f"  server: {line}" for line in server_lines if line not in ours]
+        differences += [
+            f"  client: {line}" for line in ours if line not in server_lines
+        ]
+        raise StaleProxyError(
+            f"{proxytype.__name__} was generated from another version of "
+            f"{proxytype._protocol_.__qualname__} than the server at {address!r} serves "
+            "(regenerate with `typedmgr gen`, or update the server):\n"
+            + "\n".join(differences or ["  (the same signatures, in another order)"])
+        )
+    _agreed.add((address, typeid, fingerprint))
 
 
 def remote_error(kind: str, result: object) -> BaseException:
@@ -299,6 +350,7 @@ def _build_proxy_class(interface: Interface) -> type[TypedProxy]:
         "_protocol_": interface.protocol,
         "_exposed_": interface.exposed,
         "_method_to_typeid_": interface.method_to_typeid,
+        "_fingerprint_": interface.fingerprint,
         "_generated_": False,
         "__doc__": interface.doc,
         "__module__": interface.module,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from typedmgr.channel import GETATTR, ONEWAY, RELEASE, SERVER_RPCS, dumps, nodelay
 from typedmgr.frames import FrameReader, frame
+from typedmgr.model import interface_of
 from typedmgr.proxy import TRACEBACK_ATTR
 from typedmgr.sessions import Sessions, session_of
 
@@ -205,6 +206,22 @@ class TypedServer(managers.Server):
             _attach_traceback(e)
             return ("#ERROR", e)
         return self._result(conn, gettypeid, name, res)
+
+    def fingerprint(
+        self, c: Connection, typeid: str, fingerprint: str
+    ) -> tuple[str, ...] | None:
+        """``None`` if ``typeid``'s Protocol has this fingerprint here, else its signatures."""
+        entry = self.registry.get(typeid)
+        proxytype = entry[-1] if entry else None
+        protocol = getattr(proxytype, "protocol", None) or getattr(
+            proxytype, "_protocol_", None
+        )
+        if not isinstance(protocol, type):
+            return None  # not a Protocol registration: nothing to compare
+        interface = interface_of(protocol)
+        return (
+            None if interface.fingerprint == fingerprint else interface.signature_lines
+        )
 
     def _oneway(self, conn: Connection, ident: str, args: Any, kwds: Any) -> None:
         """Run a one-way call; nobody waits for it, so its failure goes to the log."""

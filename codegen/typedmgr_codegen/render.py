@@ -283,6 +283,7 @@ class MethodContext:
 class ProxyContext:
     name: str
     bases: str
+    fingerprint: str
     protocol: str
     doc: str | None
     exposed: str
@@ -412,6 +413,7 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
     return ProxyContext(
         name=name,
         bases=bases,
+        fingerprint=_quoted(interface.fingerprint),
         protocol=protocol,
         doc=_docstring(interface.doc, 4),
         exposed=f"({exposed},)" if len(interface.exposed) == 1 else f"({exposed})",

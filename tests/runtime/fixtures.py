@@ -71,3 +71,25 @@ class RuntimeManager(TypedManager):
 
 RuntimeManager.register(Tally, TallyImpl)
 RuntimeManager.register(Board, BoardImpl)
+
+
+class Counter(Protocol):
+    """Another version of the shop's Counter: ``increment`` grew a keyword."""
+
+    def increment(self, by: int = 1, *, note: str = "") -> int: ...
+    def value(self) -> int: ...
+
+
+class NewerCounterImpl:
+    def increment(self, by: int = 1, *, note: str = "") -> int:
+        return by
+
+    def value(self) -> int:
+        return 0
+
+
+class NewerShopManager(TypedManager):
+    """A server that registers a newer Counter under the shop's typeid."""
+
+
+NewerShopManager.register(Counter, NewerCounterImpl)

@@ -40,6 +40,7 @@ class BagProxy(_typedmgr.TypedProxy):
         "owner": "tests.golden.bag.protocols:Owner",
         "squares": "typedmgr:iterator",
     }
+    _fingerprint_ = "499d67a0db40e506"
 
     @property
     def label(self) -> str:
@@ -107,6 +108,7 @@ class OwnerProxy(_typedmgr.TypedProxy):
     _protocol_ = _tests_golden_bag_protocols.Owner
     _exposed_ = ("name",)
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "c179a3351ab08cba"
 
     def name(self) -> str:
         return _typing.cast("str", self._call("name"))

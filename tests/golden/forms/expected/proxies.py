@@ -39,6 +39,7 @@ class FormsProxy(_typedmgr.TypedProxy):
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "root": "tests.golden.forms.protocols:Node"
     }
+    _fingerprint_ = "9b70878e6e4aa7f1"
 
     def scalars(self, a: _builtins.int, b: float, c: str, d: bytes, e: bool) -> None:
         self._call("scalars", a, b, c, d, e)
@@ -131,6 +132,7 @@ class LeafProxy(_typedmgr.TypedProxy):
     _protocol_ = _tests_golden_forms_protocols.Leaf
     _exposed_ = ("value",)
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "9e85d1336d49d7dc"
 
     def value(self) -> int:
         return _typing.cast("int", self._call("value"))
@@ -149,6 +151,7 @@ class NodeProxy(_typedmgr.TypedProxy):
         "leaf": "tests.golden.forms.protocols:Leaf",
         "maybe": "tests.golden.forms.protocols:Node",
     }
+    _fingerprint_ = "48fe4c2f01bef265"
 
     def child(self, name: str) -> NodeProxy:
         """A forward reference to this very Protocol."""

@@ -25,6 +25,7 @@ class BoxProxy(_typedmgr.TypedProxy, _typing.Generic[_T]):
         "history": "typedmgr:iterator",
         "labelled": "tests.golden.generic.protocols:Pair",
     }
+    _fingerprint_ = "b391845d6ecc2e8e"
 
     def get(self) -> _T:
         return _typing.cast("_T", self._call("get"))
@@ -43,6 +44,7 @@ class PairProxy(_typedmgr.TypedProxy, _typing.Generic[_K_co, _V_co]):
     _protocol_ = _tests_golden_generic_protocols.Pair
     _exposed_ = ("first", "second")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "fde4bff59c758291"
 
     def first(self) -> _K_co:
         return _typing.cast("_K_co", self._call("first"))

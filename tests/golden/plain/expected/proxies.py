@@ -15,6 +15,7 @@ class StoreProxy(_typedmgr.TypedProxy):
     _protocol_ = _tests_golden_plain_protocols.Store
     _exposed_ = ("get", "put", "keys", "sizes")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "2e147a0ef2846169"
 
     def get(self, key: str) -> bytes | None:
         return _typing.cast("bytes | None", self._call("get", key))
