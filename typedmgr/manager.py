@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -41,7 +42,7 @@ class TypedManager(managers.BaseManager):
     with ``BaseManager``.
     """
 
-    _Server: ClassVar[type[managers.Server]] = TypedServer
+    _Server: ClassVar[type[TypedServer]] = TypedServer
     #: For a generated client manager: ``"module:Class"`` of the manager whose registry a
     #: locally started server uses. Imported only by ``start()``/``get_server()``, so a
     #: client that only connects never imports the implementations.
@@ -64,6 +65,66 @@ class TypedManager(managers.BaseManager):
         def _create(
             self, typeid: str, /, *args: object, **kwds: object
         ) -> tuple[managers.Token, tuple[str, ...]]: ...
+
+    def __init_subclass__(
+        cls,
+        *,
+        unpickling: str | None = None,
+        allow: tuple[type, ...] = (),
+        **kwargs: Any,
+    ) -> None:
+        """``class M(TypedManager, unpickling="full", allow=(Decimal,))`` configures M's server.
+
+        Args:
+            unpickling: "restricted" (requests may name only the types the Protocols name),
+                "full" (any pickle: any authenticated peer can run code in the server), or
+                "auto" (the default: restricted when every registration is a Protocol).
+            allow: more types a restricted server may load.
+        """
+        super().__init_subclass__(**kwargs)
+        if unpickling is not None or allow:
+            settings = {
+                "unpickling": unpickling or cls._Server.unpickling,
+                "allow": allow,
+            }
+            cls._Server = type(f"{cls.__name__}Server", (cls._Server,), settings)
+
+    @classmethod
+    def _server_class(cls) -> type[TypedServer]:
+        server_manager = cls._source_manager()
+        return server_manager._Server if server_manager else cls._Server
+
+    @classmethod
+    def _source_manager(cls) -> type[TypedManager] | None:
+        """The manager a generated client stands for; imported only to serve locally."""
+        if cls._server_manager_ is None:
+            return None
+        module, _, qualname = cls._server_manager_.partition(":")
+        found: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+        assert isinstance(found, type) and issubclass(found, TypedManager)
+        return found
+
+    @classmethod
+    def _run_server(
+        cls,
+        registry: dict[str, Any],
+        address: Any,
+        authkey: bytes,
+        serializer: str,
+        writer: Connection,
+        initializer: Callable[..., object] | None = None,
+        initargs: Any = (),
+    ) -> None:
+        """The stdlib's, serving with the source manager's server class."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # bpo-36368, as the stdlib does
+        if initializer is not None:
+            initializer(*initargs)
+        server = cls._server_class()(registry, address, authkey, serializer)
+        writer.send(server.address)
+        writer.close()
+        server.serve_forever()
 
     def __init__(self, *args: Any, **kwds: Any) -> None:
         super().__init__(*args, **kwds)
@@ -199,13 +260,8 @@ class TypedManager(managers.BaseManager):
             managers.dispatch(conn, None, "decref", (token.id,))  # type: ignore[attr-defined]
 
     def _server_registry(self) -> dict[str, tuple[Any, Any, Any, Any]]:
-        if self._server_manager_ is None:
-            return self._registry
-        module, _, qualname = self._server_manager_.partition(":")
-        server_manager: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            server_manager = getattr(server_manager, part)
-        return server_manager._registry  # type: ignore[no-any-return]
+        server_manager = self._source_manager()
+        return server_manager._registry if server_manager else self._registry
 
     def start(
         self, initializer: Callable[..., object] | None = None, initargs: Any = ()
@@ -216,7 +272,7 @@ class TypedManager(managers.BaseManager):
 
     def get_server(self) -> managers.Server:
         """The server object, of this manager's ``_Server`` class (the stdlib ignores it)."""
-        return self._Server(
+        return self._server_class()(
             self._server_registry(), self._address, self._authkey, self._serializer
         )
 

@@ -16,14 +16,16 @@ import pickle
 import sys
 import threading
 import traceback
-from multiprocessing import managers, util
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable
+from multiprocessing import connection, managers, util
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from typedmgr.channel import GETATTR, ONEWAY, RELEASE, SERVER_RPCS, dumps, nodelay
 from typedmgr.frames import FrameReader, frame
-from typedmgr.model import interface_of
+from typedmgr.model import ITERATOR_TYPEID, interface_of
 from typedmgr.proxy import TRACEBACK_ATTR
 from typedmgr.sessions import Sessions, session_of
+from typedmgr.unpickling import AllowList, value_types
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -39,6 +41,8 @@ class TypedServer(managers.Server):
     if TYPE_CHECKING:
         # Stdlib internals typeshed does not declare.
         id_to_refcount: dict[str, int]
+        authkey: bytes
+        public: list[str]
         registry: dict[str, tuple[Any, Any, Any, Any]]
         id_to_local_proxy_obj: dict[str, tuple[Any, set[str], dict[str, str]]]
         stop_event: threading.Event
@@ -48,14 +52,69 @@ class TypedServer(managers.Server):
             self, c: Connection, typeid: str, /, *args: object, **kwds: object
         ) -> tuple[str, tuple[str, ...]]: ...
 
+    #: "restricted": requests may only name the types the Protocols name; "full": any pickle
+    #: (the stdlib's trust model); "auto": restricted when every registration is a Protocol.
+    unpickling: ClassVar[str] = "auto"
+    #: Further types a restricted server may load (set with ``TypedManager`` class keywords).
+    allow: ClassVar[tuple[type, ...]] = ()
+
     def __init__(
         self, registry: dict[str, Any], address: Any, authkey: bytes, serializer: str
     ) -> None:
         super().__init__(registry, address, authkey, serializer)
         self.serializer = serializer
+        self.loads = self._loader(registry)
         self.sessions = Sessions()
         # Each served connection has a thread of its own: per-connection state lives here.
         self._connection = threading.local()
+
+    def _loader(self, registry: dict[str, Any]) -> Callable[[bytes], Any]:
+        """``pickle.loads``, or a loader restricted to what the Protocols name."""
+        if self.unpickling not in ("auto", "restricted", "full"):
+            raise ValueError(
+                f"unpickling must be auto, restricted or full, not {self.unpickling!r}"
+            )
+        protocols = {
+            typeid: getattr(entry[-1], "protocol", None)
+            or getattr(entry[-1], "_protocol_", None)
+            for typeid, entry in registry.items()
+            if typeid != ITERATOR_TYPEID
+        }
+        typed = [p for p in protocols.values() if isinstance(p, type)]
+        if self.unpickling == "full" or (
+            self.unpickling == "auto" and len(typed) != len(protocols)
+        ):
+            return pickle.loads
+        types = value_types(interface_of(p) for p in typed)
+        return AllowList([*types, *self.allow]).loads
+
+    def _handle_request(self, c: Connection) -> None:
+        """A new connection: authenticate, then one server request (loaded like any other)."""
+        if self.serializer != "pickle":
+            super()._handle_request(c)  # type: ignore[misc]
+            return
+        request = None
+        try:
+            connection.deliver_challenge(c, self.authkey)
+            connection.answer_challenge(c, self.authkey)
+            request = self.loads(c.recv_bytes())
+            _, funcname, args, kwds = request
+            if funcname not in self.public:  # an assert in the stdlib: gone under -O
+                raise ValueError(f"{funcname!r} unrecognized")
+            func = getattr(self, funcname)
+        except Exception:
+            msg: tuple[str, object] = ("#TRACEBACK", traceback.format_exc())
+        else:
+            try:
+                msg = ("#RETURN", func(c, *args, **kwds))
+            except Exception:
+                msg = ("#TRACEBACK", traceback.format_exc())
+        try:
+            c.send(msg)
+        except Exception as e:
+            with contextlib.suppress(Exception):
+                c.send(("#TRACEBACK", traceback.format_exc()))
+            util.info("failure to send %r in reply to %r: %r", msg, request, e)
 
     def accept_connection(self, c: Connection, name: str) -> None:
         """Serve a long-lived connection; when a session's lease ends, release its refs."""
@@ -106,7 +165,7 @@ class TypedServer(managers.Server):
             ) as e:  # garbled framing: this stream cannot be resynchronised
                 self._give_up(conn, e)
             try:
-                request = pickle.loads(payload)
+                request = self.loads(payload)
             except Exception:
                 msg: tuple[str, object] | None = ("#TRACEBACK", traceback.format_exc())
             else:

@@ -1,0 +1,119 @@
+"""An authenticated but hostile peer cannot make the server run code."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Iterator
+from decimal import Decimal
+from multiprocessing.connection import Client, Connection
+from multiprocessing.managers import RemoteError
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shop_proxies import ShopManager
+from tests.runtime.fixtures import RuntimeManager
+from typedmgr import TypedManager
+
+pytestmark = pytest.mark.process
+
+AUTHKEY = b"hostile"
+
+
+class Payload:
+    """Unpickling this calls os.system: what any authkey holder can send the stdlib."""
+
+    def __init__(self, sentinel: Path) -> None:
+        self.sentinel = sentinel
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (os.system, (f"touch {self.sentinel}",))
+
+
+@pytest.fixture
+def served() -> Iterator[ShopManager]:
+    """The shop (Protocol registrations only: restricted unpickling by default)."""
+    with ShopManager(address=("127.0.0.1", 0), authkey=AUTHKEY) as m:
+        yield m
+
+
+def request(conn: Connection, message: object) -> tuple[str, object]:
+    """Send one raw message and read the reply."""
+    conn.send(message)
+    reply: tuple[str, object] = conn.recv()
+    return reply
+
+
+def test_a_code_running_pickle_is_refused_on_a_new_connection(
+    served: ShopManager, tmp_path: Path
+) -> None:
+    """The first request of a connection is loaded through the allow-list too."""
+    sentinel = tmp_path / "pwned"
+    assert served.address is not None
+    conn = Client(served.address, authkey=AUTHKEY)
+    kind, text = request(conn, (None, "create", ("Counter", Payload(sentinel)), {}))
+    assert "#TRACEBACK" == kind
+    assert "refused to load posix.system" in str(text)
+    assert not sentinel.exists()
+    assert 1 == served.Counter().increment()  # and the server goes on
+
+
+def test_a_code_running_pickle_is_refused_in_a_call(
+    served: ShopManager, tmp_path: Path
+) -> None:
+    """Arguments of calls on a long-lived connection are loaded through the allow-list."""
+    sentinel = tmp_path / "pwned"
+    counter = served.Counter()
+    assert served.address is not None
+    conn = Client(served.address, authkey=AUTHKEY)
+    assert ("#RETURN", None) == request(
+        conn, (None, "accept_connection", ("rogue",), {})
+    )
+    kind, text = request(conn, (counter._id, "increment", (Payload(sentinel),), {}))
+    assert "#TRACEBACK" == kind
+    assert "refused to load posix.system" in str(text)
+    assert not sentinel.exists()
+    assert 2 == counter.increment(by=2)
+
+
+def test_a_value_type_no_protocol_names_is_refused_with_how_to_allow_it(
+    served: ShopManager,
+) -> None:
+    """A typed client sending an unannotated type gets an error naming it."""
+    counter = served.Counter()
+    with pytest.raises(RemoteError, match=r"refused to load decimal\.Decimal.*allow="):
+        counter.increment(Decimal(1))  # type: ignore[arg-type]
+
+
+class Lenient(RuntimeManager, allow=(Decimal,)):
+    """The same registrations, with Decimal allowed."""
+
+
+class Trusting(RuntimeManager, unpickling="full"):
+    """The stdlib's trust model, chosen explicitly."""
+
+
+@pytest.mark.parametrize("manager_class", [Lenient, Trusting])
+def test_allowing_types_or_full_pickle_is_an_explicit_choice(
+    manager_class: type[TypedManager],
+) -> None:
+    """allow=(Decimal,) or unpickling="full" let the Decimal through."""
+    with manager_class(address=("127.0.0.1", 0)) as m:
+        tally: Any = m.Tally()  # type: ignore[attr-defined]
+        assert Decimal(3) == tally.add(Decimal(3))
+
+
+def test_stdlib_style_registrations_keep_full_pickle() -> None:
+    """A manager with plain string typeids stays a drop-in BaseManager (auto = full)."""
+
+    class Mixed(TypedManager):
+        pass
+
+    Mixed.register("Box", list)
+    server = Mixed(address=("127.0.0.1", 0), authkey=b"x").get_server()
+    try:
+        assert Decimal(1) == server.loads(pickle.dumps(Decimal(1)))  # type: ignore[attr-defined]
+    finally:
+        server.listener.close()  # type: ignore[attr-defined]
