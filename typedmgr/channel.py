@@ -19,7 +19,7 @@ from collections.abc import Callable
 from multiprocessing import connection, managers, process, reduction, util
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import frames
+from typedmgr import auth, frames
 from typedmgr.frames import FrameReader
 from typedmgr.sessions import lease_name, session_name
 
@@ -75,8 +75,16 @@ def nodelay(conn: Connection) -> Connection:
 def client(
     address: Any, *, authkey: bytes | None = None, family: str | None = None
 ) -> Connection:
-    """``multiprocessing.connection.Client`` with TCP_NODELAY, for the pickle serializer."""
-    return nodelay(connection.Client(address, family, authkey))
+    """``multiprocessing.connection.Client`` with TCP_NODELAY and a SHA-256 handshake."""
+    conn = nodelay(connection.Client(address, family))
+    if authkey is not None:
+        try:
+            auth.answer_challenge(conn, bytes(authkey))
+            auth.deliver_challenge(conn, bytes(authkey), legacy_md5=False)
+        except BaseException:
+            conn.close()
+            raise
+    return conn
 
 
 class ServerConnectionError(ConnectionError):

@@ -71,6 +71,7 @@ class TypedManager(managers.BaseManager):
         *,
         unpickling: str | None = None,
         allow: tuple[type, ...] = (),
+        legacy_md5: bool | None = None,
         **kwargs: Any,
     ) -> None:
         """``class M(TypedManager, unpickling="full", allow=(Decimal,))`` configures M's server.
@@ -80,12 +81,17 @@ class TypedManager(managers.BaseManager):
                 "full" (any pickle: any authenticated peer can run code in the server), or
                 "auto" (the default: restricted when every registration is a Protocol).
             allow: more types a restricted server may load.
+            legacy_md5: accept HMAC-MD5 handshakes (stdlib clients on 3.10/3.11); by default
+                only managers with stdlib-style string registrations do.
         """
         super().__init_subclass__(**kwargs)
-        if unpickling is not None or allow:
+        if unpickling is not None or allow or legacy_md5 is not None:
             settings = {
                 "unpickling": unpickling or cls._Server.unpickling,
-                "allow": allow,
+                "allow": allow or cls._Server.allow,
+                "legacy_md5": cls._Server.legacy_md5
+                if legacy_md5 is None
+                else legacy_md5,
             }
             cls._Server = type(f"{cls.__name__}Server", (cls._Server,), settings)
 
@@ -262,6 +268,13 @@ class TypedManager(managers.BaseManager):
     def _server_registry(self) -> dict[str, tuple[Any, Any, Any, Any]]:
         server_manager = self._source_manager()
         return server_manager._registry if server_manager else self._registry
+
+    def connect(self) -> None:
+        """Connect to a running server (the stdlib ignores ``_Client`` here, and its handshake)."""
+        conn = self._Client(self._address, authkey=self._authkey)
+        with contextlib.closing(conn):
+            managers.dispatch(conn, None, "dummy")  # type: ignore[attr-defined]
+        self._state.value = managers.State.STARTED  # type: ignore[attr-defined]
 
     def start(
         self, initializer: Callable[..., object] | None = None, initargs: Any = ()

@@ -17,9 +17,10 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from multiprocessing import connection, managers, util
+from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
+from typedmgr import auth
 from typedmgr.channel import GETATTR, ONEWAY, RELEASE, SERVER_RPCS, dumps, nodelay
 from typedmgr.frames import FrameReader, frame
 from typedmgr.model import ITERATOR_TYPEID, interface_of
@@ -57,6 +58,9 @@ class TypedServer(managers.Server):
     unpickling: ClassVar[str] = "auto"
     #: Further types a restricted server may load (set with ``TypedManager`` class keywords).
     allow: ClassVar[tuple[type, ...]] = ()
+    #: Accept HMAC-MD5 replies (stdlib clients on 3.10/3.11); ``None``: only for managers
+    #: with stdlib-style string registrations, which such clients may be using.
+    legacy_md5: ClassVar[bool | None] = None
 
     def __init__(
         self, registry: dict[str, Any], address: Any, authkey: bytes, serializer: str
@@ -64,6 +68,15 @@ class TypedServer(managers.Server):
         super().__init__(registry, address, authkey, serializer)
         self.serializer = serializer
         self.loads = self._loader(registry)
+        self.accepts_md5 = (
+            self.legacy_md5
+            if self.legacy_md5 is not None
+            else not all(
+                _protocol_of_entry(entry)
+                for typeid, entry in registry.items()
+                if typeid != ITERATOR_TYPEID
+            )
+        )
         self.sessions = Sessions()
         # Each served connection has a thread of its own: per-connection state lives here.
         self._connection = threading.local()
@@ -95,8 +108,8 @@ class TypedServer(managers.Server):
             return
         request = None
         try:
-            connection.deliver_challenge(c, self.authkey)
-            connection.answer_challenge(c, self.authkey)
+            auth.deliver_challenge(c, bytes(self.authkey), legacy_md5=self.accepts_md5)
+            auth.answer_challenge(c, bytes(self.authkey), legacy_md5=self.accepts_md5)
             request = self.loads(c.recv_bytes())
             _, funcname, args, kwds = request
             if funcname not in self.public:  # an assert in the stdlib: gone under -O
@@ -382,6 +395,15 @@ class TypedServer(managers.Server):
         except Exception:
             return ("#TRACEBACK", traceback.format_exc())
         return ("#RETURN", result)
+
+
+def _protocol_of_entry(entry: tuple[Any, ...]) -> type | None:
+    """The Protocol a registry entry serves, from its proxytype; ``None`` for stdlib ones."""
+    proxytype = entry[-1]
+    protocol = getattr(proxytype, "protocol", None) or getattr(
+        proxytype, "_protocol_", None
+    )
+    return protocol if isinstance(protocol, type) else None
 
 
 def _optional(method_to_typeid: dict[str, str] | None) -> frozenset[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from multiprocessing.connection import Client
 from multiprocessing.managers import dispatch  # type: ignore[attr-defined]
 from types import FrameType
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 
 from tests.runtime.fixtures import RuntimeManager
 from typedmgr import ServerConnectionError
+from typedmgr.channel import client
 
 pytestmark = pytest.mark.process
 
@@ -61,7 +61,7 @@ def test_garbage_on_a_connection_closes_it_and_the_server_goes_on() -> None:
     with RuntimeManager(address=("127.0.0.1", 0), authkey=b"k") as m:
         tally: Any = m.Tally()  # type: ignore[attr-defined]
         assert m.address is not None
-        rogue = Client(m.address, authkey=b"k")
+        rogue = client(m.address, authkey=b"k")
         dispatch(rogue, None, "accept_connection", ("rogue",))
         rogue.send_bytes(b"\x00")  # a well-framed message that is not a pickle
         kind, _ = rogue.recv()

@@ -6,7 +6,7 @@ import os
 import pickle
 from collections.abc import Iterator
 from decimal import Decimal
-from multiprocessing.connection import Client, Connection
+from multiprocessing.connection import Connection
 from multiprocessing.managers import RemoteError
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ import pytest
 from shop_proxies import ShopManager
 from tests.runtime.fixtures import RuntimeManager
 from typedmgr import TypedManager
+from typedmgr.channel import client
 
 pytestmark = pytest.mark.process
 
@@ -52,7 +53,7 @@ def test_a_code_running_pickle_is_refused_on_a_new_connection(
     """The first request of a connection is loaded through the allow-list too."""
     sentinel = tmp_path / "pwned"
     assert served.address is not None
-    conn = Client(served.address, authkey=AUTHKEY)
+    conn = client(served.address, authkey=AUTHKEY)
     kind, text = request(conn, (None, "create", ("Counter", Payload(sentinel)), {}))
     assert "#TRACEBACK" == kind
     assert "refused to load posix.system" in str(text)
@@ -67,7 +68,7 @@ def test_a_code_running_pickle_is_refused_in_a_call(
     sentinel = tmp_path / "pwned"
     counter = served.Counter()
     assert served.address is not None
-    conn = Client(served.address, authkey=AUTHKEY)
+    conn = client(served.address, authkey=AUTHKEY)
     assert ("#RETURN", None) == request(
         conn, (None, "accept_connection", ("rogue",), {})
     )
