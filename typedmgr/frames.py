@@ -28,10 +28,11 @@ def frame(payload: bytes) -> bytes:
 class FrameReader:
     """Messages from a connection's file descriptor, read as many at a time as have arrived."""
 
-    __slots__ = ("_buffer", "_fd", "_start")
+    __slots__ = ("_buffer", "_fd", "_limit", "_start")
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, limit: int | None = None) -> None:
         self._fd = fd
+        self._limit = limit
         self._buffer = bytearray()
         self._start = 0
 
@@ -50,6 +51,10 @@ class FrameReader:
             header = 12
         if size < 0:
             raise ValueError(f"corrupt message length {size}")
+        if self._limit is not None and size > self._limit:
+            raise ValueError(
+                f"a {size}-byte message exceeds the limit of {self._limit}"
+            )
         if available < header + size:
             return None
         body = bytes(buffer[start + header : start + header + size])

@@ -72,6 +72,7 @@ class TypedManager(managers.BaseManager):
         unpickling: str | None = None,
         allow: tuple[type, ...] = (),
         legacy_md5: bool | None = None,
+        max_message_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         """``class M(TypedManager, unpickling="full", allow=(Decimal,))`` configures M's server.
@@ -83,15 +84,16 @@ class TypedManager(managers.BaseManager):
             allow: more types a restricted server may load.
             legacy_md5: accept HMAC-MD5 handshakes (stdlib clients on 3.10/3.11); by default
                 only managers with stdlib-style string registrations do.
+            max_message_size: the largest request the server reads (default 256 MiB).
         """
         super().__init_subclass__(**kwargs)
-        if unpickling is not None or allow or legacy_md5 is not None:
+        if unpickling or allow or legacy_md5 is not None or max_message_size:
+            base = cls._Server
             settings = {
-                "unpickling": unpickling or cls._Server.unpickling,
-                "allow": allow or cls._Server.allow,
-                "legacy_md5": cls._Server.legacy_md5
-                if legacy_md5 is None
-                else legacy_md5,
+                "unpickling": unpickling or base.unpickling,
+                "allow": allow or base.allow,
+                "legacy_md5": base.legacy_md5 if legacy_md5 is None else legacy_md5,
+                "max_message_size": max_message_size or base.max_message_size,
             }
             cls._Server = type(f"{cls.__name__}Server", (cls._Server,), settings)
 
@@ -132,10 +134,37 @@ class TypedManager(managers.BaseManager):
         writer.close()
         server.serve_forever()
 
-    def __init__(self, *args: Any, **kwds: Any) -> None:
-        super().__init__(*args, **kwds)
+    def __init__(
+        self,
+        address: Any = None,
+        authkey: bytes | None = None,
+        *args: Any,
+        allow_insecure_network: bool = False,
+        **kwds: Any,
+    ) -> None:
+        """As ``BaseManager``; ``allow_insecure_network`` lifts the refusal below.
+
+        A server on a TCP address other than loopback refuses to start with an empty
+        authkey, or with none (the process's inherited key, which remote clients cannot
+        know and which the stdlib would then use anyway).
+        """
+        super().__init__(address, authkey, *args, **kwds)
+        self._weak_key = not authkey
+        self._allow_insecure_network = allow_insecure_network
         if self._serializer == "pickle":
             self._Client = channel.client
+
+    def _check_exposure(self) -> None:
+        host = self._address[0] if isinstance(self._address, tuple) else None
+        if host is None or not self._weak_key or self._allow_insecure_network:
+            return
+        if host in ("localhost", "::1") or host.startswith("127."):
+            return
+        raise ValueError(
+            f"refusing to serve on {self._address!r} with an empty or inherited authkey: "
+            "any host that reaches it could use it; pass a strong authkey, or "
+            "allow_insecure_network=True"
+        )
 
     @classmethod
     def register(
@@ -280,11 +309,13 @@ class TypedManager(managers.BaseManager):
         self, initializer: Callable[..., object] | None = None, initargs: Any = ()
     ) -> None:
         """Start a server process; a generated client manager serves its source's registry."""
+        self._check_exposure()
         self._registry = self._server_registry()  # type: ignore[misc]
         super().start(initializer, initargs)
 
     def get_server(self) -> managers.Server:
         """The server object, of this manager's ``_Server`` class (the stdlib ignores it)."""
+        self._check_exposure()
         return self._server_class()(
             self._server_registry(), self._address, self._authkey, self._serializer
         )

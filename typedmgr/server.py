@@ -61,6 +61,8 @@ class TypedServer(managers.Server):
     #: Accept HMAC-MD5 replies (stdlib clients on 3.10/3.11); ``None``: only for managers
     #: with stdlib-style string registrations, which such clients may be using.
     legacy_md5: ClassVar[bool | None] = None
+    #: Requests larger than this close their connection instead of filling the memory.
+    max_message_size: ClassVar[int] = 256 * 1024 * 1024
 
     def __init__(
         self, registry: dict[str, Any], address: Any, authkey: bytes, serializer: str
@@ -110,7 +112,7 @@ class TypedServer(managers.Server):
         try:
             auth.deliver_challenge(c, bytes(self.authkey), legacy_md5=self.accepts_md5)
             auth.answer_challenge(c, bytes(self.authkey), legacy_md5=self.accepts_md5)
-            request = self.loads(c.recv_bytes())
+            request = self.loads(c.recv_bytes(self.max_message_size))
             _, funcname, args, kwds = request
             if funcname not in self.public:  # an assert in the stdlib: gone under -O
                 raise ValueError(f"{funcname!r} unrecognized")
@@ -163,7 +165,7 @@ class TypedServer(managers.Server):
         """
         if self.serializer != "pickle":
             return self._serve_unbuffered(conn)
-        reader = FrameReader(conn.fileno())
+        reader = FrameReader(conn.fileno(), self.max_message_size)
         replies: list[bytes] = []
         while not self.stop_event.is_set():
             try:

@@ -70,3 +70,36 @@ def test_garbage_on_a_connection_closes_it_and_the_server_goes_on() -> None:
         with pytest.raises(EOFError):
             rogue.recv()
         assert 1 == tally.add()
+
+
+class Small(RuntimeManager, max_message_size=1024):
+    """A server that reads requests of at most 1 KiB."""
+
+
+def test_an_oversized_request_closes_its_connection_only() -> None:
+    """A request over max_message_size is not read; its sender's connection is closed."""
+    with Small(address=("127.0.0.1", 0), authkey=b"k") as m:
+        tally: Any = m.Tally()  # type: ignore[attr-defined]
+        with pytest.raises(ServerConnectionError):
+            tally.add(b"x" * 4096)
+        assert 1 == tally.add()
+
+
+@pytest.mark.parametrize("authkey", [None, b""])
+def test_no_server_on_a_network_address_without_a_real_authkey(
+    authkey: bytes | None,
+) -> None:
+    """An inherited or empty authkey on a non-loopback TCP address is refused."""
+    m = RuntimeManager(address=("0.0.0.0", 0), authkey=authkey)
+    with pytest.raises(ValueError, match="allow_insecure_network=True"):
+        m.start()
+    with pytest.raises(ValueError, match="empty or inherited authkey"):
+        m.get_server()
+
+
+def test_loopback_or_an_explicit_choice_may_use_the_inherited_key() -> None:
+    """Loopback with the inherited key, and an explicit opt-in, are allowed."""
+    RuntimeManager(address=("127.0.0.1", 0)).get_server().listener.close()  # type: ignore[attr-defined]
+    RuntimeManager(
+        address=("0.0.0.0", 0), allow_insecure_network=True
+    ).get_server().listener.close()  # type: ignore[attr-defined]
