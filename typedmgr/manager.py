@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import signal
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -26,6 +27,7 @@ from typedmgr.server import TypedServer
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
+    from multiprocessing.context import BaseContext
     from types import TracebackType
 
 __all__ = ["TypedManager"]
@@ -138,17 +140,24 @@ class TypedManager(managers.BaseManager):
         self,
         address: Any = None,
         authkey: bytes | None = None,
-        *args: Any,
+        serializer: str = "pickle",
+        ctx: BaseContext | None = None,
+        *,
+        shutdown_timeout: float = 1.0,
         allow_insecure_network: bool = False,
-        **kwds: Any,
     ) -> None:
-        """As ``BaseManager``; ``allow_insecure_network`` lifts the refusal below.
+        """As ``BaseManager`` (whose ``shutdown_timeout`` exists from Python 3.11 on).
 
         A server on a TCP address other than loopback refuses to start with an empty
         authkey, or with none (the process's inherited key, which remote clients cannot
-        know and which the stdlib would then use anyway).
+        know and which the stdlib would then use anyway), unless ``allow_insecure_network``.
         """
-        super().__init__(address, authkey, *args, **kwds)
+        if sys.version_info >= (3, 11):
+            super().__init__(
+                address, authkey, serializer, ctx, shutdown_timeout=shutdown_timeout
+            )
+        else:
+            super().__init__(address, authkey, serializer, ctx)
         self._weak_key = not authkey
         self._allow_insecure_network = allow_insecure_network
         if self._serializer == "pickle":

@@ -211,11 +211,14 @@ class TypedServer(managers.Server):
                 self._give_up(conn, e)
 
     def _handle(self, conn: Connection, request: Any) -> tuple[str, object] | None:
-        """The reply to one request, or ``None`` for the one-way kinds."""
+        """The reply to one request, or ``None`` for the one-way kinds; never raises."""
         try:
-            ident, methodname, args, kwds = request
-        except Exception:
+            return self._dispatch(conn, request)
+        except Exception:  # a malformed request (unhashable names, wrong shapes...)
             return ("#TRACEBACK", traceback.format_exc())
+
+    def _dispatch(self, conn: Connection, request: Any) -> tuple[str, object] | None:
+        ident, methodname, args, kwds = request
         if ident is None and methodname == RELEASE:
             self._release(conn, args)
             return None

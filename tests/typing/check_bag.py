@@ -1,3 +1,4 @@
+# mypy: disallow-any-expr
 """Properties, special methods and iterators of a generated proxy (checked, never run)."""
 
 from __future__ import annotations
@@ -6,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing_extensions import assert_type
 
 from tests.golden.bag.expected.proxies import BagManager, BagProxy, OwnerProxy
+from tests.golden.bag.protocols import Bag, Owner
 
 
 def bag_client(m: BagManager) -> None:
@@ -32,3 +34,14 @@ def bag_client(m: BagManager) -> None:
     bag["apple"] = "3"  # type: ignore[assignment]  # pyright: ignore[reportArgumentType]
     bag.label = "y"  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue]
     bag.squares(3).send(None)  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+    bag.size = 3  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue]
+    len(m.Bag(1))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def against_protocols(bag: BagProxy) -> None:
+    owner: Owner = bag.owner
+    # Not a Bag, as documented: ``size: int`` is settable in the Protocol but read on the
+    # proxy, the ClassVar ``kind`` is not exposed, and ``squares`` gives an Iterator proxy
+    # where the Protocol promises a Generator.
+    as_bag: Bag = bag  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+    print(owner, as_bag)

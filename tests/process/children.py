@@ -1,0 +1,160 @@
+"""What child processes run: servers, typed clients and users of proxies they were handed.
+
+Besides typedmgr, this module imports only what a client holds (the Protocols and the
+generated module), so a client child can report whether anything pulled in the
+implementations. Servers import theirs when they start.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from shop_proxies import CartProxy, CounterProxy, ShopManager, ShopProxy
+from tests.process.bank_api import BankClient
+from typedmgr import TypedManager
+
+#: Server-side modules a client process must never import.
+IMPLEMENTATIONS = ("shop.impl", "shop.server", "tests.process.bank_impl")
+
+
+def run_reporting(
+    results: Any, tag: int, target: Callable[..., object], args: tuple[Any, ...]
+) -> None:
+    """Run ``target(*args)`` and put ``(tag, "ok", result)`` or its traceback on ``results``."""
+    try:
+        value = target(*args)
+    except BaseException:
+        results.put((tag, "error", traceback.format_exc()))
+        raise
+    results.put((tag, "ok", value))
+
+
+def loaded_implementations() -> list[str]:
+    """The server-side modules this process has imported."""
+    return [name for name in IMPLEMENTATIONS if name in sys.modules]
+
+
+def create(manager: TypedManager, typeid: str, /, *args: object) -> Any:
+    """Call the creation method a runtime registration added (invisible to type checkers)."""
+    return getattr(manager, typeid)(*args)
+
+
+def serve_shop(address: Any, authkey: bytes, ready: Any) -> None:
+    """Serve the shop forever; the generated client manager imports shop.server lazily."""
+    server = ShopManager(address=address, authkey=authkey).get_server()
+    ready.put(server.address)
+    server.serve_forever()
+
+
+def serve_bank(address: Any, authkey: bytes, ready: Any) -> None:
+    """Serve the bank forever (the only child that imports its implementations)."""
+    from tests.process.bank_impl import BankManager
+
+    server = BankManager(address=address, authkey=authkey).get_server()
+    ready.put(server.address)
+    server.serve_forever()
+
+
+def serve_legacy(address: Any, authkey: bytes, ready: Any) -> None:
+    """Serve a TypedManager registered with string typeids only, as with BaseManager."""
+    from tests.process.legacy import LegacyManager
+
+    server = LegacyManager(address=address, authkey=authkey).get_server()
+    ready.put(server.address)
+    server.serve_forever()
+
+
+def shop_visits(
+    address: Any, authkey: bytes, counter_name: str, customer: str, visits: int
+) -> tuple[float, str, bool, list[str]]:
+    """connect() with the generated manager, count visits and check out a cart.
+
+    Returns (receipt total, proxy class of the nested cart, whether the `with` block of the
+    connect()ed manager exited cleanly, the implementation modules this process loaded).
+    """
+    manager = ShopManager(address=address, authkey=authkey)
+    manager.connect()
+    with manager:
+        shop = manager.Shop()
+        counter = shop.counter(counter_name)
+        assert isinstance(counter, CounterProxy), counter
+        for _ in range(visits):
+            counter.increment()
+        cart = shop.cart(customer)
+        cart.add("T-3", 2)
+        found = shop.find_cart(customer)
+        assert found is not None
+        receipt = found.checkout()
+    return receipt.total, type(cart).__name__, True, loaded_implementations()
+
+
+def use_passed_shop(
+    shop: ShopProxy, counter: CounterProxy, counter_name: str, customer: str, times: int
+) -> tuple[list[str], bool, int, int, list[str]]:
+    """Use proxies received as Process arguments, including methods returning proxies.
+
+    Returns (proxy class names, whether find_cart of a stranger was None, the quantity in
+    the customer's cart, the nested counter's value, the implementation modules loaded).
+    """
+    for _ in range(times):
+        counter.increment()
+    nested = shop.counter(counter_name)  # a #PROXY reply: gh-99595 in the stdlib
+    for _ in range(times):
+        nested.increment()
+    cart = shop.cart(customer)
+    cart.add("B-1")
+    found = shop.find_cart(customer)
+    assert isinstance(found, CartProxy), found
+    quantity = found.add("B-1")
+    names = [type(p).__name__ for p in (shop, counter, nested, cart, found)]
+    stranger = shop.find_cart(f"stranger-of-{customer}")
+    return names, stranger is None, quantity, nested.value(), loaded_implementations()
+
+
+def bank_deposits(
+    address: Any, authkey: bytes, account: str, owner: str, times: int
+) -> tuple[str, str, bool, list[str]]:
+    """A client with Protocols only (runtime-built proxies) deposits into a shared account.
+
+    Returns (class names of the bank and account proxies, whether the account proxy class
+    was generated, the implementation modules loaded).
+    """
+    manager = BankClient(address=address, authkey=authkey)
+    manager.connect()
+    with manager:
+        bank = create(manager, "Bank")
+        shared = bank.open(account)
+        for _ in range(times):
+            shared.deposit(1, note=owner)
+        bank.open(owner).deposit(10)
+        generated: bool = type(shared)._generated_
+        return (
+            type(bank).__name__,
+            type(shared).__name__,
+            generated,
+            loaded_implementations(),
+        )
+
+
+def use_passed_bank(
+    bank: Any, owner: str, times: int
+) -> tuple[str, str, int, list[str]]:
+    """Use a runtime-built proxy received as a Process argument; open an account with it.
+
+    Returns (class names of the bank and the account it returned, the account's balance,
+    the implementation modules loaded).
+    """
+    account = bank.open(owner)  # a #PROXY reply to a proxy rebuilt from its Protocol
+    for _ in range(times):
+        account.deposit(1)
+    found = bank.find(owner)
+    balance: int = found.statement().balance
+    return (
+        type(bank).__name__,
+        type(account).__name__,
+        balance,
+        loaded_implementations(),
+    )
