@@ -21,26 +21,10 @@ from typedmgr.model import Interface, is_protocol
 
 __all__ = ["AllowList", "RefusedType", "value_types"]
 
-# Builtins whose construction runs no user code.
-_SAFE = frozenset(
-    ("builtins", name)
-    for name in (
-        "bool",
-        "bytearray",
-        "bytes",
-        "complex",
-        "dict",
-        "float",
-        "frozenset",
-        "int",
-        "list",
-        "range",
-        "set",
-        "slice",
-        "str",
-        "tuple",
-    )
-)
+# Builtins a pickle may construct by name. Containers, numbers and strings have opcodes of
+# their own; constructing them by name (``list(range(10**12))``) is how a message asks for
+# unbounded memory or time, so they are not here.
+_SAFE = frozenset(("builtins", name) for name in ("complex", "range", "slice"))
 # Tokens and proxies a client may pass as arguments (never AutoProxy: it exec()s names).
 _TYPEDMGR = frozenset(
     {
@@ -117,6 +101,7 @@ def _collect(annotation: object, found: set[type]) -> None:
         not isinstance(annotation, type)
         or annotation in found
         or is_protocol(annotation)
+        or annotation.__module__ == "builtins"  # built by opcodes, never by name
     ):
         return
     found.add(annotation)

@@ -118,3 +118,20 @@ def test_stdlib_style_registrations_keep_full_pickle() -> None:
         assert Decimal(1) == server.loads(pickle.dumps(Decimal(1)))  # type: ignore[attr-defined]
     finally:
         server.listener.close()  # type: ignore[attr-defined]
+
+
+def test_containers_cannot_be_built_by_name(served: ShopManager) -> None:
+    """``list(range(10**12))`` by REDUCE would exhaust the memory: refused, never built."""
+    bomb = b"\x80\x04cbuiltins\nlist\ncbuiltins\nrange\nJ\x00\x10\xa5\xd4\x85R\x85R."
+    assert served.address is not None
+    conn = client(served.address, authkey=AUTHKEY)
+    kind, text = request_bytes(conn, bomb)
+    assert "#TRACEBACK" == kind
+    assert "refused to load builtins.list" in str(text)
+
+
+def request_bytes(conn: Connection, payload: bytes) -> tuple[str, object]:
+    """Send one raw pickled request and read the reply."""
+    conn.send_bytes(payload)
+    reply: tuple[str, object] = conn.recv()
+    return reply
