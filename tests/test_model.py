@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from typing import Protocol
+from typing import ClassVar, Optional, Protocol, Union
+from typing_extensions import Self
 
 import pytest
 
@@ -95,6 +96,10 @@ class Item(Protocol):
     def name(self) -> str: ...
 
 
+class Other(Protocol):
+    def size(self) -> int: ...
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -103,7 +108,11 @@ class Item(Protocol):
         ("async def m(self) -> int: ...", "Bad.m: async methods cannot be proxied yet"),
         (
             "def m(self) -> list[Item]: ...",
-            "Bad.m: returns list[Item]; remote objects inside containers",
+            "Bad.m: returns list[Item]; remote objects inside containers cannot be proxied - return `P` or `P | None`",
+        ),
+        (
+            "def m(self) -> Optional[list[Item]]: ...",
+            "Bad.m: returns list[Item] | None; remote objects inside containers",
         ),
         (
             "def m(self) -> dict[str, Item]: ...",
@@ -137,6 +146,27 @@ class Item(Protocol):
             "@oneway\n    def m(self) -> int: ...",
             "Bad.m: a @oneway method must return None",
         ),
+        (
+            "def m(self) -> Item | Other: ...",
+            "Bad.m: returns Item | Other; a remote object can only be returned as `P` or `P | None`",
+        ),
+        (
+            "def m(self) -> 'Missing': ...",
+            "Bad.m: cannot resolve an annotation: name 'Missing' is not defined",
+        ),
+        (
+            "def m(self, other: Self) -> None: ...",
+            "Bad.m: `Self` cannot be proxied - name the Protocol instead",
+        ),
+        (
+            "def m(self) -> list[Self]: ...",
+            "Bad.m: `Self` cannot be proxied - name the Protocol instead",
+        ),
+        ("x = 1", "Bad.x: only methods and properties can be proxied, not int members"),
+        (
+            "class Inner: ...",
+            "Bad.Inner: only methods and properties can be proxied, not type members",
+        ),
     ],
 )
 def test_unsupported_forms_name_protocol_and_method(body: str, message: str) -> None:
@@ -146,6 +176,9 @@ def test_unsupported_forms_name_protocol_and_method(body: str, message: str) -> 
         "AsyncIterator": AsyncIterator,
         "Item": Item,
         "Iterator": Iterator,
+        "Optional": Optional,
+        "Other": Other,
+        "Self": Self,
         "oneway": oneway,
         "__name__": __name__,
     }
@@ -296,3 +329,255 @@ def test_overloads_are_recorded_in_order() -> None:
     ]
     assert "The count of ``key``, or ``default`` where it has none." == pick.doc
     assert interface_of(Bag).method("scaled").doc is None  # not typing's placeholder's
+
+
+def test_optional_remote_returns_in_every_spelling() -> None:
+    """`P | None`, `Optional[P]` and `Union[P, None]` all mean a remote object or None."""
+
+    class Spellings(Protocol):
+        def pipe(self) -> Item | None: ...
+        def optional(self) -> Optional[Item]: ...  # noqa: UP045
+        def union(self) -> Union[Item, None]: ...  # noqa: UP007
+
+    interface = interface_of(Spellings)
+    assert [(ReturnKind.OPTIONAL_REMOTE, Item)] * 3 == [
+        (m.return_kind, m.remote) for m in interface.methods
+    ]
+    assert frozenset({"pipe", "optional", "union"}) == (
+        interface.method_to_typeid.optional
+    )
+
+
+def test_iterator_returns_stay_on_the_server() -> None:
+    """A method returning an iterator of values is proxied by the iterator typeid."""
+
+    class Source(Protocol):
+        def items(self) -> Iterator[int]: ...
+
+    method = interface_of(Source).method("items")
+    assert (ReturnKind.ITERATOR, None) == (method.return_kind, method.remote)
+    assert {"items": ITERATOR_TYPEID} == dict(interface_of(Source).method_to_typeid)
+
+
+def test_overrides_keep_the_base_position_and_take_the_new_signature() -> None:
+    """A redefined method stays where the first base declared it, with the latest signature."""
+
+    class Base(Protocol):
+        def first(self) -> int: ...
+        def second(self) -> int: ...
+
+    class Left(Base, Protocol):
+        def left(self) -> int: ...
+
+    class Right(Base, Protocol):
+        def right(self) -> int: ...
+
+    class Both(Left, Right, Protocol):
+        def first(self, offset: int = 0) -> int:
+            """Overridden."""
+            ...
+
+    both = interface_of(Both)
+    assert ("first", "second", "right", "left") == both.exposed
+    assert ["offset"] == [p.name for p in both.method("first").params]
+    assert "Overridden." == both.method("first").doc
+    assert both.doc is None  # Protocols' docstrings are not inherited
+
+
+def test_methods_without_docstrings_have_none() -> None:
+    """A method without a docstring has ``doc`` None; indentation is cleaned."""
+
+    class Documented(Protocol):
+        def bare(self) -> None: ...
+        def told(self) -> None:
+            """First line.
+
+            Detail,
+                indented.
+            """
+
+    documented = interface_of(Documented)
+    assert documented.method("bare").doc is None
+    assert "First line.\n\nDetail,\n    indented." == documented.method("told").doc
+
+
+def test_declared_attributes_with_values_are_attributes() -> None:
+    """`size: int = 0` is an attribute read from the server; a valued ClassVar is left out."""
+
+    class Valued(Protocol):
+        size: int = 0
+        kind: ClassVar[str] = "valued"
+
+        def grow(self) -> None: ...
+
+    valued = interface_of(Valued)
+    assert ("grow", "size") == valued.exposed
+    assert valued.method("size").is_property
+    assert int is valued.method("size").returns
+
+
+def test_type_checking_only_names_resolve() -> None:
+    """Annotations naming TYPE_CHECKING-only imports resolve, with or without __future__."""
+    from tests.golden.forms.heavy import Report
+    from tests.golden.quoted.heavy import Report as QuotedReport
+    from tests.golden.quoted.protocols import Catalog
+
+    assert Report is interface_of(Forms).method("type_checking_only").returns
+    summary = interface_of(Catalog).method("summary")
+    assert QuotedReport is summary.params[0].annotation
+    assert list[QuotedReport] == summary.returns
+
+
+def test_string_forward_references_resolve_without_future_import() -> None:
+    """`-> "Entry"` and `Optional["Entry"]` name a Protocol defined further down."""
+    from tests.golden.quoted.protocols import Catalog, Entry
+
+    catalog = interface_of(Catalog)
+    assert (ReturnKind.REMOTE, Entry) == (
+        catalog.method("entry").return_kind,
+        catalog.method("entry").remote,
+    )
+    assert ReturnKind.OPTIONAL_REMOTE == catalog.method("find").return_kind
+
+
+def test_signature_lines_spell_every_kind() -> None:
+    """Signature lines read like the Protocol's source: `/`, `*`, defaults, remote kinds."""
+    forms = interface_of(Forms)
+    lines = dict(zip(forms.exposed, forms.signature_lines, strict=True))
+    assert (
+        "kinds(a: int, /, b: int, c: int = 2, *args: str, d: int, e: int = 5, "
+        "**kwargs: float) -> None"
+    ) == lines["kinds"]
+    assert "keyword_only(*, flag: bool = False) -> None" == lines["keyword_only"]
+    assert "oneway fire(event: str) -> None" == lines["fire"]
+    assert "maybe(name: str) -> Node | None" == interface_of(Node).signature_lines[1]
+
+
+def _fingerprint(body: str) -> str:
+    """The fingerprint of ``class Fp(Protocol)`` with ``body``, in module ``fp``."""
+    namespace: dict[str, object] = {"Protocol": Protocol, "__name__": "fp"}
+    exec(f"class Fp(Protocol):\n    {body}\n", namespace)
+    protocol = namespace["Fp"]
+    assert isinstance(protocol, type)
+    return interface_of(protocol).fingerprint
+
+
+def test_fingerprint_follows_the_signatures() -> None:
+    """Equal signatures give equal fingerprints; any change of a signature changes it."""
+    same = _fingerprint("def m(self, x: int) -> int: ...")
+    assert same == _fingerprint("def m(self, x: int) -> int:\n        'Doc.'")
+    assert 16 == len(same)
+    for changed in (
+        "def m(self, y: int) -> int: ...",
+        "def m(self, x: int, /) -> int: ...",
+        "def m(self, x: int = 1) -> int: ...",
+        "def m(self, x: str) -> int: ...",
+        "def m(self, x: int) -> str: ...",
+    ):
+        assert same != _fingerprint(changed), changed
+
+
+def test_interfaces_are_computed_once() -> None:
+    """interface_of caches: register() and the generator read the same object."""
+    assert interface_of(Forms) is interface_of(Forms)
+
+
+def test_creation_signature_of_classes_without_their_own_init() -> None:
+    """No __init__ means no parameters; an inherited __init__ gives the base's."""
+
+    class Empty:
+        pass
+
+    class Base:
+        def __init__(self, size: int, /, *, name: str = "b") -> None: ...
+
+    class Child(Base):
+        pass
+
+    assert () == signature_of("Empty", Empty)
+    assert [
+        ("size", ParamKind.POSITIONAL_ONLY, int, NO_DEFAULT),
+        ("name", ParamKind.KEYWORD_ONLY, str, "b"),
+    ] == [(p.name, p.kind, p.annotation, p.default) for p in signature_of("C", Child)]
+
+
+def test_creation_signature_refuses_non_literal_defaults() -> None:
+    """A constructor default the generated creation method cannot spell is named."""
+
+    class Clocked:
+        def __init__(self, clock: object = object()) -> None: ...
+
+    with pytest.raises(
+        InterfaceError, match=r"^M\.Clocked: parameter 'clock' defaults to <object"
+    ):
+        signature_of("M.Clocked", Clocked)
+
+
+class Open(Protocol):
+    def call(self, **options: int) -> None: ...
+
+
+class Closed:
+    def call(self, a: int = 0) -> None: ...
+
+
+class Sized(Protocol):
+    size: int
+
+
+class SizeMethod:
+    def size(self) -> int:
+        return 0
+
+
+class NameData:
+    name = "not a method"
+
+
+class Nameless:
+    pass
+
+
+def make_nameless() -> Nameless:
+    return Nameless()
+
+
+def make_anything():  # type: ignore[no-untyped-def]
+    return Nameless()
+
+
+@pytest.mark.parametrize(
+    ("protocol", "impl", "message"),
+    [
+        (
+            Open,
+            Closed,
+            "Closed.call (for Open.call): the Protocol accepts **options, "
+            "the implementation has no **kwargs",
+        ),
+        (
+            Sized,
+            SizeMethod,
+            "SizeMethod.size (for Sized.size): is a method, "
+            "the Protocol reads an attribute",
+        ),
+        (Item, NameData, "NameData.name (for Item.name): is not a method"),
+        (
+            Item,
+            make_nameless,
+            "Nameless does not implement Item: method 'name' is missing",
+        ),
+    ],
+)
+def test_check_implementation_names_implementation_protocol_and_method(
+    protocol: type, impl: object, message: str
+) -> None:
+    """check_implementation refuses, naming both sides, what the proxy could not call."""
+    assert callable(impl)
+    with pytest.raises(InterfaceError, match="^" + re.escape(message)):
+        check_implementation(interface_of(protocol), impl)
+
+
+def test_factories_without_a_declared_class_are_not_checked() -> None:
+    """A factory whose return annotation names no class leaves nothing to check."""
+    check_implementation(interface_of(Item), make_anything)

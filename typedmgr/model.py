@@ -353,10 +353,20 @@ def interface_of(protocol: type) -> Interface:
     name = protocol.__qualname__
     namespace = _annotation_namespace(protocol)
     methods: list[Method] = []
+    # ``size: int = 0`` and ``kind: ClassVar[str] = "x"`` are declarations with a value:
+    # attributes (or class variables), which _declared_attributes reads, not members.
+    declared = {
+        attr
+        for base in protocol.__mro__
+        if base is protocol or is_protocol(base)
+        for attr in vars(base).get("__annotations__", {})
+    }
     for attr in _own_members(protocol):
         if attr in _IGNORED or (attr.startswith("_") and attr not in DUNDERS):
             continue
         value = inspect.getattr_static(protocol, attr)
+        if attr in declared and not inspect.isfunction(value):
+            continue
         where = f"{name}.{attr}"
         if isinstance(value, (staticmethod, classmethod)):
             continue
@@ -445,6 +455,12 @@ def _method(
         raise InterfaceError(f"{where}: async methods cannot be proxied yet")
     hints = _hints(where, func, namespace)
     params = _params(where, func, hints, require_annotations=True)[1:]
+    if any(_mentions_self(hints.get(p.name)) for p in params) or _mentions_self(
+        hints.get("return")
+    ):
+        raise InterfaceError(
+            f"{where}: `Self` cannot be proxied - name the Protocol instead"
+        )
     if "return" not in hints:
         raise InterfaceError(f"{where}: the return annotation is missing")
     returns = hints["return"]
@@ -627,6 +643,15 @@ def _mentions_protocol(tp: object) -> bool:
     )
 
 
+_BARE_TUPLE: object = typing.Tuple  # noqa: UP006 - unlike tuple[()], it has no args
+
+
+def _mentions_self(tp: object) -> bool:
+    return tp is typing_extensions.Self or any(
+        _mentions_self(a) for a in typing.get_args(tp)
+    )
+
+
 def _describe(tp: object) -> str:
     """An annotation as its author would write it, for error messages."""
     if isinstance(tp, list):  # Callable's parameter list
@@ -636,6 +661,8 @@ def _describe(tp: object) -> str:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if _is_union(tp):
         return " | ".join(_describe(a) for a in args)
+    if origin is tuple and args in ((), ((),)) and tp is not _BARE_TUPLE:
+        return "tuple[()]"  # 3.10 gives its args as ((),), later Pythons as ()
     if origin is not None and args:
         return f"{_describe(origin)}[{', '.join(_describe(a) for a in args)}]"
     if tp is type(None):

@@ -172,6 +172,15 @@ def _dump(managers: Sequence[type[TypedManager]]) -> dict[str, object]:
                         "remote": m.remote
                         and f"{m.remote.__module__}:{m.remote.__qualname__}",
                         "doc": m.doc,
+                        "oneway": m.oneway,
+                        "property": m.is_property,
+                        "overloads": [
+                            {
+                                "params": [param(p) for p in o.params],
+                                "returns": writer.spell(o.returns),
+                            }
+                            for o in m.overloads
+                        ],
                     }
                     for m in i.methods
                 ],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections.abc
 import contextlib
 import enum
+import importlib
 import sys
 import typing
 import typing_extensions
@@ -48,6 +49,7 @@ _TEMPLATES = jinja2.Environment(
     autoescape=False,
 )
 
+_BARE_TUPLE: object = typing.Tuple  # noqa: UP006 - unlike tuple[()], a bare Tuple has no args
 _BUILTIN_GENERICS = {list, dict, tuple, set, frozenset, type}
 _SPECIAL_FORMS = {
     typing.Any: "Any",
@@ -72,33 +74,40 @@ class Imports:
     runtime: set[str] = field(default_factory=set)
     typing_only: set[str] = field(default_factory=set)
     stub: set[str] = field(default_factory=set)
+    reserved: frozenset[str] = frozenset()
+    """Names the generated code binds otherwise (parameters), which no alias may take."""
+    names: dict[str, str] = field(default_factory=dict)
 
     def alias(self, module: str, *, runtime: bool = False, in_stub: bool = True) -> str:
         """The alias of ``module``, recorded as needed at run time or only for typing."""
         (self.runtime if runtime else self.typing_only).add(module)
         if in_stub:
             self.stub.add(module)
-        return "_" + module.replace(".", "_")
+        name = self.names.get(module)
+        if name is None:
+            # ``_io`` -> ``_io``, never ``__io``: a double underscore is mangled in a class.
+            name = "_" + module.replace(".", "_").lstrip("_")
+            while name in self.reserved or name in self.names.values():
+                name += "_"  # ``a.b`` and ``a_b``, or a parameter named like the alias
+            self.names[module] = name
+        return name
 
     def lines(self, *, stub: bool) -> tuple[list[str], list[str]]:
         """(imports needed at run time, imports needed only by type checkers), isort-ed."""
         if stub:
-            return _import_block(self.stub), []
-        return _import_block(self.runtime), _import_block(
-            self.typing_only - self.runtime
+            return self._block(self.stub), []
+        return self._block(self.runtime), self._block(self.typing_only - self.runtime)
+
+    def _block(self, modules: set[str]) -> list[str]:
+        """Standard library first, then the rest, a blank line between: isort's sections."""
+        stdlib = sorted(
+            m for m in modules if m.partition(".")[0] in sys.stdlib_module_names
         )
-
-
-def _import_block(modules: set[str]) -> list[str]:
-    """Standard library first, then the rest, a blank line between: isort's sections."""
-    stdlib = sorted(
-        m for m in modules if m.partition(".")[0] in sys.stdlib_module_names
-    )
-    others = sorted(modules.difference(stdlib))
-    lines = [f"import {m} as _{m.replace('.', '_')}" for m in stdlib]
-    if stdlib and others:
-        lines.append("")
-    return lines + [f"import {m} as _{m.replace('.', '_')}" for m in others]
+        others = sorted(modules.difference(stdlib))
+        lines = [f"import {m} as {self.names[m]}" for m in stdlib]
+        if stdlib and others:
+            lines.append("")
+        return lines + [f"import {m} as {self.names[m]}" for m in others]
 
 
 class TypeWriter:
@@ -128,10 +137,14 @@ class TypeWriter:
         if origin is typing.Union or isinstance(tp, __import__("types").UnionType):
             return " | ".join(self.spell(a, shadowed=shadowed) for a in args)
         if origin is typing.Literal:
-            values = ", ".join(self.literal(a) for a in args)
+            values = ", ".join(self.literal(a, runtime=False) for a in args)
             return f"{self.imports.alias('typing')}.Literal[{values}]"
         if origin is typing_extensions.Annotated or origin is typing.Annotated:
             return self.spell(args[0], shadowed=shadowed)
+        if origin is tuple and args in ((), ((),)) and tp is not _BARE_TUPLE:
+            return f"{self.spell(tuple, shadowed=shadowed)}[()]"  # the empty tuple
+        if origin is not None and not args:  # a bare ``typing.List``
+            return self.spell(origin, shadowed=shadowed)
         if origin is not None:
             inner = ", ".join(self.spell(a, shadowed=shadowed) for a in args)
             return f"{self.spell(origin, shadowed=shadowed)}[{inner}]"
@@ -153,7 +166,7 @@ class TypeWriter:
             and hasattr(collections.abc, cls.__name__)
         ):
             return f"{self.imports.alias('collections.abc')}.{cls.__name__}"
-        return f"{self.imports.alias(cls.__module__)}.{cls.__qualname__}"
+        return f"{self.imports.alias(_public_module(cls))}.{cls.__qualname__}"
 
     def default(self, value: object) -> str:
         """A parameter default; in a stub only simple literals are spelled, else ``...``."""
@@ -161,11 +174,15 @@ class TypeWriter:
             return "..."
         return self.literal(value)
 
-    def literal(self, value: object) -> str:
-        """Source text of a default or ``Literal`` value, as ruff would quote it."""
+    def literal(self, value: object, *, runtime: bool = True) -> str:
+        """Source text of a default or ``Literal`` value, as ruff would quote it.
+
+        ``runtime=False``: inside an annotation, so an enum's module is imported for typing only.
+        """
         if isinstance(value, enum.Enum):
             owner = type(value)
-            return f"{self.imports.alias(owner.__module__, runtime=True)}.{owner.__qualname__}.{value.name}"
+            module = self.imports.alias(_public_module(owner), runtime=runtime)
+            return f"{module}.{owner.__qualname__}.{value.name}"
         if isinstance(value, str):
             return _quoted(value)
         if isinstance(value, bytes):
@@ -175,10 +192,10 @@ class TypeWriter:
                 else repr(value)
             )
         if isinstance(value, tuple):
-            items = [self.literal(v) for v in value]
+            items = [self.literal(v, runtime=runtime) for v in value]
             return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
         if isinstance(value, frozenset):
-            items = sorted(self.literal(v) for v in value)
+            items = sorted(self.literal(v, runtime=runtime) for v in value)
             return f"frozenset({{{', '.join(items)}}})" if items else "frozenset()"
         return repr(value)
 
@@ -244,6 +261,32 @@ class TypeWriter:
             return self.proxy_type(method.returns, shadowed)
         remote = next(a for a in typing.get_args(method.returns) if protocol_of(a))
         return f"{self.proxy_type(remote, shadowed)} | None"
+
+
+def _public_module(cls: type) -> str:
+    """The module to import ``cls`` from: its public home when ``__module__`` is private.
+
+    ``pathlib.Path`` says ``pathlib._local`` on 3.13 and ``io.BytesIO`` says ``_io``; type
+    checkers know them as ``pathlib.Path`` and ``io.BytesIO``, on every Python.
+    """
+    module = cls.__module__
+    parts = module.split(".")
+    private = [i for i, part in enumerate(parts) if part.startswith("_")]
+    if not private:
+        return module
+    candidates = [".".join(parts[: private[0]])] if private[0] else []
+    if private[0] == 0 and parts[0].lstrip("_") in sys.stdlib_module_names:
+        candidates.append(".".join([parts[0].lstrip("_"), *parts[1:]]))
+    for candidate in candidates:
+        try:
+            found: object = importlib.import_module(candidate)
+        except ImportError:
+            continue
+        for name in cls.__qualname__.split("."):
+            found = getattr(found, name, None)
+        if found is cls:
+            return candidate
+    return module
 
 
 def _docstring(text: str | None, indent: int) -> str | None:
@@ -326,8 +369,9 @@ def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
     sources = ", ".join(_manager_ref(m) for m in managers)
     header = f"# {GENERATED_MARK} by typedmgr-codegen {__version__} from {sources} - do not edit"
     rendered: dict[bool, str] = {}
+    reserved = _parameter_names(interfaces, managers)
     for stub in (False, True):
-        imports = Imports()
+        imports = Imports(reserved=reserved)
         writer = TypeWriter(imports, proxies, stub=stub)
         imports.alias("typedmgr", runtime=True)
         proxy_contexts = [
@@ -349,6 +393,25 @@ def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
         )
         rendered[stub] = format_source(text, stub=stub)
     return GeneratedModule(rendered[False], rendered[True])
+
+
+def _parameter_names(
+    interfaces: Iterable[Interface], managers: Sequence[type[TypedManager]]
+) -> frozenset[str]:
+    """Every parameter name of the generated methods: a body must still see its aliases."""
+    names = {
+        p.name
+        for i in interfaces
+        for m in i.methods
+        for params in (m.params, *(o.params for o in m.overloads))
+        for p in params
+    }
+    for manager in managers:
+        for typeid, (_, factory, create) in manager._protocols_.items():
+            if create and factory is not None:
+                where = f"{manager.__qualname__}.{typeid}"
+                names.update(p.name for p in signature_of(where, factory))
+    return frozenset(names)
 
 
 def _manager_ref(manager: type) -> str:
@@ -400,7 +463,7 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
                 returns,
                 _docstring(method.doc, 8),
                 body,
-                "@property" if method.is_property else None,
+                _property_decorator(writer, shadowed) if method.is_property else None,
             )
         )
     exposed = ", ".join(_quoted(n) for n in interface.exposed)
@@ -420,6 +483,13 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
         method_to_typeid="{" + mapping + "}",
         methods=methods,
     )
+
+
+def _property_decorator(writer: TypeWriter, shadowed: frozenset[str]) -> str:
+    """``@property``, unless a method named ``property`` hides the builtin in the class."""
+    if "property" not in shadowed:
+        return "@property"
+    return f"@{writer.imports.alias('builtins', runtime=True)}.property"
 
 
 def _overloaded(
