@@ -10,7 +10,6 @@ import io
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import typing
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.golden.forms.values import Color, UserId
+from tests.tools import run, tool
 from typedmgr_codegen.cli import main as gen
 from typedmgr_codegen.load import load_managers
 from typedmgr_codegen.render import (
@@ -60,19 +60,6 @@ def expected(case: str) -> tuple[Path, Path]:
     """Paths of the case's committed golden module and stub."""
     folder = GOLDEN / case / "expected"
     return folder / "proxies.py", folder / "proxies.pyi"
-
-
-def tool(name: str) -> str:
-    """The console script ``name`` installed beside the running interpreter."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    assert found, f"{name} is not installed (pip install --group dev)"
-    return found
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run a command at the repository root."""
-    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def tool(name: str) -> str:
-    """The console script ``name`` of the running environment."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    assert found, f"{name} is not installed (pip install --group dev)"
-    return found
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run a command at the repository root, capturing its output."""
-    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
+from tests.tools import ROOT, run, tool
 
 
 def test_ruff_check() -> None:

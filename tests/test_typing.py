@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import shop_proxies
+from tests.tools import run, tool
 
 ROOT = Path(__file__).resolve().parents[1]
 TYPING = ROOT / "tests" / "typing"
@@ -110,19 +109,6 @@ class Report:
         """The types ``reveal_type`` printed, in order."""
         found = (re.fullmatch(pattern, d.message) for d in self.diagnostics)
         return [match.group(1) for match in found if match]
-
-
-def tool(name: str) -> str:
-    """The console script ``name`` installed beside the running interpreter."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    assert found, f"{name} is not installed (pip install --group dev)"
-    return found
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run a command at the repository root, capturing its output."""
-    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
 
 
 def mypy(*files: Path, config: Path | None = None) -> Report:
