@@ -66,6 +66,10 @@ def run_children(
     ]
     outcomes: dict[int, object] = {}
     deadline = time.monotonic() + timeout
+    # A forked child flushes the stdio buffers it inherited when it exits: empty them first,
+    # or pytest's progress output is printed once more per child.
+    sys.stdout.flush()
+    sys.stderr.flush()
     try:
         for proc in procs:
             proc.start()
