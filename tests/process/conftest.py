@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import signal
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -55,7 +56,9 @@ def sockdir() -> Iterator[Path]:
 
 
 @pytest.fixture(
-    scope="session",
+    # Per module: servers that outlive it are children of this process, and CPython's
+    # TestSyncManagerTypes waits 5 s for every child but its manager to go away.
+    scope="module",
     params=["cli-tcp", "cli-unix", "process-tcp", "process-unix"],
 )
 def served_shop(request: pytest.FixtureRequest, sockdir: Path) -> Iterator[Served]:
@@ -67,7 +70,9 @@ def served_shop(request: pytest.FixtureRequest, sockdir: Path) -> Iterator[Serve
     how, transport = str(request.param).split("-")
     authkey = f"key-of-{request.param}".encode()
     address: Any = (
-        ("127.0.0.1", 0) if transport == "tcp" else str(sockdir / f"{how}.sock")
+        ("127.0.0.1", 0)
+        if transport == "tcp"
+        else str(sockdir / f"{how}-{uuid.uuid4().hex[:8]}.sock")
     )
     if how == "cli":
         with support.cli_server(
