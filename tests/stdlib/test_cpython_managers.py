@@ -1,18 +1,33 @@
-"""CPython's own BaseManager tests, run with TypedManager in place of BaseManager.
+"""CPython's own manager tests, run with TypedManager in place of BaseManager.
 
-``_TestMyManager``, ``_TestRemoteManager`` and ``_TestManagerRestart`` of the running
-Python's ``test._test_multiprocessing`` name their managers as module globals. Their methods
-are rebound here to globals in which those names are TypedManager subclasses registered
-exactly as CPython registers its own; the test bodies are CPython's, unchanged.
+The test bodies are those of the running Python's ``test._test_multiprocessing``, unchanged
+(so each Python checks its own version of the assertions):
+
+* ``_TestMyManager``, ``_TestRemoteManager`` and ``_TestManagerRestart`` read their managers
+  (``MyManager``, ``QueueManager``, ``QueueManager2``) from module globals. Their functions
+  are rebound here, code objects untouched, to globals in which those names are the
+  TypedManager subclasses below, registered exactly as CPython registers its own.
+* ``TestSyncManagerTypes`` takes its manager from ``manager_class``: a SyncManager whose
+  server and client machinery are TypedManager's.
+
+Every test runs under each start method, as CPython's ``test_multiprocessing_{fork,spawn,
+forkserver}`` packages do: spawned children import this module to find the managers and
+the test classes' worker methods.
 """
+
+# pyright: reportPrivateUsage=false
+# (CPython's manager tests are about the managers' internals)
 
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.managers
+import signal
 import types
 import unittest
-from typing import Any
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any, cast
 
 import pytest
 
@@ -21,6 +36,14 @@ from typedmgr import TypedManager
 T: Any = pytest.importorskip("test._test_multiprocessing")
 
 pytestmark = pytest.mark.process
+
+#: Seconds after which a test is interrupted (the whole module takes a few seconds).
+WATCHDOG = 60.0
+START_METHODS = [
+    method
+    for method in ("fork", "spawn", "forkserver")
+    if method in multiprocessing.get_all_start_methods()
+]
 
 
 class MyManager(TypedManager):
@@ -33,19 +56,25 @@ MyManager.register("baz", callable=T.baz, proxytype=T.IteratorProxy)
 
 
 class QueueManager(TypedManager):
-    """CPython's QueueManager (the server side), on TypedManager."""
+    """CPython's QueueManager (serves a queue), on TypedManager."""
 
 
 QueueManager.register("get_queue", callable=T.get_queue)
 
 
 class QueueManager2(TypedManager):
-    """CPython's QueueManager2 (a client knowing only the typeid), on TypedManager."""
+    """CPython's QueueManager2 (a client that knows only the typeid), on TypedManager."""
 
 
 QueueManager2.register("get_queue")
 
-_GLOBALS = {
+
+class TypedSyncManager(TypedManager, multiprocessing.managers.SyncManager):
+    """SyncManager's registry (every stdlib proxy type), served and used as TypedManager."""
+
+
+#: CPython's module globals, but for the managers.
+_GLOBALS: dict[str, Any] = {
     **vars(T),
     "MyManager": MyManager,
     "QueueManager": QueueManager,
@@ -53,58 +82,138 @@ _GLOBALS = {
 }
 
 
-def _rebound(cls: type) -> dict[str, Any]:
-    """``cls``'s own members, every function reading its globals from ``_GLOBALS``."""
+def _rebound(func: types.FunctionType) -> types.FunctionType:
+    """CPython's function ``func``, the same code, reading its globals from ``_GLOBALS``."""
+    assert func.__globals__ is vars(T), f"{func.__qualname__} is wrapped"
+    new = types.FunctionType(
+        func.__code__, _GLOBALS, func.__name__, func.__defaults__, func.__closure__
+    )
+    new.__kwdefaults__ = func.__kwdefaults__
+    new.__qualname__ = func.__qualname__
+    return new
 
-    def rebind(func: types.FunctionType) -> types.FunctionType:
-        if func.__globals__ is not vars(T):  # e.g. a test.support decorator's wrapper
-            return func
-        return types.FunctionType(
-            func.__code__, _GLOBALS, func.__name__, func.__defaults__, func.__closure__
-        )
 
-    members: dict[str, Any] = {}
-    for name, value in vars(cls).items():
-        if (
-            name == "setUpClass"
-        ):  # only test.support's hash-availability check, bound to cls
-            continue
+def _cpython_case(name: str, cpython: type) -> type[unittest.TestCase]:
+    """CPython's ``BaseTestCase`` class ``cpython``, as its ``ManagerMixin`` would mix it.
+
+    ``name`` must be the module global the class is stored in: spawned children unpickle
+    its worker classmethods by that name.
+    """
+    members: dict[str, Any] = {
+        "__module__": __name__,
+        "__doc__": f"CPython's {cpython.__name__}, with this module's managers.",
+        "__test__": False,  # run by the test functions below
+        "TYPE": "manager",
+        "Process": multiprocessing.Process,
+    }
+    for key, value in vars(cpython).items():
+        if key.startswith("__") or key in ("setUpClass", "tearDownClass"):
+            continue  # setUpClass: only test.support's check that sha256 exists
         if isinstance(value, types.FunctionType):
-            members[name] = rebind(value)
+            members[key] = _rebound(value)
         elif isinstance(value, classmethod):
-            func: Any = value.__func__
-            members[name] = classmethod(rebind(func))
-        elif not name.startswith("__"):
-            members[name] = value
-    return members
+            members[key] = classmethod(_rebound(cast(Any, value).__func__))
+        else:
+            members[key] = value
+    return type(name, (T.BaseTestCase, unittest.TestCase), members)
 
 
-def _cpython_case(cls: type) -> type[unittest.TestCase]:
-    """CPython's test class ``cls`` as a TestCase whose managers are TypedManagers."""
-    members = _rebound(cls)
-    members["Process"] = multiprocessing.Process
-    members["TYPE"] = "manager"
-    members["__module__"] = __name__
-    return type(f"Typed{cls.__name__}", (T.BaseTestCase, unittest.TestCase), members)
+MyManagerCase = _cpython_case("MyManagerCase", T._TestMyManager)
+RemoteManagerCase = _cpython_case("RemoteManagerCase", T._TestRemoteManager)
+ManagerRestartCase = _cpython_case("ManagerRestartCase", T._TestManagerRestart)
 
 
-TypedTestMyManager = _cpython_case(T._TestMyManager)
-TypedTestRemoteManager = _cpython_case(T._TestRemoteManager)
-TypedTestManagerRestart = _cpython_case(T._TestManagerRestart)
+SyncManagerTypesCase: type[unittest.TestCase] = type(
+    "SyncManagerTypesCase",
+    (T.TestSyncManagerTypes,),
+    {
+        "__module__": __name__,
+        "__doc__": "CPython's TestSyncManagerTypes, manager_class a TypedSyncManager.",
+        "__test__": False,  # run by test_sync_manager_types
+        "manager_class": TypedSyncManager,
+    },
+)
 
 
-def test_the_cases_run_cpython_code() -> None:
-    """The rebound methods are CPython's own code objects, not copies of them."""
-    common: Any = vars(TypedTestMyManager)["common"]
+SYNC_MANAGER_TESTS: list[str] = list(
+    unittest.TestLoader().getTestCaseNames(T.TestSyncManagerTypes)
+)
+
+
+def _expire(signum: int, frame: FrameType | None) -> None:
+    raise TimeoutError(f"the test was still running after {WATCHDOG} s")
+
+
+@pytest.fixture(autouse=True)
+def watchdog() -> Iterator[None]:
+    """Interrupt a test that runs past ``WATCHDOG`` seconds (forked children get no timer)."""
+    previous = signal.signal(signal.SIGALRM, _expire)
+    signal.setitimer(signal.ITIMER_REAL, WATCHDOG)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(params=START_METHODS)
+def start_method(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The default start method during the test, as CPython's setUpModule sets it."""
+    method = str(request.param)
+    previous = multiprocessing.get_start_method(allow_none=True)
+    multiprocessing.set_start_method(method, force=True)
+    try:
+        yield method
+    finally:
+        multiprocessing.set_start_method(previous, force=True)
+
+
+def _run(case_class: type[unittest.TestCase], name: str) -> None:
+    """Run test ``name`` of ``case_class``, its failures raised as they are."""
+    case = case_class(name)
+    T.support.environment_altered = False
+    try:
+        case.debug()  # setUp, the test, tearDown, cleanups
+    finally:
+        case.doCleanups()  # the cleanups left when the test failed
+    # CPython's tearDowns flag leftover child processes here (regrtest: "env changed").
+    assert not T.support.environment_altered, "the test left processes behind"
+
+
+def test_the_cases_are_cpython_code_on_typed_managers() -> None:
+    """The cases run CPython's code objects, which see TypedManager subclasses."""
+    common: Any = vars(MyManagerCase)["common"]
     assert common.__code__ is T._TestMyManager.common.__code__
-    assert common.__globals__["MyManager"] is MyManager
+    test_remote: Any = vars(RemoteManagerCase)["test_remote"]
+    assert test_remote.__code__ is T._TestRemoteManager.test_remote.__code__
+    assert test_remote.__globals__["QueueManager2"] is QueueManager2
+    for manager in (MyManager, QueueManager, QueueManager2, TypedSyncManager):
+        assert issubclass(manager, TypedManager)
+        assert manager._Server is TypedManager._Server
+    assert "Queue" in TypedSyncManager._registry
+    assert T.TestSyncManagerTypes.manager_class is not TypedSyncManager
 
 
-class TypedSyncManager(TypedManager, multiprocessing.managers.SyncManager):
-    """SyncManager's registry served by TypedServer: every stdlib proxy type against it."""
+@pytest.mark.parametrize(
+    "name",
+    ["test_mymanager", "test_mymanager_context", "test_mymanager_context_prestarted"],
+)
+def test_my_manager(name: str, start_method: str) -> None:
+    """CPython's _TestMyManager test ``name`` passes with MyManager on TypedManager."""
+    _run(MyManagerCase, name)
 
 
-class TypedTestSyncManagerTypes(T.TestSyncManagerTypes):  # type: ignore[misc]
-    """CPython's SyncManager type tests (each in a worker process) with TypedSyncManager."""
+def test_remote(start_method: str) -> None:
+    """CPython's _TestRemoteManager.test_remote (xmlrpclib, TCP) passes on TypedManager."""
+    _run(RemoteManagerCase, "test_remote")
 
-    manager_class = TypedSyncManager
+
+def test_rapid_restart(start_method: str) -> None:
+    """CPython's _TestManagerRestart.test_rapid_restart passes on TypedManager."""
+    _run(ManagerRestartCase, "test_rapid_restart")
+
+
+@pytest.mark.parametrize("name", SYNC_MANAGER_TESTS)
+def test_sync_manager_types(name: str, start_method: str) -> None:
+    """CPython's TestSyncManagerTypes test ``name`` passes with a TypedSyncManager."""
+    _run(SyncManagerTypesCase, name)
