@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from multiprocessing.connection import Pipe
@@ -22,7 +23,7 @@ def test_reads_what_the_stdlib_connection_sends() -> None:
 
     sender = threading.Thread(target=send_all)
     sender.start()
-    reader = FrameReader(reader_end.fileno())
+    reader = FrameReader(functools.partial(os.read, reader_end.fileno()))
     assert messages == [reader.read() for _ in messages]
     sender.join()
 
@@ -37,7 +38,7 @@ def test_frames_match_the_stdlib_format() -> None:
 def test_buffered_never_blocks() -> None:
     """buffered() gives only messages that have fully arrived."""
     read_fd, write_fd = os.pipe()
-    reader = FrameReader(read_fd)
+    reader = FrameReader(functools.partial(os.read, read_fd))
     assert reader.buffered() is None
     os.write(write_fd, frame(b"first") + frame(b"second")[:5])
     assert b"first" == reader.read()
@@ -55,6 +56,6 @@ def test_a_corrupt_length_is_an_error_not_a_hang() -> None:
     read_fd, write_fd = os.pipe()
     os.write(write_fd, (-7).to_bytes(4, "big", signed=True))
     with pytest.raises(ValueError, match="corrupt message length -7"):
-        FrameReader(read_fd).read()
+        FrameReader(functools.partial(os.read, read_fd)).read()
     os.close(read_fd)
     os.close(write_fd)

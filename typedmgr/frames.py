@@ -8,10 +8,16 @@ already received in one go. The bytes on the wire are unchanged, so stdlib peers
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-__all__ = ["FrameReader", "frame"]
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+__all__ = ["FrameReader", "frame", "reader"]
 
 _LENGTH = struct.Struct("!i")
 _LONG_LENGTH = struct.Struct("!Q")
@@ -28,10 +34,10 @@ def frame(payload: bytes) -> bytes:
 class FrameReader:
     """Messages from a connection's file descriptor, read as many at a time as have arrived."""
 
-    __slots__ = ("_buffer", "_fd", "_limit", "_start")
+    __slots__ = ("_buffer", "_limit", "_read", "_start")
 
-    def __init__(self, fd: int, limit: int | None = None) -> None:
-        self._fd = fd
+    def __init__(self, read: Callable[[int], bytes], limit: int | None = None) -> None:
+        self._read = read
         self._limit = limit
         self._buffer = bytearray()
         self._start = 0
@@ -73,7 +79,15 @@ class FrameReader:
             if self._start:
                 del self._buffer[: self._start]
                 self._start = 0
-            chunk = os.read(self._fd, _READ_SIZE)
+            chunk = self._read(_READ_SIZE)
             if not chunk:
                 raise EOFError
             self._buffer += chunk
+
+
+def reader(conn: Connection, limit: int | None = None) -> FrameReader:
+    """A reader of ``conn``'s messages: from its descriptor, or through its TLS layer."""
+    read_some: Callable[[int], bytes] | None = getattr(conn, "read_some", None)
+    if read_some is None:
+        read_some = functools.partial(os.read, conn.fileno())
+    return FrameReader(read_some, limit)
