@@ -17,10 +17,10 @@ import socket
 import threading
 from collections.abc import Callable
 from multiprocessing import connection, managers, process, reduction, util
+from multiprocessing.context import AuthenticationError
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import auth, frames
-from typedmgr.frames import FrameReader
+from typedmgr import auth, frames, peers, tls, unpickling
 from typedmgr.sessions import lease_name, session_name
 
 if TYPE_CHECKING:
@@ -75,16 +75,34 @@ def nodelay(conn: Connection) -> Connection:
 def client(
     address: Any, *, authkey: bytes | None = None, family: str | None = None
 ) -> Connection:
-    """``multiprocessing.connection.Client`` with TCP_NODELAY and a SHA-256 handshake."""
-    conn = nodelay(connection.Client(address, family))
+    """``multiprocessing.connection.Client`` with TCP_NODELAY and a SHA-256 handshake.
+
+    Over TLS when a TLS context is known for ``address`` (``typedmgr.peers``).
+    """
+    context = peers.peer(address).ssl_context
+    if context is not None:
+        conn = tls.connect(address, context, timeout=CONNECT_TIMEOUT)
+    else:
+        conn = nodelay(connection.Client(address, family))
     if authkey is not None:
         try:
             auth.answer_challenge(conn, bytes(authkey))
             auth.deliver_challenge(conn, bytes(authkey), legacy_md5=False)
+        except AuthenticationError as e:
+            conn.close()
+            raise AuthenticationError(
+                f"the manager server at {address!r} refused this process's authkey "
+                f"({e}); proxies unpickled here carry no authkey: make a TypedManager "
+                "for that address with its authkey in this process first"
+            ) from e
         except BaseException:
             conn.close()
             raise
     return conn
+
+
+#: Seconds a TLS client waits for the TCP connection and the TLS handshake.
+CONNECT_TIMEOUT = 30.0
 
 
 class ServerConnectionError(ConnectionError):
@@ -92,7 +110,7 @@ class ServerConnectionError(ConnectionError):
 
 
 def exchange(
-    tls: Any,
+    local: Any,
     address: Any,
     authkey: bytes,
     connect: Callable[..., Connection],
@@ -104,19 +122,20 @@ def exchange(
     connection is closed and forgotten: a reply still in flight must never be read as the
     answer to the next call (the stdlib does exactly that).
     """
-    conn = getattr(tls, "connection", None)
+    conn = getattr(local, "connection", None)
     if conn is None:
         conn = thread_connection(address, authkey, connect)
     try:
         send(conn, address, request)
-        reply: tuple[str, Any] = pickle.loads(FrameReader(conn.fileno()).read())
-        return reply
+        data = frames.reader(conn).read()
     except BaseException as exc:
-        raise _drop(conn, tls, address, exc) from None
+        raise _drop(conn, local, address, exc) from None
+    reply: tuple[str, Any] = reply_loader(address)(data)  # refusals keep the connection
+    return reply
 
 
 def exchange_many(
-    tls: Any,
+    local: Any,
     address: Any,
     authkey: bytes,
     connect: Callable[..., Connection],
@@ -128,31 +147,45 @@ def exchange_many(
     A broken or interrupted exchange drops the connection, as :func:`exchange` does; the
     replies not read by then become the error.
     """
-    conn = getattr(tls, "connection", None)
+    conn = getattr(local, "connection", None)
     if conn is None:
         conn = thread_connection(address, authkey, connect)
-    results: list[tuple[str, Any] | BaseException] = []
+    received: list[bytes] = []
+    failure: BaseException | None = None
     try:
         _write(conn, address, b"".join(requests))
-        reader = FrameReader(conn.fileno())
-        while len(results) < replies:
-            results.append(pickle.loads(reader.read()))
+        reader = frames.reader(conn)
+        while len(received) < replies:
+            received.append(reader.read())
     except BaseException as exc:
-        error = _drop(conn, tls, address, exc)
+        failure = _drop(conn, local, address, exc)
         if not isinstance(exc, Exception):
             raise
-        results.extend(error for _ in range(replies - len(results)))
+    loads = reply_loader(address)
+    results: list[tuple[str, Any] | BaseException] = []
+    for data in received:
+        try:
+            results.append(loads(data))
+        except Exception as exc:  # a refused type: this reply's error, not the batch's
+            results.append(exc)
+    if failure is not None:
+        results.extend(failure for _ in range(replies - len(results)))
     return results
 
 
+def reply_loader(address: Any) -> Callable[[bytes], Any]:
+    """How replies from ``address`` are unpickled: restricted unless the server is trusted."""
+    return pickle.loads if peers.peer(address).full_pickle else unpickling.load_reply
+
+
 def _drop(
-    conn: Connection, tls: Any, address: Any, exc: BaseException
+    conn: Connection, local: Any, address: Any, exc: BaseException
 ) -> BaseException:
     """Close and forget an out-of-step connection; the error to report for it."""
     with contextlib.suppress(Exception):
         conn.close()
-    if getattr(tls, "connection", None) is conn:
-        del tls.connection
+    if getattr(local, "connection", None) is conn:
+        del local.connection
     if isinstance(exc, (EOFError, ConnectionError)) and not isinstance(
         exc, ServerConnectionError
     ):
@@ -168,16 +201,16 @@ def thread_connection(
     address: Any, authkey: bytes, connect: Callable[..., Connection]
 ) -> Connection:
     """This thread's long-lived connection to ``address``, shared with the stdlib proxies."""
-    tls, _ = _address_local(address)
+    local, _ = _address_local(address)
     try:
-        conn: Connection = tls.connection
+        conn: Connection = local.connection
     except AttributeError:
         _ensure_lease(address, authkey, connect)
         name = process.current_process().name
         if threading.current_thread().name != "MainThread":
             name += "|" + threading.current_thread().name
         conn = _accepted(address, authkey, connect, session_name(name, _session))
-        tls.connection = conn
+        local.connection = conn
     return conn
 
 
@@ -237,8 +270,8 @@ def server_rpc(
     **kwds: object,
 ) -> Any:
     """Call a server-level function on this thread's connection; queued releases go first."""
-    tls, _ = _address_local(address)
-    kind, result = exchange(tls, address, authkey, connect, (None, name, args, kwds))
+    local, _ = _address_local(address)
+    kind, result = exchange(local, address, authkey, connect, (None, name, args, kwds))
     if kind == "#RETURN":
         return result
     raise managers.convert_to_error(kind, result)  # type: ignore[attr-defined]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import importlib
 import signal
+import ssl
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from typedmgr import channel
+from typedmgr import channel, peers, tls, unpickling as unpickling_module
 from typedmgr.model import (
     ITERATOR_TYPEID,
     InterfaceError,
@@ -63,6 +65,7 @@ class TypedManager(managers.BaseManager):
         _authkey: bytes
         _serializer: str
         _Client: Callable[..., Connection]
+        _ctx: BaseContext
 
         def _create(
             self, typeid: str, /, *args: object, **kwds: object
@@ -83,12 +86,14 @@ class TypedManager(managers.BaseManager):
             unpickling: "restricted" (requests may name only the types the Protocols name),
                 "full" (any pickle: any authenticated peer can run code in the server), or
                 "auto" (the default: restricted when every registration is a Protocol).
-            allow: more types a restricted server may load.
+            allow: more types a restricted server may load, and this process's clients
+                may receive.
             legacy_md5: accept HMAC-MD5 handshakes (stdlib clients on 3.10/3.11); by default
                 only managers with stdlib-style string registrations do.
             max_message_size: the largest request the server reads (default 256 MiB).
         """
         super().__init_subclass__(**kwargs)
+        unpickling_module.expect_replies(types=allow)  # the values travel both ways
         if unpickling or allow or legacy_md5 is not None or max_message_size:
             base = cls._Server
             settings = {
@@ -129,9 +134,19 @@ class TypedManager(managers.BaseManager):
     ) -> None:
         """The stdlib's, serving with the source manager's server class."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # bpo-36368, as the stdlib does
+        ssl_context = None
+        if isinstance(initializer, _ServerStart):
+            start = initializer
+            ssl_context, initializer, initargs = (
+                start.ssl_context,
+                start.initializer,
+                start.initargs,
+            )
         if initializer is not None:
             initializer(*initargs)
-        server = cls._server_class()(registry, address, authkey, serializer)
+        server = cls._server_class()(
+            registry, address, authkey, serializer, ssl_context=ssl_context
+        )
         writer.send(server.address)
         writer.close()
         server.serve_forever()
@@ -145,12 +160,18 @@ class TypedManager(managers.BaseManager):
         *,
         shutdown_timeout: float = 1.0,
         allow_insecure_network: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        server_ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """As ``BaseManager`` (whose ``shutdown_timeout`` exists from Python 3.11 on).
 
         A server on a TCP address other than loopback refuses to start with an empty
         authkey, or with none (the process's inherited key, which remote clients cannot
         know and which the stdlib would then use anyway), unless ``allow_insecure_network``.
+
+        ``ssl_context`` (made with ``ssl.Purpose.SERVER_AUTH``) makes this process's
+        connections to the server TLS; ``server_ssl_context`` (``Purpose.CLIENT_AUTH``) is
+        what ``get_server()`` and ``start()`` serve with. Both need a TCP address.
         """
         if sys.version_info >= (3, 11):
             super().__init__(
@@ -160,8 +181,24 @@ class TypedManager(managers.BaseManager):
             super().__init__(address, authkey, serializer, ctx)
         self._weak_key = not authkey
         self._allow_insecure_network = allow_insecure_network
+        if ssl_context is not None:
+            tls.check_context(ssl_context, server_side=False)
+        if server_ssl_context is not None:
+            tls.check_context(server_ssl_context, server_side=True)
+        self._ssl_context = ssl_context
+        self._server_ssl_context = server_ssl_context
         if self._serializer == "pickle":
             self._Client = channel.client
+            self._remember()
+
+    def _remember(self) -> None:
+        """Lend this manager's key, TLS context and trust to proxies of its address."""
+        peers.remember(
+            self._address,
+            authkey=self._authkey,
+            ssl_context=self._ssl_context,
+            full_pickle=True if type(self)._Server.unpickling == "full" else None,
+        )
 
     def _check_exposure(self) -> None:
         host = self._address[0] if isinstance(self._address, tuple) else None
@@ -320,13 +357,31 @@ class TypedManager(managers.BaseManager):
         """Start a server process; a generated client manager serves its source's registry."""
         self._check_exposure()
         self._registry = self._server_registry()  # type: ignore[misc]
+        if self._server_ssl_context is not None:
+            if self._ssl_context is None:
+                raise ValueError(
+                    "a manager that starts a TLS server talks to it too: pass "
+                    "ssl_context (for clients) as well as server_ssl_context"
+                )
+            if self._ctx.get_start_method() != "fork":
+                raise ValueError(
+                    "an SSLContext cannot be sent to a spawned server process: use the "
+                    "fork start method, or serve with get_server().serve_forever()"
+                )
+            initializer = _ServerStart(self._server_ssl_context, initializer, initargs)
+            initargs = ()
         super().start(initializer, initargs)
+        self._remember()  # the address is known now
 
     def get_server(self) -> managers.Server:
         """The server object, of this manager's ``_Server`` class (the stdlib ignores it)."""
         self._check_exposure()
         return self._server_class()(
-            self._server_registry(), self._address, self._authkey, self._serializer
+            self._server_registry(),
+            self._address,
+            self._authkey,
+            self._serializer,
+            ssl_context=self._server_ssl_context,
         )
 
     def __exit__(
@@ -340,6 +395,19 @@ class TypedManager(managers.BaseManager):
         shutdown = getattr(self, "shutdown", None)
         if shutdown is not None:
             shutdown()
+
+
+@dataclass(frozen=True)
+class _ServerStart:
+    """``start()``'s initializer, carrying the server's TLS context to the forked child."""
+
+    ssl_context: ssl.SSLContext
+    initializer: Callable[..., object] | None
+    initargs: Any
+
+    def __call__(self) -> None:
+        if self.initializer is not None:
+            self.initializer(*self.initargs)
 
 
 def _creation_method(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from typedmgr import channel
+from typedmgr import channel, peers, unpickling
 from typedmgr.channel import GETATTR, ONEWAY
 from typedmgr.model import (
     ITERATOR_TYPEID,
@@ -78,13 +78,32 @@ class TypedProxy(managers.BaseProxy):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "_protocol_" in cls.__dict__ and cls._generated_:
-            _GENERATED[cls._protocol_] = cls
+        if "_protocol_" in cls.__dict__:
+            unpickling.expect_replies([cls._protocol_])
+            if cls._generated_:
+                _GENERATED[cls._protocol_] = cls
 
     def __init__(
-        self, token: managers.Token, serializer: str, *args: Any, **kwds: Any
+        self,
+        token: managers.Token,
+        serializer: str,
+        manager: managers.BaseManager | None = None,
+        authkey: bytes | None = None,
+        exposed: Any = None,
+        incref: bool = True,
+        manager_owned: bool = False,
     ) -> None:
-        super().__init__(token, serializer, *args, **kwds)
+        if authkey is None and manager is None:
+            # Rebuilt from a pickle, which never carries the key (gh-139801): the key a
+            # manager in this process has for the address, else the process's own.
+            authkey = peers.peer(token.address).authkey
+        elif authkey is not None and peers.peer(token.address).authkey is None:
+            peers.remember(
+                token.address, authkey=authkey
+            )  # e.g. handed to a spawned child
+        super().__init__(
+            token, serializer, manager, authkey, exposed, incref, manager_owned
+        )
         if serializer == "pickle":
             self._Client = channel.client
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import pickle
+import ssl
 import sys
 import threading
 import traceback
@@ -20,9 +21,9 @@ from collections.abc import Callable
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from typedmgr import auth
+from typedmgr import auth, frames, tls
 from typedmgr.channel import GETATTR, ONEWAY, RELEASE, SERVER_RPCS, dumps, nodelay
-from typedmgr.frames import FrameReader, frame
+from typedmgr.frames import frame
 from typedmgr.model import ITERATOR_TYPEID, interface_of
 from typedmgr.proxy import TRACEBACK_ATTR
 from typedmgr.sessions import Sessions, session_of
@@ -64,10 +65,24 @@ class TypedServer(managers.Server):
     #: Requests larger than this close their connection instead of filling the memory.
     max_message_size: ClassVar[int] = 256 * 1024 * 1024
 
+    #: Seconds a client gets to complete the TLS handshake.
+    tls_handshake_timeout: ClassVar[float] = 10.0
+
     def __init__(
-        self, registry: dict[str, Any], address: Any, authkey: bytes, serializer: str
+        self,
+        registry: dict[str, Any],
+        address: Any,
+        authkey: bytes,
+        serializer: str,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        if ssl_context is not None:
+            tls.check_context(ssl_context, server_side=True)
+            if not isinstance(address, tuple):
+                raise ValueError(f"TLS needs a TCP address, not {address!r}")
         super().__init__(registry, address, authkey, serializer)
+        self.ssl_context = ssl_context
         self.serializer = serializer
         self.loads = self._loader(registry)
         self.accepts_md5 = (
@@ -165,7 +180,7 @@ class TypedServer(managers.Server):
         """
         if self.serializer != "pickle":
             return self._serve_unbuffered(conn)
-        reader = FrameReader(conn.fileno(), self.max_message_size)
+        reader = frames.reader(conn, self.max_message_size)
         replies: list[bytes] = []
         while not self.stop_event.is_set():
             try:
@@ -341,8 +356,19 @@ class TypedServer(managers.Server):
             return ("#TRACEBACK", traceback.format_exc())
 
     def handle_request(self, conn: Connection) -> None:
-        """Serve a new connection, TCP_NODELAY first (the stdlib's handshake waits on Nagle)."""
-        super().handle_request(nodelay(conn))
+        """Serve a new connection, TCP_NODELAY first (the stdlib's handshake waits on Nagle).
+
+        On a TLS server the TLS handshake comes first, in this connection's own thread: a
+        peer that fails it (plaintext, a certificate the context refuses) is disconnected.
+        """
+        conn = nodelay(conn)
+        if self.ssl_context is not None:
+            try:
+                conn = tls.handshake(conn, self.ssl_context, self.tls_handshake_timeout)
+            except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
+                util.info("TLS handshake with a client failed: %r", e)
+                return
+        super().handle_request(conn)
 
     def _server_rpc(
         self, conn: Connection, name: str, args: tuple[Any, ...], kwds: dict[str, Any]

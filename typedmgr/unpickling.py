@@ -14,12 +14,14 @@ import dataclasses
 import enum
 import io
 import pickle
+import re
+import sys
 import typing
 from collections.abc import Iterable
 
-from typedmgr.model import Interface, is_protocol
+from typedmgr.model import Interface, interface_of, is_protocol
 
-__all__ = ["AllowList", "RefusedType", "value_types"]
+__all__ = ["AllowList", "RefusedType", "expect_replies", "load_reply", "value_types"]
 
 # Builtins a pickle may construct by name. Containers, numbers and strings have opcodes of
 # their own; constructing them by name (``list(range(10**12))``) is how a message asks for
@@ -41,30 +43,93 @@ class RefusedType(pickle.UnpicklingError):
 
 
 class AllowList:
-    """The globals a restricted load may resolve: ``(module, qualified name)`` pairs."""
+    """The globals a restricted load may resolve: ``(module, qualified name)`` pairs.
 
-    def __init__(self, types: Iterable[type]) -> None:
+    ``exceptions``: also exception classes of modules this process has imported already
+    (a client receiving the exception a remote method raised); nothing is ever imported.
+    """
+
+    def __init__(
+        self, types: Iterable[type], *, exceptions: bool = False, refusal: str = ""
+    ) -> None:
         self.allowed = set(_SAFE | _TYPEDMGR)
         self.allowed.update((t.__module__, t.__qualname__) for t in types)
+        self.exceptions = exceptions
+        self.refusal = refusal or _SERVER_REFUSAL
 
     def loads(self, data: bytes) -> object:
         """Unpickle ``data``, refusing any global not in the allow-list."""
-        return _Unpickler(io.BytesIO(data), self.allowed).load()
+        if _NAMES_A_GLOBAL.search(data) is None:
+            # No opcode that looks a name up: nothing but builtin values can come out,
+            # and the C loader is several times faster than a restricted one.
+            return pickle.loads(data)
+        return _Unpickler(io.BytesIO(data), self).load()
+
+    def admits(self, module: str, name: str) -> bool:
+        if (module, name) in self.allowed:
+            return True
+        if not self.exceptions or module not in sys.modules:
+            return False
+        found: object = sys.modules[module]
+        for part in name.split("."):
+            found = getattr(found, part, None)
+        return isinstance(found, type) and issubclass(found, BaseException)
+
+
+# The opcodes that resolve a global by name: GLOBAL, INST, EXT1, EXT2, EXT4, STACK_GLOBAL.
+# Every other way of building an object needs a callable one of these put on the stack. A
+# byte that only looks like one (inside a string) merely takes the slower, checked path.
+_NAMES_A_GLOBAL = re.compile(rb"[ci\x82\x83\x84\x93]")
+
+_SERVER_REFUSAL = (
+    "the server accepts only the types its Protocols name; if this type is a value the "
+    "server may load, allow it with `class MyManager(TypedManager, allow=(TheType,))`"
+)
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: io.BytesIO, allowed: set[tuple[str, str]]) -> None:
+    def __init__(self, file: io.BytesIO, allow: AllowList) -> None:
         super().__init__(file)
-        self._allowed = allowed
+        self._allow = allow
 
     def find_class(self, module: str, name: str) -> typing.Any:
-        if (module, name) not in self._allowed:
-            raise RefusedType(
-                f"refused to load {module}.{name}: the server accepts only the types its "
-                "Protocols name; if this type is a value the server may load, allow it "
-                "with `class MyManager(TypedManager, allow=(TheType,))`"
-            )
+        if not self._allow.admits(module, name):
+            raise RefusedType(f"refused to load {module}.{name}: {self._allow.refusal}")
         return super().find_class(module, name)
+
+
+_CLIENT_REFUSAL = (
+    "a reply may name only the types the Protocols of this process name, and exception "
+    "classes it has imported; allow a type with `class MyManager(TypedManager, "
+    'allow=(TheType,))`, or trust a server\'s pickles with `unpickling="full"`'
+)
+
+# Replies: what the Protocols with a proxy class in this process name (rebuilt on change).
+_reply_protocols: set[type] = set()
+_reply_types: set[type] = set()
+_reply_allow: AllowList | None = None
+
+
+def expect_replies(protocols: Iterable[type] = (), types: Iterable[type] = ()) -> None:
+    """Let replies carry the value types of ``protocols``, and ``types``."""
+    global _reply_allow
+    _reply_protocols.update(protocols)
+    _reply_types.update(types)
+    _reply_allow = None
+
+
+def load_reply(data: bytes) -> object:
+    """Unpickle a server's reply, restricted as a server restricts requests."""
+    global _reply_allow
+    allow = _reply_allow
+    if allow is None:
+        interfaces = [interface_of(protocol) for protocol in list(_reply_protocols)]
+        allow = _reply_allow = AllowList(
+            [*value_types(interfaces), *_reply_types],
+            exceptions=True,
+            refusal=_CLIENT_REFUSAL,
+        )
+    return allow.loads(data)
 
 
 def value_types(interfaces: Iterable[Interface]) -> set[type]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
+import types
 from collections.abc import Iterator
 from decimal import Decimal
 from multiprocessing.connection import Connection
 from multiprocessing.managers import RemoteError
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -17,6 +19,7 @@ from shop_proxies import ShopManager
 from tests.runtime.fixtures import RuntimeManager
 from typedmgr import TypedManager
 from typedmgr.channel import client
+from typedmgr.unpickling import RefusedType
 
 pytestmark = pytest.mark.process
 
@@ -135,3 +138,84 @@ def request_bytes(conn: Connection, payload: bytes) -> tuple[str, object]:
     conn.send_bytes(payload)
     reply: tuple[str, object] = conn.recv()
     return reply
+
+
+class OracleError(Exception):
+    pass
+
+
+class Oracle(Protocol):
+    def answer(self) -> object: ...
+    def number(self) -> int: ...
+    def fail(self, module: str) -> int: ...
+
+
+class HostileOracle:
+    """A server-side object whose answer runs ``touch sentinel`` wherever it is unpickled."""
+
+    def __init__(self, sentinel: str) -> None:
+        self.sentinel = Path(sentinel)
+
+    def answer(self) -> object:
+        return Payload(self.sentinel)
+
+    def number(self) -> int:
+        return 7
+
+    def fail(self, module: str) -> int:
+        """Raise an OracleError, or an exception of a class living in ``module``."""
+        if module == __name__:
+            raise OracleError("no answer")
+        error = type("Sneaky", (OracleError,), {"__module__": module})
+        home = sys.modules[module] = types.ModuleType(module)  # the server's only
+        home.Sneaky = error  # type: ignore[attr-defined]
+        raise error("no answer")
+
+
+class Oracles(TypedManager):
+    pass
+
+
+Oracles.register(Oracle, HostileOracle)
+
+
+class TrustedOracles(TypedManager, unpickling="full"):
+    pass
+
+
+TrustedOracles.register(Oracle, HostileOracle)
+
+
+def test_a_hostile_server_cannot_run_code_in_the_client(tmp_path: Path) -> None:
+    """Replies are loaded through the client's allow-list: the payload never runs."""
+    sentinel = tmp_path / "pwned-client"
+    with Oracles(address=("127.0.0.1", 0), authkey=AUTHKEY) as m:
+        oracle: Any = m.Oracle(str(sentinel))  # type: ignore[attr-defined]
+        with pytest.raises(RefusedType, match=r"refused to load posix\.system"):
+            oracle.answer()
+        assert not sentinel.exists()
+        assert 7 == oracle.number()  # the connection stays usable
+
+
+def test_a_client_trusts_a_server_only_when_told(tmp_path: Path) -> None:
+    """``unpickling="full"`` on the manager class: its replies load in full, payload and all."""
+    sentinel = tmp_path / "trusted"
+    with TrustedOracles(address=("127.0.0.1", 0), authkey=AUTHKEY) as m:
+        oracle: Any = m.Oracle(str(sentinel))  # type: ignore[attr-defined]
+        assert 0 == oracle.answer()  # os.system's exit status: the command ran
+        assert sentinel.exists()
+
+
+def test_exceptions_of_imported_modules_arrive_others_are_refused(
+    tmp_path: Path,
+) -> None:
+    """A remote exception needs no allow-list entry if the client imported its class."""
+    with Oracles(address=("127.0.0.1", 0), authkey=AUTHKEY) as m:
+        oracle: Any = m.Oracle(str(tmp_path / "unused"))  # type: ignore[attr-defined]
+        with pytest.raises(OracleError, match="no answer"):
+            oracle.fail(__name__)
+        with pytest.raises(
+            RefusedType, match=r"refused to load never_imported_here\.Sneaky"
+        ):
+            oracle.fail("never_imported_here")
+        assert "never_imported_here" not in sys.modules

@@ -1,0 +1,63 @@
+"""What this process knows about each manager server it talks to, by address.
+
+A proxy carries its server's address, but a pickled proxy deliberately carries no authkey
+(a pickle may travel through a queue, a file or another host) and nothing carries a TLS
+context. The stdlib then falls back to the unpickling process's own authkey, which fails
+for any manager started with a key of its own (gh-139801). typedmgr remembers instead, per
+address, what a ``TypedManager`` made in this process (or a forked parent) was given, and
+proxies rebuilt here use it: the key of a manager never leaves the processes that hold it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = ["Peer", "peer", "remember"]
+
+
+@dataclass(frozen=True)
+class Peer:
+    """How to talk to one server: its authkey, its TLS context, how to load its replies."""
+
+    authkey: bytes | None = None
+    #: A client-side context: the connection is TLS, the server's certificate checked.
+    ssl_context: ssl.SSLContext | None = None
+    #: Unpickle replies in full (the stdlib's trust in the server) instead of restricted.
+    full_pickle: bool = False
+
+
+_UNKNOWN = Peer()
+_peers: dict[Any, Peer] = {}
+_lock = threading.Lock()
+
+
+def peer(address: Any) -> Peer:
+    """What is known about the server at ``address`` (nothing: a default ``Peer``)."""
+    return _peers.get(address, _UNKNOWN)
+
+
+def remember(
+    address: Any,
+    *,
+    authkey: bytes | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    full_pickle: bool | None = None,
+) -> None:
+    """Record what is given for the server at ``address``; what is ``None`` stays as it was."""
+    if address is None:
+        return
+    given: dict[str, Any] = {
+        "authkey": None if authkey is None else bytes(authkey),
+        "ssl_context": ssl_context,
+        "full_pickle": full_pickle,
+    }
+    with _lock:
+        _peers[address] = replace(
+            _peers.get(address, _UNKNOWN),
+            **{name: value for name, value in given.items() if value is not None},
+        )
