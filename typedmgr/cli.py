@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,18 +44,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     key = serve.add_mutually_exclusive_group(required=True)
     key.add_argument("--authkey-env", metavar="VAR", help="read the authkey from $VAR")
     key.add_argument("--authkey-file", type=Path, help="read the authkey from a file")
+    serve.add_argument(
+        "--tls-cert", type=Path, help="serve TLS with this certificate (PEM)"
+    )
+    serve.add_argument(
+        "--tls-key", type=Path, help="the certificate's private key (PEM)"
+    )
+    serve.add_argument(
+        "--tls-client-ca",
+        type=Path,
+        help="mutual TLS: admit only clients whose certificate this CA signed",
+    )
     options = parser.parse_args(args)
+    if (options.tls_key or options.tls_client_ca) and not options.tls_cert:
+        parser.error("--tls-key and --tls-client-ca need --tls-cert")
     manager_class = _load(options.target)
     authkey = (
         os.environ[options.authkey_env].encode()
         if options.authkey_env
         else options.authkey_file.read_bytes().strip()
     )
-    manager = manager_class(address=parse_address(options.address), authkey=authkey)
+    manager = manager_class(
+        address=parse_address(options.address),
+        authkey=authkey,
+        server_ssl_context=server_context(
+            options.tls_cert, options.tls_key, options.tls_client_ca
+        )
+        if options.tls_cert
+        else None,
+    )
     server = manager.get_server()
     print(f"typedmgr: serving {options.target} at {server.address!r}", flush=True)
     server.serve_forever()
     return 0
+
+
+def server_context(
+    cert: Path, key: Path | None, client_ca: Path | None
+) -> ssl.SSLContext:
+    """A server's TLS context: its certificate, and the CA its clients need, if any."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    if client_ca is not None:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 def parse_address(text: str) -> str | tuple[str, int]:

@@ -136,7 +136,9 @@ def server_process(
 
 
 @contextlib.contextmanager
-def cli_server(target: str, address: str, authkey: bytes) -> Iterator[Any]:
+def cli_server(
+    target: str, address: str, authkey: bytes, *options: str
+) -> Iterator[Any]:
     """Run `typedmgr serve target --address ... --authkey-env ...` as a subprocess.
 
     Yields the address from the banner the command prints; stops the server on exit.
@@ -149,7 +151,7 @@ def cli_server(target: str, address: str, authkey: bytes) -> Iterator[Any]:
     command = [sys.executable, "-m", "typedmgr", "serve", target]
     with tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(
-            [*command, "--address", address, "--authkey-env", KEY_VAR],
+            [*command, "--address", address, "--authkey-env", KEY_VAR, *options],
             env=env,
             cwd=ROOT,
             stdout=subprocess.PIPE,
