@@ -8,13 +8,15 @@ implementations. Servers import theirs when they start.
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 from shop_proxies import CartProxy, CounterProxy, ShopManager, ShopProxy
 from tests.process.bank_api import BankClient
-from typedmgr import TypedManager
+from tests.process.load_api import LoadCounter
+from typedmgr import Pipeline, TypedManager
 
 #: Server-side modules a client process must never import.
 IMPLEMENTATIONS = ("shop.impl", "shop.server", "tests.process.bank_impl")
@@ -54,6 +56,15 @@ def serve_bank(address: Any, authkey: bytes, ready: Any) -> None:
     from tests.process.bank_impl import BankManager
 
     server = BankManager(address=address, authkey=authkey).get_server()
+    ready.put(server.address)
+    server.serve_forever()
+
+
+def serve_load(address: Any, authkey: bytes, ready: Any) -> None:
+    """Serve load counters forever."""
+    from tests.process.load_impl import LoadManager
+
+    server = LoadManager(address=address, authkey=authkey).get_server()
     ready.put(server.address)
     server.serve_forever()
 
@@ -158,3 +169,61 @@ def use_passed_bank(
         balance,
         loaded_implementations(),
     )
+
+
+#: What a load child returns: the values its increments returned, in order, the number of
+#: one-way bumps it had sent before each of them, and when its calls began and ended
+#: (time.monotonic, comparable across processes).
+LoadRun = tuple[list[int], list[int], float, float]
+
+
+def increment_passed(counter: CounterProxy, times: int) -> LoadRun:
+    """Increment a counter proxy received as a Process argument ``times`` times."""
+    begun = time.monotonic()
+    values = [counter.increment() for _ in range(times)]
+    return values, [0] * times, begun, time.monotonic()
+
+
+def increment_connected(
+    address: Any, authkey: bytes, counter_name: str, times: int
+) -> LoadRun:
+    """connect() on its own, find the shop's named counter and increment it ``times`` times."""
+    manager = ShopManager(address=address, authkey=authkey)
+    manager.connect()
+    with manager:
+        counter = manager.Shop().counter(counter_name)
+        begun = time.monotonic()
+        values = [counter.increment() for _ in range(times)]
+        return values, [0] * times, begun, time.monotonic()
+
+
+def increment_mixed(counter: LoadCounter, rounds: int) -> LoadRun:
+    """Add 100 per round: 30 calls, 10 one-way calls, a pipeline of 45 calls and 15 one-way.
+
+    Ends with a call, so every one-way call it sent has run when it returns.
+    """
+    values: list[int] = []
+    bumps: list[int] = []
+    sent = 0
+    begun = time.monotonic()
+    for _ in range(rounds):
+        for i in range(40):
+            if i % 4 == 3:
+                counter.bump()
+                sent += 1
+            else:
+                values.append(counter.increment())
+                bumps.append(sent)
+        with Pipeline() as p:
+            replies = []
+            for i in range(60):
+                if i % 4 == 3:
+                    p.call(counter.bump)
+                    sent += 1
+                else:
+                    replies.append((p.call(counter.increment), sent))
+        for reply, before in replies:
+            values.append(reply.value())
+            bumps.append(before)
+    counter.value()
+    return values, bumps, begun, time.monotonic()
