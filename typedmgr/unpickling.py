@@ -56,6 +56,8 @@ class AllowList:
         self.allowed.update((t.__module__, t.__qualname__) for t in types)
         self.exceptions = exceptions
         self.refusal = refusal or _SERVER_REFUSAL
+        # A subclass per allow-list: no Python-level __init__ on every load.
+        self._unpickler = type("_Restricted", (_Unpickler,), {"allow": self})
 
     def loads(self, data: bytes) -> object:
         """Unpickle ``data``, refusing any global not in the allow-list."""
@@ -63,7 +65,7 @@ class AllowList:
             # No opcode that looks a name up: nothing but builtin values can come out,
             # and the C loader is several times faster than a restricted one.
             return pickle.loads(data)
-        return _Unpickler(io.BytesIO(data), self).load()
+        return self._unpickler(io.BytesIO(data)).load()
 
     def admits(self, module: str, name: str) -> bool:
         if (module, name) in self.allowed:
@@ -76,10 +78,11 @@ class AllowList:
         return isinstance(found, type) and issubclass(found, BaseException)
 
 
-# The opcodes that resolve a global by name: GLOBAL, INST, EXT1, EXT2, EXT4, STACK_GLOBAL.
-# Every other way of building an object needs a callable one of these put on the stack. A
-# byte that only looks like one (inside a string) merely takes the slower, checked path.
-_NAMES_A_GLOBAL = re.compile(rb"[ci\x82\x83\x84\x93]")
+# What every opcode that resolves a global by name needs: GLOBAL and INST read the module and
+# the name as newline-terminated lines, STACK_GLOBAL is 0x93, EXT1/2/4 are 0x82-0x84. Every
+# other way of building an object needs a callable one of these put on the stack. A byte that
+# only looks like one (inside a string, say) merely takes the slower, checked path.
+_NAMES_A_GLOBAL = re.compile(rb"[\n\x82\x83\x84\x93]")
 
 _SERVER_REFUSAL = (
     "the server accepts only the types its Protocols name; if this type is a value the "
@@ -88,13 +91,11 @@ _SERVER_REFUSAL = (
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: io.BytesIO, allow: AllowList) -> None:
-        super().__init__(file)
-        self._allow = allow
+    allow: AllowList
 
     def find_class(self, module: str, name: str) -> typing.Any:
-        if not self._allow.admits(module, name):
-            raise RefusedType(f"refused to load {module}.{name}: {self._allow.refusal}")
+        if not self.allow.admits(module, name):
+            raise RefusedType(f"refused to load {module}.{name}: {self.allow.refusal}")
         return super().find_class(module, name)
 
 
