@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from typedmgr.model import Interface, is_protocol
 
-__all__ = ["AllowList", "RefusedType", "value_types"]
+__all__ = ["AllowList", "RefusedType", "Unpickler", "value_types"]
 
 # Builtins a pickle may construct by name. Containers, numbers and strings have opcodes of
 # their own; constructing them by name (``list(range(10**12))``) is how a message asks for
@@ -40,21 +40,51 @@ class RefusedType(pickle.UnpicklingError):
     """A message named a type outside the allow-list."""
 
 
+class Unpickler(pickle.Unpickler):
+    """``pickle.loads`` with some globals replaced: ``{(module, name): what to load}``.
+
+    The server loads ``multiprocessing.managers.RebuildProxy`` as a function of its own, to
+    count the proxies of its objects that requests bring in (``TypedServer._rebuild_proxy``).
+    """
+
+    def __init__(
+        self, file: io.BytesIO, replaced: dict[tuple[str, str], object]
+    ) -> None:
+        super().__init__(file)
+        self._replaced = replaced
+
+    def find_class(self, module: str, name: str) -> typing.Any:
+        found = self._replaced.get((module, name))
+        if found is not None:
+            return found
+        return super().find_class(module, name)
+
+
 class AllowList:
     """The globals a restricted load may resolve: ``(module, qualified name)`` pairs."""
 
-    def __init__(self, types: Iterable[type]) -> None:
+    def __init__(
+        self,
+        types: Iterable[type],
+        replaced: dict[tuple[str, str], object] | None = None,
+    ) -> None:
         self.allowed = set(_SAFE | _TYPEDMGR)
         self.allowed.update((t.__module__, t.__qualname__) for t in types)
+        self.replaced = dict(replaced or {})
 
     def loads(self, data: bytes) -> object:
         """Unpickle ``data``, refusing any global not in the allow-list."""
-        return _Unpickler(io.BytesIO(data), self.allowed).load()
+        return _Restricted(io.BytesIO(data), self.replaced, self.allowed).load()
 
 
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: io.BytesIO, allowed: set[tuple[str, str]]) -> None:
-        super().__init__(file)
+class _Restricted(Unpickler):
+    def __init__(
+        self,
+        file: io.BytesIO,
+        replaced: dict[tuple[str, str], object],
+        allowed: set[tuple[str, str]],
+    ) -> None:
+        super().__init__(file, replaced)
         self._allowed = allowed
 
     def find_class(self, module: str, name: str) -> typing.Any:
