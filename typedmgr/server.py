@@ -5,18 +5,24 @@ Differences from ``multiprocessing.managers.Server``, each invisible to stdlib c
 * an exception raised by a referent carries its server-side traceback (gh-78279);
 * a method declared ``-> P | None`` returns ``None`` as ``None``, not as a proxy of ``None``;
 * typedmgr clients create objects, take references and release them on their long-lived
-  connection, and what a client process holds is released when it dies (``sessions``).
+  connection, and what a client process holds is released when it dies (``sessions``);
+* a proxy of one of its own objects that a request brings in (an argument kept by a
+  referent, a proxy stored in a managed list) holds a counted reference, released when the
+  server drops it: the stdlib keeps such objects forever (gh-103136, see ``_rebuild_proxy``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import pickle
 import ssl
 import sys
 import threading
 import traceback
+import weakref
+from collections import Counter
 from collections.abc import Callable
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
@@ -27,7 +33,7 @@ from typedmgr.frames import frame
 from typedmgr.model import ITERATOR_TYPEID, interface_of
 from typedmgr.proxy import TRACEBACK_ATTR
 from typedmgr.sessions import Sessions, session_of
-from typedmgr.unpickling import AllowList, value_types
+from typedmgr.unpickling import AllowList, loads_replacing, value_types
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -35,6 +41,10 @@ if TYPE_CHECKING:
 __all__ = ["TypedServer"]
 
 _log = logging.getLogger("typedmgr.server")
+
+_REBUILD_PROXY = ("multiprocessing.managers", "RebuildProxy")
+#: The connection argument of server functions called by the server itself.
+_SELF: Any = None
 
 
 class TypedServer(managers.Server):
@@ -97,6 +107,15 @@ class TypedServer(managers.Server):
         self.sessions = Sessions()
         # Each served connection has a thread of its own: per-connection state lives here.
         self._connection = threading.local()
+        # Proxies of our own objects that requests brought in (see _rebuild_proxy):
+        # id(proxy) -> (weak reference, ident); idents of those collected, to be released.
+        self._local_proxies: dict[int, tuple[weakref.ref[Any], str]] = {}
+        self._local_releases: list[str] = []
+        # References taken for proxies sent in replies, until their receivers incref:
+        # ident -> count, and ident -> the connections (threads) that sent them.
+        self._in_flight: Counter[str] = Counter()
+        self._senders: dict[str, Counter[int]] = {}
+        self._in_flight_lock = threading.Lock()
 
     def _loader(self, registry: dict[str, Any]) -> Callable[[bytes], Any]:
         """``pickle.loads``, or a loader restricted to what the Protocols name."""
@@ -111,12 +130,13 @@ class TypedServer(managers.Server):
             if typeid != ITERATOR_TYPEID
         }
         typed = [p for p in protocols.values() if isinstance(p, type)]
+        replaced: dict[tuple[str, str], object] = {_REBUILD_PROXY: self._rebuild_proxy}
         if self.unpickling == "full" or (
             self.unpickling == "auto" and len(typed) != len(protocols)
         ):
-            return pickle.loads
+            return loads_replacing(replaced)
         types = value_types(interface_of(p) for p in typed)
-        return AllowList([*types, *self.allow]).loads
+        return AllowList([*types, *self.allow], replaced=replaced).loads
 
     def _handle_request(self, c: Connection) -> None:
         """A new connection: authenticate, then one server request (loaded like any other)."""
@@ -153,8 +173,10 @@ class TypedServer(managers.Server):
         try:
             super().accept_connection(c, name)
         finally:
+            self._return_in_flight()
             if is_lease and session is not None:
                 self._end_session(session)
+            self._release_local()
 
     def _end_session(self, session: str) -> None:
         for ident, count in self.sessions.end(session).items():
@@ -169,9 +191,118 @@ class TypedServer(managers.Server):
 
     def decref(self, c: Any, ident: str) -> None:
         """The stdlib decref; an object it disposes of is forgotten by every session too."""
-        super().decref(c, ident)
+        self._decref(ident)
+        self._release_local()
+
+    def _decref(self, ident: str) -> None:
+        super().decref(_SELF, ident)
         if ident not in self.id_to_refcount:
             self.sessions.forget(ident)
+
+    # gh-103136. When a request carries a proxy of one of this server's own objects (an
+    # argument, an item for a managed list), the stdlib's RebuildProxy builds it with
+    # manager_owned=True, so it takes no reference, and stashes the referent in
+    # id_to_local_proxy_obj, whence nothing ever removes it: the object outlives every
+    # proxy of it, and number_of_objects() no longer counts the proxies the server holds.
+    # Here requests are loaded with RebuildProxy replaced by _rebuild_proxy: the proxy the
+    # server keeps holds one counted reference, released when the proxy is collected, and
+    # id_to_local_proxy_obj stays empty. Clients see the same messages as before.
+
+    def _rebuild_proxy(
+        self,
+        func: Callable[..., Any],
+        token: Any,
+        serializer: str,
+        kwds: dict[str, Any],
+    ) -> Any:
+        """Load a proxy a request carries; one of ours holds a reference while it lives."""
+        if token.address != self.address:
+            return managers.RebuildProxy(func, token, serializer, kwds)  # type: ignore[attr-defined]
+        ident = token.id
+        self._take_ref(ident)
+        kwds = {k: v for k, v in kwds.items() if k != "incref"}
+        kwds.setdefault("authkey", self.authkey)  # to call us, if the referent does
+        try:
+            proxy = func(token, serializer, incref=False, manager_owned=True, **kwds)
+        except BaseException:
+            self._local_releases.append(ident)
+            raise
+        key = id(proxy)
+        self._local_proxies[key] = (weakref.ref(proxy), ident)
+        util.Finalize(proxy, self._local_proxy_collected, args=(key, ident))
+        return proxy
+
+    def _local_proxy_collected(self, key: int, ident: str) -> None:
+        """Finalizer of a proxy the server held: queue its release (no lock is taken here:
+        it runs wherever the proxy dies, maybe under the server's mutex)."""
+        entry = self._local_proxies.get(key)
+        if entry is not None and entry[0]() is None:
+            del self._local_proxies[key]
+        self._local_releases.append(ident)
+
+    def _release_local(self) -> None:
+        """Release the references of the collected server-held proxies (and of those their
+        objects held in turn); called between requests."""
+        while self._local_releases:
+            try:
+                ident = self._local_releases.pop()
+            except IndexError:
+                return
+            try:
+                self._decref(ident)
+            except Exception:
+                util.info("release of server-held proxy of %r failed", ident)
+
+    def _take_ref(self, ident: str) -> None:
+        """One more reference to ``ident``: one taken for a reply in flight, or a new one."""
+        with self._in_flight_lock:
+            if self._in_flight[ident] > 0:
+                self._in_flight[ident] -= 1
+                if not self._in_flight[ident]:
+                    del self._in_flight[ident]
+                return
+        super().incref(_SELF, ident)
+
+    def incref(self, c: Any, ident: str) -> None:
+        """The stdlib incref; the receiver of a proxy sent in a reply takes over its
+        in-flight reference instead."""
+        self._take_ref(ident)
+
+    def _sent(self, idents: list[str]) -> None:
+        """Server-held proxies were pickled into a reply: keep their objects alive until
+        the receivers incref (the stdlib RebuildProxy does, on a connection of its own), or
+        until every connection that sent them has closed."""
+        sender = threading.get_ident()
+        for ident in idents:
+            super().incref(_SELF, ident)
+            with self._in_flight_lock:
+                self._in_flight[ident] += 1
+                self._senders.setdefault(ident, Counter())[sender] += 1
+
+    def _return_in_flight(self) -> None:
+        """This connection closed: release the in-flight references no receiver took over,
+        of the objects no open connection has sent."""
+        sender = threading.get_ident()
+        released: list[str] = []
+        with self._in_flight_lock:
+            for ident in [i for i, s in self._senders.items() if sender in s]:
+                senders = self._senders[ident]
+                del senders[sender]
+                if not senders:
+                    del self._senders[ident]
+                    released += [ident] * self._in_flight.pop(ident, 0)
+        for ident in released:
+            with contextlib.suppress(Exception):
+                self._decref(ident)
+
+    def number_of_objects(self, c: Any) -> int:
+        """The stdlib count, once the proxies the server dropped are released."""
+        self._release_local()
+        return int(super().number_of_objects(c))
+
+    def debug_info(self, c: Any) -> str:
+        self._release_local()
+        return str(super().debug_info(c))
 
     def serve_client(self, conn: Connection) -> None:
         """Serve one client connection until it closes; same messages as the stdlib's.
@@ -200,8 +331,11 @@ class TypedServer(managers.Server):
                 msg: tuple[str, object] | None = ("#TRACEBACK", traceback.format_exc())
             else:
                 msg = self._handle(conn, request)
+                del request  # proxies it carried must not live until the next one
             if msg is not None:
                 replies.append(self._encode(conn, msg))
+            msg = None
+            self._release_local()
         self._flush(conn, replies)
 
     def _serve_unbuffered(self, conn: Connection) -> None:
@@ -215,6 +349,8 @@ class TypedServer(managers.Server):
                 msg: tuple[str, object] | None = ("#TRACEBACK", traceback.format_exc())
             else:
                 msg = self._handle(conn, request)
+                del request
+            self._release_local()
             if msg is None:
                 continue
             try:
@@ -247,12 +383,25 @@ class TypedServer(managers.Server):
     def _encode(self, conn: Connection, msg: tuple[str, object]) -> bytes:
         """A reply, framed; a reply that cannot be pickled becomes ``#UNSERIALIZABLE``."""
         try:
-            return frame(dumps(msg))
+            return frame(self._dumps_reply(msg))
         except Exception:
             try:
                 return frame(dumps(("#UNSERIALIZABLE", traceback.format_exc())))
             except Exception as e:
                 self._give_up(conn, e)
+
+    def _dumps_reply(self, msg: tuple[str, object]) -> bytes:
+        """``dumps``; server-held proxies in the reply get an in-flight reference each."""
+        if not self._local_proxies:
+            return dumps(msg)
+        pickler = _ReplyPickler(self._local_proxies)
+        try:
+            data = pickler.dumps(msg)
+        except Exception:
+            return dumps(msg)  # what plain pickle refuses (the stdlib reducers' types)
+        if pickler.sent:
+            self._sent(pickler.sent)
+        return data
 
     def _flush(self, conn: Connection, replies: list[bytes]) -> None:
         if replies:
@@ -426,6 +575,26 @@ class TypedServer(managers.Server):
         except Exception:
             return ("#TRACEBACK", traceback.format_exc())
         return ("#RETURN", result)
+
+
+class _ReplyPickler(pickle.Pickler):
+    """Pickles a reply as ``dumps`` does, noting the server-held proxies in it."""
+
+    def __init__(self, local_proxies: dict[int, tuple[weakref.ref[Any], str]]) -> None:
+        self._file = io.BytesIO()
+        super().__init__(self._file, pickle.DEFAULT_PROTOCOL)
+        self._local_proxies = local_proxies
+        self.sent: list[str] = []
+
+    def dumps(self, msg: object) -> bytes:
+        self.dump(msg)
+        return self._file.getvalue()
+
+    def reducer_override(self, obj: Any) -> Any:
+        entry = self._local_proxies.get(id(obj))
+        if entry is not None and entry[0]() is obj:
+            self.sent.append(entry[1])
+        return NotImplemented
 
 
 def _protocol_of_entry(entry: tuple[Any, ...]) -> type | None:

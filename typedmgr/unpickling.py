@@ -21,7 +21,14 @@ from collections.abc import Iterable
 
 from typedmgr.model import Interface, interface_of, is_protocol
 
-__all__ = ["AllowList", "RefusedType", "expect_replies", "load_reply", "value_types"]
+__all__ = [
+    "AllowList",
+    "RefusedType",
+    "expect_replies",
+    "load_reply",
+    "loads_replacing",
+    "value_types",
+]
 
 # Builtins a pickle may construct by name. Containers, numbers and strings have opcodes of
 # their own; constructing them by name (``list(range(10**12))``) is how a message asks for
@@ -45,19 +52,28 @@ class RefusedType(pickle.UnpicklingError):
 class AllowList:
     """The globals a restricted load may resolve: ``(module, qualified name)`` pairs.
 
+    ``replaced``: globals loaded as something else (``{(module, name): replacement}``); the
+    server loads ``multiprocessing.managers.RebuildProxy`` as a function of its own, to count
+    the proxies of its objects that requests bring in (``TypedServer._rebuild_proxy``).
     ``exceptions``: also exception classes of modules this process has imported already
     (a client receiving the exception a remote method raised); nothing is ever imported.
     """
 
     def __init__(
-        self, types: Iterable[type], *, exceptions: bool = False, refusal: str = ""
+        self,
+        types: Iterable[type],
+        *,
+        replaced: dict[tuple[str, str], object] | None = None,
+        exceptions: bool = False,
+        refusal: str = "",
     ) -> None:
         self.allowed = set(_SAFE | _TYPEDMGR)
         self.allowed.update((t.__module__, t.__qualname__) for t in types)
+        self.replaced = dict(replaced or {})
         self.exceptions = exceptions
         self.refusal = refusal or _SERVER_REFUSAL
         # A subclass per allow-list: no Python-level __init__ on every load.
-        self._unpickler = type("_Restricted", (_Unpickler,), {"allow": self})
+        self._unpickler = type("_Restricted", (_Restricted,), {"allow": self})
 
     def loads(self, data: bytes) -> object:
         """Unpickle ``data``, refusing any global not in the allow-list."""
@@ -78,6 +94,20 @@ class AllowList:
         return isinstance(found, type) and issubclass(found, BaseException)
 
 
+def loads_replacing(
+    replaced: dict[tuple[str, str], object],
+) -> typing.Callable[[bytes], object]:
+    """A full ``pickle.loads`` (any global), but for the ``replaced`` globals."""
+    unpickler = type("_Replacing", (_Replacing,), {"replaced": replaced})
+
+    def loads(data: bytes) -> object:
+        if _NAMES_A_GLOBAL.search(data) is None:
+            return pickle.loads(data)
+        return unpickler(io.BytesIO(data)).load()
+
+    return loads
+
+
 # What every opcode that resolves a global by name needs: GLOBAL and INST read the module and
 # the name as newline-terminated lines, STACK_GLOBAL is 0x93, EXT1/2/4 are 0x82-0x84. Every
 # other way of building an object needs a callable one of these put on the stack. A byte that
@@ -90,12 +120,26 @@ _SERVER_REFUSAL = (
 )
 
 
-class _Unpickler(pickle.Unpickler):
+class _Replacing(pickle.Unpickler):
+    replaced: dict[tuple[str, str], object]
+
+    def find_class(self, module: str, name: str) -> typing.Any:
+        found = self.replaced.get((module, name))
+        if found is not None:
+            return found
+        return super().find_class(module, name)
+
+
+class _Restricted(pickle.Unpickler):
     allow: AllowList
 
     def find_class(self, module: str, name: str) -> typing.Any:
-        if not self.allow.admits(module, name):
-            raise RefusedType(f"refused to load {module}.{name}: {self.allow.refusal}")
+        allow = self.allow
+        if not allow.admits(module, name):
+            raise RefusedType(f"refused to load {module}.{name}: {allow.refusal}")
+        found = allow.replaced.get((module, name))
+        if found is not None:
+            return found
         return super().find_class(module, name)
 
 
