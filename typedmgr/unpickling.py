@@ -10,6 +10,7 @@ before it is imported, and the sender gets an error naming it and how to allow i
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import enum
 import io
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 
 from typedmgr.model import Interface, is_protocol
 
-__all__ = ["AllowList", "RefusedType", "value_types"]
+__all__ = ["BUILTIN_EXCEPTIONS", "AllowList", "RefusedType", "value_types"]
 
 # Builtins a pickle may construct by name. Containers, numbers and strings have opcodes of
 # their own; constructing them by name (``list(range(10**12))``) is how a message asks for
@@ -32,7 +33,17 @@ _TYPEDMGR = frozenset(
         ("multiprocessing.managers", "RebuildProxy"),
         ("typedmgr.proxy", "ProxyFactory"),
         ("typedmgr.proxy", "TypedIterator"),
+        (
+            "typedmgr.proxy",
+            "ClientException",
+        ),  # what a client's failed `with` block sends
     }
+)
+# What a ``with`` block that raised sends to ``__exit__``, when the Protocol declares one.
+BUILTIN_EXCEPTIONS = frozenset(
+    cls
+    for cls in vars(builtins).values()
+    if isinstance(cls, type) and issubclass(cls, BaseException)
 )
 
 
@@ -43,8 +54,9 @@ class RefusedType(pickle.UnpicklingError):
 class AllowList:
     """The globals a restricted load may resolve: ``(module, qualified name)`` pairs."""
 
-    def __init__(self, types: Iterable[type]) -> None:
-        self.allowed = set(_SAFE | _TYPEDMGR)
+    def __init__(self, types: Iterable[type], *, tokens: bool = True) -> None:
+        """``tokens=False`` leaves out typedmgr's tokens and proxies, whose load has effects."""
+        self.allowed = set(_SAFE | _TYPEDMGR) if tokens else set(_SAFE)
         self.allowed.update((t.__module__, t.__qualname__) for t in types)
 
     def loads(self, data: bytes) -> object:
@@ -73,6 +85,8 @@ def value_types(interfaces: Iterable[Interface]) -> set[type]:
     for interface in interfaces:
         found.add(interface.protocol)
         for method in interface.methods:
+            if method.is_exit:
+                found.update(BUILTIN_EXCEPTIONS)
             for annotation in (method.returns, *(p.annotation for p in method.params)):
                 _collect(annotation, found)
             for overload in method.overloads:
