@@ -725,6 +725,17 @@ def _describe(tp: object) -> str:
     """An annotation as its author would write it, for error messages."""
     if tp is typing_extensions.Self:  # typing_extensions' on 3.10, typing's later
         return "Self"
+    if isinstance(tp, typing.TypeVar):  # as 3.12 spells them, on every Python
+        variance = (
+            ""
+            if getattr(tp, "__infer_variance__", False)
+            else "+"
+            if tp.__covariant__
+            else "-"
+            if tp.__contravariant__
+            else "~"
+        )
+        return f"{variance}{tp.__name__}"
     if isinstance(tp, list):  # Callable's parameter list
         return "[" + ", ".join(_describe(a) for a in tp) + "]"
     if tp is Ellipsis:
@@ -757,11 +768,20 @@ def _hints(
 
 
 def _annotation_namespace(protocol: type) -> dict[str, object]:
-    """The Protocol's module globals, plus names imported only under ``TYPE_CHECKING``."""
+    """The Protocol's module globals, plus names imported only under ``TYPE_CHECKING``.
+
+    A PEP 695 class's type parameters (``class Box[T](Protocol)``) are in no module's
+    globals: a string annotation naming them (``from __future__ import annotations``)
+    resolves through the class's ``__type_params__``, which shadow globals as in the class.
+    """
     namespace = _module_namespace(protocol)
     for base in reversed(protocol.__mro__):
         if is_protocol(base) and base is not protocol:
             namespace = {**_module_namespace(base), **namespace}
+    for base in reversed(protocol.__mro__):
+        if base is protocol or is_protocol(base):
+            type_params: tuple[object, ...] = vars(base).get("__type_params__", ())
+            namespace.update((getattr(p, "__name__", ""), p) for p in type_params)
     return namespace
 
 

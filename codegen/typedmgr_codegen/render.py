@@ -222,10 +222,14 @@ class TypeWriter:
         return repr(value)
 
     def _type_var(self, tv: typing.TypeVar) -> str:
-        """A type variable's module-private name (``T`` -> ``_T``), declared once."""
+        """A type variable's module-private name (``T`` -> ``_T``), declared once.
+
+        Type variables alike in name, bound, constraints and variance share it: each PEP 695
+        class (``class Box[T]``, ``class Crate[T]``) has a ``T`` of its own.
+        """
         name = tv.__name__ if tv.__name__.startswith("_") else f"_{tv.__name__}"
         known = self.type_vars.setdefault(name, tv)
-        if known is not tv:
+        if known is not tv and _type_var_definition(known) != _type_var_definition(tv):
             raise InterfaceError(
                 f"two different type variables are both named {tv.__name__}; rename one"
             )
@@ -239,12 +243,9 @@ class TypeWriter:
             options += [self._forward(c) for c in tv.__constraints__]
             if tv.__bound__ is not None:
                 options.append(f"bound={self._forward(tv.__bound__)}")
-            if getattr(tv, "__infer_variance__", False):
-                alias = self.imports.alias("typing_extensions", runtime=True)
-                lines.append(
-                    f"{name} = {alias}.TypeVar({', '.join(options)}, infer_variance=True)"
-                )
-                continue
+            # A type variable whose variance is inferred (PEP 695's, or ``infer_variance=True``)
+            # is declared invariant: mypy accepts ``infer_variance`` on no TypeVar() call,
+            # and a proxy class is nominal, so invariance is sound (if less permissive).
             if tv.__covariant__:
                 options.append("covariant=True")
             if tv.__contravariant__:
@@ -285,6 +286,17 @@ class TypeWriter:
             return self.proxy_type(method.returns, shadowed)
         remote = next(a for a in typing.get_args(method.returns) if protocol_of(a))
         return f"{self.proxy_type(remote, shadowed)} | None"
+
+
+def _type_var_definition(tv: typing.TypeVar) -> tuple[object, ...]:
+    return (
+        tv.__name__,
+        tv.__bound__,
+        tv.__constraints__,
+        tv.__covariant__,
+        tv.__contravariant__,
+        getattr(tv, "__infer_variance__", False),
+    )
 
 
 def _public_module(cls: type) -> str:
