@@ -9,7 +9,7 @@ from typing_extensions import Self
 
 import pytest
 
-from tests.golden.bag.protocols import Bag
+from tests.golden.bag.protocols import Bag, Lease, Ledger
 from tests.golden.forms.protocols import Forms, FormsImpl, Leaf, Node, NodeImpl
 from tests.golden.forms.values import Color
 from typedmgr import InterfaceError, TypedManager, interface_of, oneway
@@ -161,6 +161,26 @@ class Other(Protocol):
         (
             "def m(self) -> list[Self]: ...",
             "Bad.m: `Self` cannot be proxied - name the Protocol instead",
+        ),
+        (
+            "def __enter__(self) -> list[Self]: ...",
+            "Bad.__enter__: `Self` cannot be proxied - name the Protocol instead",
+        ),
+        (
+            "def __enter__(self, mode: str) -> Self: ...",
+            "Bad.__enter__: a with statement calls __enter__(); the signature must accept it",
+        ),
+        (
+            "def __exit__(self, exc_type: object, exc: object) -> None: ...",
+            "Bad.__exit__: a with statement calls __exit__(exc_type, exc, tb); the",
+        ),
+        (
+            "def __exit__(self, a: object, b: object, c: object, *, d: int) -> None: ...",
+            "Bad.__exit__: a with statement calls __exit__(exc_type, exc, tb); the",
+        ),
+        (
+            "@oneway\n    def __exit__(self, *exc: object) -> None: ...",
+            "Bad.__exit__: __exit__ cannot be @oneway",
         ),
         ("x = 1", "Bad.x: only methods and properties can be proxied, not int members"),
         (
@@ -318,6 +338,33 @@ def test_properties_attributes_dunders_and_iterators() -> None:
     iterating = [m.name for m in bag.methods if m.return_kind is ReturnKind.ITERATOR]
     assert ["__iter__", "counts", "squares"] == iterating
     assert ITERATOR_TYPEID == bag.method_to_typeid["counts"]
+
+
+def test_context_managers_return_the_proxy_itself() -> None:
+    """``__enter__ -> Self`` or its own Protocol is the caller's proxy; others as usual."""
+    ledger, lease = interface_of(Ledger), interface_of(Lease)
+    for interface in (ledger, lease):
+        assert ReturnKind.SELF == interface.method("__enter__").return_kind
+        assert interface.method("__exit__").is_exit
+        assert {"__enter__"} == interface.method_to_typeid.itself
+        assert "__enter__" not in interface.method_to_typeid
+    assert "__enter__() -> Self" in ledger.signature_lines
+    assert (
+        "__exit__(exc_type: type[BaseException] | None, exc: BaseException | None, "
+        "tb: traceback | None, /) -> bool"
+    ) in ledger.signature_lines
+
+    class Opener(Protocol):
+        def __enter__(self) -> Ledger: ...  # another Protocol: a new remote object
+        def __exit__(self, *exc: object) -> None: ...
+
+    class Reader(Protocol):
+        def __enter__(self) -> str: ...  # a value: copied
+        def __exit__(self, *exc: object) -> None: ...
+
+    opener = interface_of(Opener).method("__enter__")
+    assert (ReturnKind.REMOTE, Ledger) == (opener.return_kind, opener.remote)
+    assert ReturnKind.VALUE == interface_of(Reader).method("__enter__").return_kind
 
 
 def test_overloads_are_recorded_in_order() -> None:

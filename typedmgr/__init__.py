@@ -8,11 +8,18 @@ from typedmgr.channel import ServerConnectionError
 from typedmgr.manager import TypedManager
 from typedmgr.model import Interface, InterfaceError, interface_of, oneway
 from typedmgr.pipeline import Pipeline, Reply
-from typedmgr.proxy import RemoteTraceback, StaleProxyError, TypedProxy, proxy_class_for
+from typedmgr.proxy import (
+    ClientException,
+    RemoteTraceback,
+    StaleProxyError,
+    TypedProxy,
+    proxy_class_for,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClientException",
     "Interface",
     "InterfaceError",
     "Pipeline",

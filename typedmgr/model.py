@@ -114,6 +114,9 @@ class ReturnKind(enum.Enum):
     """Like ``REMOTE``, but ``None`` comes back as ``None``."""
     ITERATOR = "iterator"
     """An iterator that stays on the server; the caller iterates a proxy of it."""
+    SELF = "self"
+    """``__enter__`` returning ``Self`` or its own Protocol: the caller keeps its proxy, and
+    the server sends nothing back (no new reference, no copy of the referent)."""
 
 
 #: The typeid under which servers wrap the iterators methods return.
@@ -150,6 +153,9 @@ class Method:
     """A read-only property or an attribute declaration: read from the server on access."""
     overloads: tuple[Overload, ...] = ()
     """The ``@overload`` signatures, if any; the proxy forwards calls as made."""
+    is_exit: bool = False
+    """``__exit__``: the proxy sends the exception in a form the server can load (a
+    traceback never travels) and returns the server's answer, so ``True`` suppresses."""
 
 
 @dataclass(frozen=True)
@@ -168,10 +174,16 @@ class RemoteMethods(dict[str, str]):
     """
 
     def __init__(
-        self, typeids: dict[str, str], optional: frozenset[str] = frozenset()
+        self,
+        typeids: dict[str, str],
+        optional: frozenset[str] = frozenset(),
+        itself: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(typeids)
         self.optional = optional
+        #: Methods whose result is the referent itself (``__enter__``): the server replies
+        #: ``None``, and the proxy returns itself.
+        self.itself = itself
 
 
 @dataclass(frozen=True)
@@ -222,6 +234,7 @@ class Interface:
                 for m in self.methods
                 if m.return_kind is ReturnKind.OPTIONAL_REMOTE
             ),
+            frozenset(m.name for m in self.methods if m.return_kind is ReturnKind.SELF),
         )
 
     def method(self, name: str) -> Method:
@@ -329,6 +342,8 @@ DUNDERS = frozenset(
         "__contains__",
         "__iter__",
         "__bool__",
+        "__enter__",
+        "__exit__",
     }
 )
 
@@ -377,7 +392,7 @@ def interface_of(protocol: type) -> Interface:
             if variants:
                 methods.append(_overloaded(where, attr, value, variants, namespace))
             else:
-                methods.append(_method(where, value, namespace))
+                methods.append(_method(where, value, namespace, owner=protocol))
         else:
             raise InterfaceError(
                 f"{where}: only methods and properties can be proxied, "
@@ -449,28 +464,82 @@ def _property(where: str, prop: property, namespace: Mapping[str, object]) -> Me
 
 
 def _method(
-    where: str, func: Callable[..., object], namespace: Mapping[str, object]
+    where: str,
+    func: Callable[..., object],
+    namespace: Mapping[str, object],
+    *,
+    owner: type | None = None,
 ) -> Method:
     if inspect.iscoroutinefunction(func):
         raise InterfaceError(f"{where}: async methods cannot be proxied yet")
     hints = _hints(where, func, namespace)
     params = _params(where, func, hints, require_annotations=True)[1:]
-    if any(_mentions_self(hints.get(p.name)) for p in params) or _mentions_self(
-        hints.get("return")
+    name = func.__name__
+    returns = hints.get("return")
+    enters = name == "__enter__" and owner is not None and _is_own_type(returns, owner)
+    if any(_mentions_self(hints.get(p.name)) for p in params) or (
+        _mentions_self(returns) and not enters
     ):
         raise InterfaceError(
             f"{where}: `Self` cannot be proxied - name the Protocol instead"
+            " (only `__enter__` may return `Self`)"
         )
     if "return" not in hints:
         raise InterfaceError(f"{where}: the return annotation is missing")
-    returns = hints["return"]
-    kind, remote = _return_kind(where, returns)
+    kind, remote = (ReturnKind.SELF, None) if enters else _return_kind(where, returns)
     oneway = getattr(func, ONEWAY_ATTR, False) is True
     if oneway and returns not in (None, type(None)):
         raise InterfaceError(f"{where}: a @oneway method must return None")
+    if name in ("__enter__", "__exit__"):
+        _check_context_method(where, name, params, oneway)
     return Method(
-        func.__name__, params, returns, kind, remote, inspect.getdoc(func), oneway
+        name,
+        params,
+        returns,
+        kind,
+        remote,
+        inspect.getdoc(func),
+        oneway,
+        is_exit=name == "__exit__",
     )
+
+
+def _is_own_type(returns: object, protocol: type) -> bool:
+    """``Self``, or the Protocol (or a Protocol it extends), bare or parametrized."""
+    if returns is typing_extensions.Self:
+        return True
+    returned = protocol_of(returns)
+    return returned is not None and returned in protocol.__mro__
+
+
+def _check_context_method(
+    where: str, name: str, params: tuple[Param, ...], oneway: bool
+) -> None:
+    """``with`` calls ``__enter__()`` and ``__exit__(exc_type, exc, tb)``: they must accept that."""
+    if oneway:
+        raise InterfaceError(f"{where}: {name} cannot be @oneway")
+    positional = [
+        p
+        for p in params
+        if p.kind in (ParamKind.POSITIONAL_ONLY, ParamKind.POSITIONAL_OR_KEYWORD)
+    ]
+    takes = 0 if name == "__enter__" else 3
+    var_args = any(p.kind is ParamKind.VAR_POSITIONAL for p in params)
+    required = [
+        p
+        for p in params
+        if not p.has_default
+        and p.kind not in (ParamKind.VAR_POSITIONAL, ParamKind.VAR_KEYWORD)
+    ]
+    if (
+        (len(positional) < takes and not var_args)
+        or len(required) > takes
+        or any(p not in positional[:takes] for p in required)
+    ):
+        called = "()" if takes == 0 else "(exc_type, exc, tb)"
+        raise InterfaceError(
+            f"{where}: a with statement calls {name}{called}; the signature must accept it"
+        )
 
 
 def _overload_variants(protocol: type, attr: str) -> list[Callable[..., object]]:
@@ -654,6 +723,19 @@ def _mentions_self(tp: object) -> bool:
 
 def _describe(tp: object) -> str:
     """An annotation as its author would write it, for error messages."""
+    if tp is typing_extensions.Self:  # typing_extensions' on 3.10, typing's later
+        return "Self"
+    if isinstance(tp, typing.TypeVar):  # as 3.12 spells them, on every Python
+        variance = (
+            ""
+            if getattr(tp, "__infer_variance__", False)
+            else "+"
+            if tp.__covariant__
+            else "-"
+            if tp.__contravariant__
+            else "~"
+        )
+        return f"{variance}{tp.__name__}"
     if isinstance(tp, list):  # Callable's parameter list
         return "[" + ", ".join(_describe(a) for a in tp) + "]"
     if tp is Ellipsis:
@@ -686,11 +768,20 @@ def _hints(
 
 
 def _annotation_namespace(protocol: type) -> dict[str, object]:
-    """The Protocol's module globals, plus names imported only under ``TYPE_CHECKING``."""
+    """The Protocol's module globals, plus names imported only under ``TYPE_CHECKING``.
+
+    A PEP 695 class's type parameters (``class Box[T](Protocol)``) are in no module's
+    globals: a string annotation naming them (``from __future__ import annotations``)
+    resolves through the class's ``__type_params__``, which shadow globals as in the class.
+    """
     namespace = _module_namespace(protocol)
     for base in reversed(protocol.__mro__):
         if is_protocol(base) and base is not protocol:
             namespace = {**_module_namespace(base), **namespace}
+    for base in reversed(protocol.__mro__):
+        if base is protocol or is_protocol(base):
+            type_params: tuple[object, ...] = vars(base).get("__type_params__", ())
+            namespace.update((getattr(p, "__name__", ""), p) for p in type_params)
     return namespace
 
 

@@ -8,10 +8,12 @@ builds an equivalent one from the same interface model.
 
 from __future__ import annotations
 
+import pickle
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing_extensions import Self
 
 from typedmgr import channel, peers, unpickling
 from typedmgr.channel import GETATTR, ONEWAY
@@ -19,16 +21,19 @@ from typedmgr.model import (
     ITERATOR_TYPEID,
     Interface,
     Method,
+    ReturnKind,
     inspect_signature,
     interface_of,
     protocol_for_ref,
 )
 from typedmgr.pipeline import capturing
+from typedmgr.unpickling import BUILTIN_EXCEPTIONS, AllowList
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
 __all__ = [
+    "ClientException",
     "ProxyFactory",
     "RemoteTraceback",
     "StaleProxyError",
@@ -55,6 +60,55 @@ class RemoteTraceback(Exception):
 
     def __str__(self) -> str:
         return f"\n\n{self.tb}"
+
+
+class ClientException(Exception):
+    """Stands in, for a server's ``__exit__``, for an exception a client could not send.
+
+    A ``with proxy:`` block that raised sends the exception's type and value to the
+    referent's ``__exit__`` (the traceback cannot cross processes) when the server can load
+    them: a builtin exception whose arguments and attributes are plain values. Any other
+    exception arrives as a ``ClientException`` naming its type and message; the client's
+    own ``with`` statement still raises the original.
+    """
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(type_name, message)
+        self.type_name = type_name
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.type_name}: {self.message}" if self.message else self.type_name
+
+    def __reduce__(self) -> tuple[type[ClientException], tuple[str, str]]:
+        return ClientException, (self.type_name, self.message)
+
+
+#: What a server's ``__exit__`` can always load: builtin exceptions, and the stand-in.
+# A trial load with it has no effects: it builds no proxy (which would take a reference).
+_EXIT_VALUES = AllowList([*BUILTIN_EXCEPTIONS, ClientException], tokens=False)
+
+
+def sendable_exception(exc_type: object, exc: object) -> tuple[object, object, None]:
+    """``__exit__``'s arguments as a server can load them: tb dropped, stand-in if need be."""
+    if exc_type is None and exc is None:
+        return None, None, None
+    try:
+        _EXIT_VALUES.loads(pickle.dumps((exc_type, exc)))
+    except Exception:
+        pass
+    else:
+        return exc_type, exc, None
+    name = getattr(exc_type, "__qualname__", None) or type(exc).__qualname__
+    module = getattr(exc_type, "__module__", None)
+    if isinstance(module, str) and module != "builtins":
+        name = f"{module}.{name}"
+    try:
+        message = "" if exc is None else str(exc)
+    except Exception:
+        message = f"<unprintable {name}>"
+    stand_in = ClientException(name, message)
+    return ClientException, stand_in, None
 
 
 class TypedProxy(managers.BaseProxy):
@@ -156,6 +210,20 @@ class TypedProxy(managers.BaseProxy):
                 self, (self._id, methodname, args, kwds), expects_reply=True
             )
         return self._callmethod(methodname, args, kwds)
+
+    def _call_self(self, methodname: str, /, *args: object, **kwds: object) -> Self:
+        """Call a method that returns its own referent (``__enter__``): this proxy is the result.
+
+        The server replies ``None`` for it (``RemoteMethods.itself``): no new reference.
+        """
+        self._call(methodname, *args, **kwds)
+        return self
+
+    def _call_exit(self, methodname: str, /, *args: object, **kwds: object) -> object:
+        """Call ``__exit__``: ``(exc_type, exc, tb)`` go as :func:`sendable_exception` says."""
+        if len(args) >= 3:
+            args = (*sendable_exception(args[0], args[1]), *args[3:])
+        return self._call(methodname, *args, **kwds)
 
     def _get(self, name: str) -> object:
         """Read the attribute or property ``name`` of the referent."""
@@ -397,6 +465,9 @@ def _runtime_method(method: Method) -> Callable[..., object]:
     oneway = method.oneway
     overloaded = bool(method.overloads)
 
+    itself = method.return_kind is ReturnKind.SELF
+    exits = method.is_exit
+
     def call(self: TypedProxy, /, *args: object, **kwds: object) -> object:
         if overloaded:  # which overload applies is the server's business
             return self._call(name, *args, **kwds)
@@ -405,6 +476,10 @@ def _runtime_method(method: Method) -> Callable[..., object]:
         if oneway:
             self._send(name, *bound.args, **bound.kwargs)
             return None
+        if itself:
+            return self._call_self(name, *bound.args, **bound.kwargs)
+        if exits:
+            return self._call_exit(name, *bound.args, **bound.kwargs)
         return self._call(name, *bound.args, **bound.kwargs)
 
     call.__name__ = call.__qualname__ = name

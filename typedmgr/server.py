@@ -4,6 +4,7 @@ Differences from ``multiprocessing.managers.Server``, each invisible to stdlib c
 
 * an exception raised by a referent carries its server-side traceback (gh-78279);
 * a method declared ``-> P | None`` returns ``None`` as ``None``, not as a proxy of ``None``;
+* ``__enter__`` declared ``-> Self`` replies ``None``: the caller's proxy is the result;
 * typedmgr clients create objects, take references and release them on their long-lived
   connection, and what a client process holds is released when it dies (``sessions``);
 * a proxy of one of its own objects that a request brings in (an argument kept by a
@@ -423,6 +424,11 @@ class TypedServer(managers.Server):
         self, conn: Connection, gettypeid: Any, name: str, res: object
     ) -> tuple[str, object]:
         """A copy of ``res``, or a proxy token when ``method_to_typeid`` names ``name``."""
+        if name in getattr(gettypeid, "itself", ()):
+            return (
+                "#RETURN",
+                None,
+            )  # ``__enter__ -> Self``: the caller keeps its proxy
         typeid = gettypeid and gettypeid.get(name)
         if not typeid or (res is None and name in _optional(gettypeid)):
             return ("#RETURN", res)

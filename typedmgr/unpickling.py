@@ -10,6 +10,7 @@ before it is imported, and the sender gets an error naming it and how to allow i
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import enum
 import io
@@ -22,6 +23,7 @@ from collections.abc import Iterable
 from typedmgr.model import Interface, interface_of, is_protocol
 
 __all__ = [
+    "BUILTIN_EXCEPTIONS",
     "AllowList",
     "RefusedType",
     "expect_replies",
@@ -41,7 +43,14 @@ _TYPEDMGR = frozenset(
         ("multiprocessing.managers", "RebuildProxy"),
         ("typedmgr.proxy", "ProxyFactory"),
         ("typedmgr.proxy", "TypedIterator"),
+        ("typedmgr.proxy", "ClientException"),  # what a failed `with` block sends
     }
+)
+# What a ``with`` block that raised sends to ``__exit__``, when the Protocol declares one.
+BUILTIN_EXCEPTIONS = frozenset(
+    cls
+    for cls in vars(builtins).values()
+    if isinstance(cls, type) and issubclass(cls, BaseException)
 )
 
 
@@ -57,6 +66,7 @@ class AllowList:
     the proxies of its objects that requests bring in (``TypedServer._rebuild_proxy``).
     ``exceptions``: also exception classes of modules this process has imported already
     (a client receiving the exception a remote method raised); nothing is ever imported.
+    ``tokens=False`` leaves out typedmgr's tokens and proxies, whose load has effects.
     """
 
     def __init__(
@@ -65,9 +75,10 @@ class AllowList:
         *,
         replaced: dict[tuple[str, str], object] | None = None,
         exceptions: bool = False,
+        tokens: bool = True,
         refusal: str = "",
     ) -> None:
-        self.allowed = set(_SAFE | _TYPEDMGR)
+        self.allowed = set(_SAFE | _TYPEDMGR) if tokens else set(_SAFE)
         self.allowed.update((t.__module__, t.__qualname__) for t in types)
         self.replaced = dict(replaced or {})
         self.exceptions = exceptions
@@ -183,6 +194,8 @@ def value_types(interfaces: Iterable[Interface]) -> set[type]:
     for interface in interfaces:
         found.add(interface.protocol)
         for method in interface.methods:
+            if method.is_exit:
+                found.update(BUILTIN_EXCEPTIONS)
             for annotation in (method.returns, *(p.annotation for p in method.params)):
                 _collect(annotation, found)
             for overload in method.overloads:

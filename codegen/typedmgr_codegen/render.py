@@ -7,11 +7,13 @@ underscore (``import shop.api as _shop_api``) so no user name can collide with t
 
 from __future__ import annotations
 
+import builtins
 import collections.abc
 import contextlib
 import enum
 import importlib
 import sys
+import types
 import typing
 import typing_extensions
 from collections.abc import Iterable, Iterator, Sequence
@@ -99,9 +101,16 @@ class Imports:
         return self._block(self.runtime), self._block(self.typing_only - self.runtime)
 
     def _block(self, modules: set[str]) -> list[str]:
-        """Standard library first, then the rest, a blank line between: isort's sections."""
+        """Standard library first, then the rest, a blank line between: isort's sections.
+
+        ``typing_extensions``, typing's backport, sorts with the standard library (ruff's
+        ``extra-standard-library``, as this repository configures it).
+        """
         stdlib = sorted(
-            m for m in modules if m.partition(".")[0] in sys.stdlib_module_names
+            m
+            for m in modules
+            if m.partition(".")[0] in sys.stdlib_module_names
+            or m == "typing_extensions"
         )
         others = sorted(modules.difference(stdlib))
         lines = [f"import {m} as {self.names[m]}" for m in stdlib]
@@ -132,9 +141,13 @@ class TypeWriter:
         for form, name in _SPECIAL_FORMS.items():
             if tp is form:
                 return f"{self.imports.alias('typing')}.{name}"
+        if (
+            tp is typing_extensions.Self
+        ):  # typing's only from 3.11 on: spelled alike everywhere
+            return f"{self.imports.alias('typing_extensions')}.Self"
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
-        if origin is typing.Union or isinstance(tp, __import__("types").UnionType):
+        if origin is typing.Union or isinstance(tp, types.UnionType):
             return " | ".join(self.spell(a, shadowed=shadowed) for a in args)
         if origin is typing.Literal:
             values = ", ".join(self.literal(a, runtime=False) for a in args)
@@ -157,6 +170,15 @@ class TypeWriter:
         raise InterfaceError(f"cannot spell the annotation {tp!r}")
 
     def _class(self, cls: type, shadowed: frozenset[str]) -> str:
+        if (
+            cls.__module__ == "builtins"
+            and getattr(builtins, cls.__name__, None) is not cls
+        ):
+            # ``TracebackType`` says builtins.traceback: name it as ``types`` does.
+            name = next((n for n, v in sorted(vars(types).items()) if v is cls), None)
+            if name is None:
+                raise InterfaceError(f"cannot spell the annotation {cls!r}")
+            return f"{self.imports.alias('types')}.{name}"
         if cls.__module__ == "builtins":
             if cls.__name__ in shadowed:
                 return f"{self.imports.alias('builtins')}.{cls.__name__}"
@@ -200,10 +222,14 @@ class TypeWriter:
         return repr(value)
 
     def _type_var(self, tv: typing.TypeVar) -> str:
-        """A type variable's module-private name (``T`` -> ``_T``), declared once."""
+        """A type variable's module-private name (``T`` -> ``_T``), declared once.
+
+        Type variables alike in name, bound, constraints and variance share it: each PEP 695
+        class (``class Box[T]``, ``class Crate[T]``) has a ``T`` of its own.
+        """
         name = tv.__name__ if tv.__name__.startswith("_") else f"_{tv.__name__}"
         known = self.type_vars.setdefault(name, tv)
-        if known is not tv:
+        if known is not tv and _type_var_definition(known) != _type_var_definition(tv):
             raise InterfaceError(
                 f"two different type variables are both named {tv.__name__}; rename one"
             )
@@ -217,12 +243,9 @@ class TypeWriter:
             options += [self._forward(c) for c in tv.__constraints__]
             if tv.__bound__ is not None:
                 options.append(f"bound={self._forward(tv.__bound__)}")
-            if getattr(tv, "__infer_variance__", False):
-                alias = self.imports.alias("typing_extensions", runtime=True)
-                lines.append(
-                    f"{name} = {alias}.TypeVar({', '.join(options)}, infer_variance=True)"
-                )
-                continue
+            # A type variable whose variance is inferred (PEP 695's, or ``infer_variance=True``)
+            # is declared invariant: mypy accepts ``infer_variance`` on no TypeVar() call,
+            # and a proxy class is nominal, so invariance is sound (if less permissive).
             if tv.__covariant__:
                 options.append("covariant=True")
             if tv.__contravariant__:
@@ -248,6 +271,8 @@ class TypeWriter:
         return f"{name}[{', '.join(self.spell(a, shadowed=shadowed) for a in args)}]"
 
     def returns(self, method: Method, shadowed: frozenset[str]) -> str:
+        if method.return_kind is ReturnKind.SELF:  # the proxy returns itself
+            return self.spell(typing_extensions.Self)
         if (
             method.return_kind is ReturnKind.ITERATOR
             and typing.get_origin(method.returns) is collections.abc.Generator
@@ -261,6 +286,17 @@ class TypeWriter:
             return self.proxy_type(method.returns, shadowed)
         remote = next(a for a in typing.get_args(method.returns) if protocol_of(a))
         return f"{self.proxy_type(remote, shadowed)} | None"
+
+
+def _type_var_definition(tv: typing.TypeVar) -> tuple[object, ...]:
+    return (
+        tv.__name__,
+        tv.__bound__,
+        tv.__constraints__,
+        tv.__covariant__,
+        tv.__contravariant__,
+        getattr(tv, "__infer_variance__", False),
+    )
 
 
 def _public_module(cls: type) -> str:
@@ -449,8 +485,12 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
         call = f"self._call({_quoted(method.name)}{call_args})"
         if method.is_property:
             call = f"self._get({_quoted(method.name)})"
+        elif method.is_exit:
+            call = f"self._call_exit({_quoted(method.name)}{call_args})"
         if method.oneway:
             body = f"self._send({_quoted(method.name)}{call_args})"
+        elif method.return_kind is ReturnKind.SELF:
+            body = f"return self._call_self({_quoted(method.name)}{call_args})"
         elif returns == "None":
             body = call
         else:

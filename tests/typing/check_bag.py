@@ -6,8 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing_extensions import assert_type
 
-from tests.golden.bag.expected.proxies import BagManager, BagProxy, OwnerProxy
-from tests.golden.bag.protocols import Bag, Owner
+from tests.golden.bag.expected.proxies import (
+    BagManager,
+    BagProxy,
+    LeaseProxy,
+    LedgerProxy,
+    OwnerProxy,
+)
+from tests.golden.bag.protocols import Bag, Lease, Ledger, Owner
 
 
 def bag_client(m: BagManager) -> None:
@@ -38,6 +44,20 @@ def bag_client(m: BagManager) -> None:
     len(m.Bag(1))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
 
+def context_managers(m: BagManager) -> None:
+    ledger = m.Ledger()
+    with ledger as entered:
+        assert_type(entered, LedgerProxy)
+        entered.record("x")
+    with m.Lease() as lease:  # ``__enter__ -> Lease`` in the Protocol: the proxy too
+        assert_type(lease, LeaseProxy)
+        assert_type(lease.ledger(), LedgerProxy)
+    assert_type(ledger.__exit__(None, None, None), bool)
+    with m.Bag():  # type: ignore[attr-defined]  # pyright: ignore[reportGeneralTypeIssues]
+        pass  # Bag declares no __enter__/__exit__: its proxy is no context manager
+    ledger.__exit__(ValueError(), None, None)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
 def against_protocols(bag: BagProxy) -> None:
     owner: Owner = bag.owner
     # Not a Bag, as documented: ``size: int`` is settable in the Protocol but read on the
@@ -45,3 +65,9 @@ def against_protocols(bag: BagProxy) -> None:
     # where the Protocol promises a Generator.
     as_bag: Bag = bag  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
     print(owner, as_bag)
+
+
+def context_managers_against_protocols(ledger: LedgerProxy, lease: LeaseProxy) -> None:
+    as_ledger: Ledger = ledger
+    as_lease: Lease = lease
+    print(as_ledger, as_lease)

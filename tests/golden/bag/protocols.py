@@ -1,11 +1,12 @@
-"""Properties, attribute declarations, special methods and iterators."""
+"""Properties, attribute declarations, special methods, context managers and iterators."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Generator, Iterable, Iterator
+from types import TracebackType
 from typing import ClassVar, Protocol
-from typing_extensions import overload
+from typing_extensions import Self, overload
 
 from typedmgr import TypedManager
 
@@ -61,6 +62,39 @@ class Bag(Protocol):
 
     @overload
     def scaled(self, factor: float) -> float: ...
+
+
+class Ledger(Protocol):
+    """A context manager on the server: ``with ledger:`` enters and leaves it there."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> bool:
+        """True suppresses the exception the block raised, in the client."""
+        ...
+
+    def record(self, entry: str) -> None: ...
+
+    def entries(self) -> list[str]: ...
+
+    def suppress(self, on: bool) -> None: ...
+
+
+class Lease(Protocol):
+    # Its own Protocol: the same proxy, as with Self.
+    def __enter__(self) -> Lease: ...  # noqa: PYI034 - spelled so on purpose
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def held(self) -> bool: ...
+
+    def ledger(self) -> Ledger: ...
 
 
 class OwnerImpl:
@@ -125,8 +159,63 @@ class BagImpl:
         return self.size * factor
 
 
+class LedgerImpl:
+    def __init__(self) -> None:
+        self._entries: list[str] = []
+        self._suppress = False
+
+    def __enter__(self) -> Self:
+        self._entries.append("enter")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> bool:
+        if exc_type is None:
+            self._entries.append("exit")
+        else:
+            assert isinstance(exc, exc_type) and tb is None
+            self._entries.append(f"exit {exc_type.__qualname__}: {exc}")
+        return self._suppress
+
+    def record(self, entry: str) -> None:
+        self._entries.append(entry)
+
+    def entries(self) -> list[str]:
+        return list(self._entries)
+
+    def suppress(self, on: bool) -> None:
+        self._suppress = on
+
+
+class LeaseImpl:
+    def __init__(self) -> None:
+        self._held = False
+        self._ledger = LedgerImpl()
+
+    def __enter__(self) -> None:  # returns nothing: the proxy is still the result
+        self._held = True
+        self._ledger.record("lease taken")
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._held = False
+        self._ledger.record(f"lease returned after {exc_info[0]!r}")
+
+    def held(self) -> bool:
+        return self._held
+
+    def ledger(self) -> LedgerImpl:
+        return self._ledger
+
+
 class BagManager(TypedManager):
     pass
 
 
 BagManager.register(Bag, BagImpl)
+BagManager.register(Ledger, LedgerImpl)
+BagManager.register(Lease, LeaseImpl)

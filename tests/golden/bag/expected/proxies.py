@@ -10,8 +10,10 @@ import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
     import collections.abc as _collections_abc
+    import types as _types
+    import typing_extensions as _typing_extensions
 
-__all__ = ["BagManager", "BagProxy", "OwnerProxy"]
+__all__ = ["BagManager", "BagProxy", "LeaseProxy", "LedgerProxy", "OwnerProxy"]
 
 
 class BagProxy(_typedmgr.TypedProxy):
@@ -104,6 +106,58 @@ class BagProxy(_typedmgr.TypedProxy):
         return _typing.cast("int", self._get("size"))
 
 
+class LeaseProxy(_typedmgr.TypedProxy):
+    _protocol_ = _tests_golden_bag_protocols.Lease
+    _exposed_ = ("__enter__", "__exit__", "held", "ledger")
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
+        "ledger": "tests.golden.bag.protocols:Ledger"
+    }
+    _fingerprint_ = "2a2823c0a417bff2"
+
+    def __enter__(self) -> _typing_extensions.Self:
+        return self._call_self("__enter__")
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._call_exit("__exit__", *exc_info)
+
+    def held(self) -> bool:
+        return _typing.cast("bool", self._call("held"))
+
+    def ledger(self) -> LedgerProxy:
+        return _typing.cast("LedgerProxy", self._call("ledger"))
+
+
+class LedgerProxy(_typedmgr.TypedProxy):
+    """A context manager on the server: ``with ledger:`` enters and leaves it there."""
+
+    _protocol_ = _tests_golden_bag_protocols.Ledger
+    _exposed_ = ("__enter__", "__exit__", "record", "entries", "suppress")
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "b04a28858d166b2b"
+
+    def __enter__(self) -> _typing_extensions.Self:
+        return self._call_self("__enter__")
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: _types.TracebackType | None,
+        /,
+    ) -> bool:
+        """True suppresses the exception the block raised, in the client."""
+        return _typing.cast("bool", self._call_exit("__exit__", exc_type, exc, tb))
+
+    def record(self, entry: str) -> None:
+        self._call("record", entry)
+
+    def entries(self) -> list[str]:
+        return _typing.cast("list[str]", self._call("entries"))
+
+    def suppress(self, on: bool) -> None:
+        self._call("suppress", on)
+
+
 class OwnerProxy(_typedmgr.TypedProxy):
     _protocol_ = _tests_golden_bag_protocols.Owner
     _exposed_ = ("name",)
@@ -122,3 +176,11 @@ class BagManager(_typedmgr.TypedManager):
     def Bag(self, label: str = "bag") -> BagProxy:
         """Create a remote ``Bag`` with ``tests.golden.bag.protocols.BagImpl`` and return its proxy."""
         return self._create_proxy("Bag", BagProxy, label)
+
+    def Lease(self) -> LeaseProxy:
+        """Create a remote ``Lease`` with ``tests.golden.bag.protocols.LeaseImpl`` and return its proxy."""
+        return self._create_proxy("Lease", LeaseProxy)
+
+    def Ledger(self) -> LedgerProxy:
+        """Create a remote ``Ledger`` with ``tests.golden.bag.protocols.LedgerImpl`` and return its proxy."""
+        return self._create_proxy("Ledger", LedgerProxy)
