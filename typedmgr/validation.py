@@ -159,7 +159,7 @@ def _compile(tp: object) -> _Check | None:
         return _subclass_check(args[0] if args else object)
     if origin is collections.abc.Callable or tp is collections.abc.Callable:
         return _callable_check
-    if isinstance(tp, type):
+    if isinstance(tp, type) and origin is None:  # on 3.10, list[int] passes for a type
         if _is_typed_dict(tp):
             return _typed_dict(tp)
         return _isinstance_check(_PROMOTIONS.get(tp, tp))
