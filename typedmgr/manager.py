@@ -16,6 +16,7 @@ from typedmgr import channel, peers, tls, unpickling as unpickling_module
 from typedmgr.model import (
     ITERATOR_TYPEID,
     InterfaceError,
+    RemoteMethods,
     ReturnKind,
     check_implementation,
     inspect_signature,
@@ -78,6 +79,7 @@ class TypedManager(managers.BaseManager):
         allow: tuple[type, ...] = (),
         legacy_md5: bool | None = None,
         max_message_size: int | None = None,
+        validate: bool | None = None,
         **kwargs: Any,
     ) -> None:
         """``class M(TypedManager, unpickling="full", allow=(Decimal,))`` configures M's server.
@@ -91,16 +93,26 @@ class TypedManager(managers.BaseManager):
             legacy_md5: accept HMAC-MD5 handshakes (stdlib clients on 3.10/3.11); by default
                 only managers with stdlib-style string registrations do.
             max_message_size: the largest request the server reads (default 256 MiB).
+            validate: check each call's arguments against the Protocol's annotations before
+                calling the implementation (a mismatch raises ``TypeError`` at the caller);
+                ``register(..., validate=...)`` decides for one registration.
         """
         super().__init_subclass__(**kwargs)
         unpickling_module.expect_replies(types=allow)  # the values travel both ways
-        if unpickling or allow or legacy_md5 is not None or max_message_size:
+        if (
+            unpickling
+            or allow
+            or legacy_md5 is not None
+            or max_message_size
+            or validate is not None
+        ):
             base = cls._Server
             settings = {
                 "unpickling": unpickling or base.unpickling,
                 "allow": allow or base.allow,
                 "legacy_md5": base.legacy_md5 if legacy_md5 is None else legacy_md5,
                 "max_message_size": max_message_size or base.max_message_size,
+                "validate": base.validate if validate is None else validate,
             }
             cls._Server = type(f"{cls.__name__}Server", (cls._Server,), settings)
 
@@ -223,6 +235,7 @@ class TypedManager(managers.BaseManager):
         create_method: bool = True,
         *,
         protocol_typeid: str | None = None,
+        validate: bool | None = None,
     ) -> None:
         """Register a Protocol (or, as in the stdlib, a typeid string) and its implementation.
 
@@ -235,12 +248,19 @@ class TypedManager(managers.BaseManager):
             method_to_typeid: defaults to the methods returning a Protocol (or ``P | None``).
             create_method: add a creation method named after the typeid.
             protocol_typeid: the typeid of a Protocol registration; defaults to its name.
+            validate: check the arguments of calls on this typeid's objects against the
+                Protocol before calling them (``None``: as the manager's ``validate``).
 
         Raises:
             InterfaceError: the Protocol cannot be proxied, or ``callable`` does not
                 implement it; the message names the Protocol, the method and the problem.
         """
         if isinstance(typeid, str):
+            if validate is not None:
+                raise TypeError(
+                    "validate= needs a Protocol registration: a typeid string has no "
+                    "annotations to check against"
+                )
             super().register(
                 typeid, callable, proxytype, exposed, method_to_typeid, create_method
             )
@@ -259,14 +279,26 @@ class TypedManager(managers.BaseManager):
                 f"typeid {name!r} of {protocol.__qualname__} would replace "
                 f"BaseManager.{name}; pass protocol_typeid=... to rename it"
             )
+        # Each registration gets a mapping of its own: the server finds a referent's
+        # registration (and whether to validate its calls) by this object.
+        given = method_to_typeid or interface.method_to_typeid
+        methods = RemoteMethods(
+            given,
+            getattr(given, "optional", frozenset()),
+            getattr(given, "itself", frozenset()),
+            validate=validate,
+        )
         super().register(
             name,
             callable,
             proxytype or ProxyFactory(protocol),
             exposed or interface.exposed,
-            method_to_typeid or interface.method_to_typeid,
+            methods,
             create_method=False,
         )
+        # BaseManager.register swaps an empty mapping for the proxytype's: keep this one.
+        entry = cls._registry[name]
+        cls._registry[name] = (entry[0], entry[1], methods, entry[3])
         cls._register_remote_returns(protocol)
         if "_protocols_" not in cls.__dict__:
             cls._protocols_ = dict(cls._protocols_)

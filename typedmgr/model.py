@@ -170,20 +170,24 @@ class RemoteMethods(dict[str, str]):
     """A ``method_to_typeid`` that also knows which methods may return ``None``.
 
     Registered as is, it reaches the server inside the registry, where a ``None`` result of an
-    ``optional`` method is returned as ``None`` instead of being wrapped in a proxy.
+    ``optional`` method is returned as ``None`` instead of being wrapped in a proxy, and
+    ``validate`` (``None``: as the manager says) tells whether the server checks arguments.
     """
 
     def __init__(
         self,
-        typeids: dict[str, str],
+        typeids: Mapping[str, str],
         optional: frozenset[str] = frozenset(),
         itself: frozenset[str] = frozenset(),
+        *,
+        validate: bool | None = None,
     ) -> None:
         super().__init__(typeids)
         self.optional = optional
         #: Methods whose result is the referent itself (``__enter__``): the server replies
         #: ``None``, and the proxy returns itself.
         self.itself = itself
+        self.validate = validate
 
 
 @dataclass(frozen=True)

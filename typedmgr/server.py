@@ -9,7 +9,11 @@ Differences from ``multiprocessing.managers.Server``, each invisible to stdlib c
   connection, and what a client process holds is released when it dies (``sessions``);
 * a proxy of one of its own objects that a request brings in (an argument kept by a
   referent, a proxy stored in a managed list) holds a counted reference, released when the
-  server drops it: the stdlib keeps such objects forever (gh-103136, see ``_rebuild_proxy``).
+  server drops it: the stdlib keeps such objects forever (gh-103136, see ``_rebuild_proxy``);
+  connection, and what a client process holds is released when it dies (``sessions``).
+* with ``validate`` on (``TypedManager`` class keyword or ``register(..., validate=True)``),
+  a call's arguments are checked against its Protocol before the referent is called
+  (``validation``); a mismatch is the caller's ``TypeError``.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typedmgr.model import ITERATOR_TYPEID, interface_of
 from typedmgr.proxy import TRACEBACK_ATTR
 from typedmgr.sessions import Sessions, session_of
 from typedmgr.unpickling import AllowList, loads_replacing, value_types
+from typedmgr.validation import Validator, validator_for
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -75,6 +80,9 @@ class TypedServer(managers.Server):
     legacy_md5: ClassVar[bool | None] = None
     #: Requests larger than this close their connection instead of filling the memory.
     max_message_size: ClassVar[int] = 256 * 1024 * 1024
+    #: Check arguments against the Protocol before calling a referent (registrations may
+    #: say otherwise with ``register(..., validate=...)``).
+    validate: ClassVar[bool] = False
 
     #: Seconds a client gets to complete the TLS handshake.
     tls_handshake_timeout: ClassVar[float] = 10.0
@@ -106,6 +114,7 @@ class TypedServer(managers.Server):
             )
         )
         self.sessions = Sessions()
+        self._validators = _validators(registry, self.validate)
         # Each served connection has a thread of its own: per-connection state lives here.
         self._connection = threading.local()
         # Proxies of our own objects that requests brought in (see _rebuild_proxy):
@@ -499,7 +508,10 @@ class TypedServer(managers.Server):
                     f"exposed={exposed!r}"
                 )
             function = getattr(obj, methodname)
+            validator = self._validators.get(id(gettypeid))
             try:
+                if validator is not None:
+                    validator.check(methodname, args, kwds)
                 res = function(*args, **kwds)
             except Exception as e:
                 _attach_traceback(e)
@@ -610,6 +622,24 @@ def _protocol_of_entry(entry: tuple[Any, ...]) -> type | None:
         proxytype, "_protocol_", None
     )
     return protocol if isinstance(protocol, type) else None
+
+
+def _validators(registry: dict[str, Any], default: bool) -> dict[int, Validator]:
+    """The argument validators of the registrations that validate, built once.
+
+    Keyed by the ``id`` of the registration's ``method_to_typeid`` object: the server's record
+    of a referent keeps that object, not the typeid (each Protocol registration has its own).
+    """
+    validators: dict[int, Validator] = {}
+    for typeid, entry in registry.items():
+        protocol = _protocol_of_entry(entry) if typeid != ITERATOR_TYPEID else None
+        methods = entry[2]
+        if protocol is None or methods is None:
+            continue
+        flag = getattr(methods, "validate", None)
+        if default if flag is None else flag:
+            validators[id(methods)] = validator_for(interface_of(protocol))
+    return validators
 
 
 def _optional(method_to_typeid: dict[str, str] | None) -> frozenset[str]:

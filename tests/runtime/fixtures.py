@@ -93,3 +93,53 @@ class NewerShopManager(TypedManager):
 
 
 NewerShopManager.register(Counter, NewerCounterImpl)
+
+
+class Ledger(Protocol):
+    """Records what it is called with: shows whether a call reached the implementation."""
+
+    def record(
+        self, account: str, amount: float, *, memo: str | None = None
+    ) -> int: ...
+    def entries(self) -> list[str]: ...
+    @oneway
+    def log(self, account: str) -> None: ...
+    def merge(self, other: Tally) -> int: ...
+
+
+class LedgerImpl:
+    def __init__(self) -> None:
+        self._entries: list[str] = []
+
+    def record(self, account: str, amount: float, *, memo: str | None = None) -> int:
+        self._entries.append(repr((account, amount, memo)))
+        return len(self._entries)
+
+    def entries(self) -> list[str]:
+        return list(self._entries)
+
+    def log(self, account: str) -> None:
+        self._entries.append(repr(account))
+
+    def merge(self, other: Tally) -> int:
+        self._entries.append(type(other).__name__)
+        return len(self._entries)
+
+
+class ValidatingManager(TypedManager, validate=True):
+    """Checks every call's arguments against the Protocols."""
+
+
+ValidatingManager.register(Ledger, LedgerImpl)
+ValidatingManager.register(Tally, TallyImpl)
+ValidatingManager.register(Board, BoardImpl)
+ValidatingManager.register(Tally, TallyImpl, protocol_typeid="LaxTally", validate=False)
+
+
+class LaxManager(TypedManager):
+    """Validates nothing but the one registration that asks for it."""
+
+
+LaxManager.register(Ledger, LedgerImpl)
+LaxManager.register(Tally, TallyImpl)
+LaxManager.register(Ledger, LedgerImpl, protocol_typeid="StrictLedger", validate=True)
