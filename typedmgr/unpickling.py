@@ -15,6 +15,7 @@ import dataclasses
 import enum
 import io
 import pickle
+import pickletools
 import re
 import sys
 import typing
@@ -26,6 +27,7 @@ __all__ = [
     "BUILTIN_EXCEPTIONS",
     "AllowList",
     "RefusedType",
+    "check_memo",
     "expect_replies",
     "load_reply",
     "loads_replacing",
@@ -88,6 +90,7 @@ class AllowList:
 
     def loads(self, data: bytes) -> object:
         """Unpickle ``data``, refusing any global not in the allow-list."""
+        check_memo(data)
         if _NAMES_A_GLOBAL.search(data) is None:
             # No opcode that looks a name up: nothing but builtin values can come out,
             # and the C loader is several times faster than a restricted one.
@@ -112,6 +115,7 @@ def loads_replacing(
     unpickler = type("_Replacing", (_Replacing,), {"replaced": replaced})
 
     def loads(data: bytes) -> object:
+        check_memo(data)
         if _NAMES_A_GLOBAL.search(data) is None:
             return pickle.loads(data)
         return unpickler(io.BytesIO(data)).load()
@@ -124,6 +128,63 @@ def loads_replacing(
 # other way of building an object needs a callable one of these put on the stack. A byte that
 # only looks like one (inside a string, say) merely takes the slower, checked path.
 _NAMES_A_GLOBAL = re.compile(rb"[\n\x82\x83\x84\x93]")
+
+#: The largest memo index a message may store to. The C loader grows its memo to twice the
+#: index at once and clears every slot: ``r`` and four bytes asked a server for 12 GB here.
+MAX_MEMO_INDEX = 1 << 20
+
+_PUT, _LONG_BINPUT, _STOP = ord("p"), ord("r"), ord(".")
+_NAMES_TWICE = {ord("c"), ord("i")}  # GLOBAL, INST: two newline-terminated arguments
+# Each opcode's argument: its size, or how pickletools says to find it (negative).
+_ARGUMENT = {
+    ord(op.code): (op.arg.n if op.arg is not None else 0)
+    for op in pickletools.opcodes
+    if len(op.code) == 1
+}
+
+
+def check_memo(data: bytes) -> None:
+    """Refuse a pickle that stores to a memo index above ``MAX_MEMO_INDEX``.
+
+    Only PUT and LONG_BINPUT can (BINPUT's index is one byte), and the picklers of Python
+    3.10+ write neither (protocol 4 memoizes with MEMOIZE): most messages are passed without
+    looking at their opcodes.
+    """
+    if b"r" not in data and b"p" not in data:
+        return
+    i, end = 0, len(data)
+    while i < end:
+        op = data[i]
+        i += 1
+        size = _ARGUMENT.get(op)
+        if size is None or op == _STOP:
+            return  # the loader stops here, or refuses the opcode
+        index = -1
+        if size >= 0:
+            if op == _LONG_BINPUT:
+                index = int.from_bytes(data[i : i + 4], "little")
+            i += size
+        elif size == pickletools.UP_TO_NEWLINE:
+            for _ in range(2 if op in _NAMES_TWICE else 1):
+                line_end = data.find(b"\n", i)
+                if line_end < 0:
+                    return  # truncated: the loader refuses it
+                if op == _PUT:
+                    index = int(data[i:line_end]) if data[i:line_end].isdigit() else -1
+                i = line_end + 1
+        else:
+            width = {
+                pickletools.TAKEN_FROM_ARGUMENT1: 1,
+                pickletools.TAKEN_FROM_ARGUMENT4: 4,
+                pickletools.TAKEN_FROM_ARGUMENT4U: 4,
+                pickletools.TAKEN_FROM_ARGUMENT8U: 8,
+            }[size]
+            i += width + int.from_bytes(data[i : i + width], "little", signed=False)
+        if index > MAX_MEMO_INDEX:
+            raise pickle.UnpicklingError(
+                f"memo index {index} exceeds {MAX_MEMO_INDEX}: refused unread"
+            )
+
 
 _SERVER_REFUSAL = (
     "the server accepts only the types its Protocols name; if this type is a value the "

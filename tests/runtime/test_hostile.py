@@ -219,3 +219,15 @@ def test_exceptions_of_imported_modules_arrive_others_are_refused(
         ):
             oracle.fail("never_imported_here")
         assert "never_imported_here" not in sys.modules
+
+
+def test_a_memo_bomb_is_refused_unread(served: ShopManager) -> None:
+    """LONG_BINPUT to index 8e8: the C loader would clear a 12 GB memo before failing."""
+    bomb = b"\x80\x04(\x8c\x010}\x8c\x03addr" + (814_022_987).to_bytes(4, "little")
+    bomb += b"\x94}\x94t\x94."
+    assert served.address is not None
+    conn = client(served.address, authkey=AUTHKEY)
+    kind, text = request_bytes(conn, bomb)
+    assert "#TRACEBACK" == kind
+    assert "memo index 814022987 exceeds" in str(text)
+    assert 1 == served.Counter().increment()
