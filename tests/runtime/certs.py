@@ -35,6 +35,10 @@ class Authority:
             _builder(subject, subject, self._key.public_key())
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(self._key.public_key()),
+                critical=False,
+            )
+            .add_extension(
                 x509.KeyUsage(
                     digital_signature=True,
                     key_cert_sign=True,
@@ -61,9 +65,22 @@ class Authority:
             if server
             else ExtendedKeyUsageOID.CLIENT_AUTH
         )
-        builder = _builder(
-            _name(common_name), self._subject, key.public_key()
-        ).add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        # Python 3.13's default contexts verify strictly (VERIFY_X509_STRICT): the key
+        # identifiers must be there.
+        builder = (
+            _builder(_name(common_name), self._subject, key.public_key())
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    self._key.public_key()
+                ),
+                critical=False,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                critical=False,
+            )
+        )
         if server:
             builder = builder.add_extension(
                 x509.SubjectAlternativeName(
