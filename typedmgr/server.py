@@ -10,7 +10,6 @@ Differences from ``multiprocessing.managers.Server``, each invisible to stdlib c
 * a proxy of one of its own objects that a request brings in (an argument kept by a
   referent, a proxy stored in a managed list) holds a counted reference, released when the
   server drops it: the stdlib keeps such objects forever (gh-103136, see ``_rebuild_proxy``);
-  connection, and what a client process holds is released when it dies (``sessions``).
 * with ``validate`` on (``TypedManager`` class keyword or ``register(..., validate=True)``),
   a call's arguments are checked against its Protocol before the referent is called
   (``validation``); a mismatch is the caller's ``TypeError``.
@@ -434,10 +433,8 @@ class TypedServer(managers.Server):
     ) -> tuple[str, object]:
         """A copy of ``res``, or a proxy token when ``method_to_typeid`` names ``name``."""
         if name in getattr(gettypeid, "itself", ()):
-            return (
-                "#RETURN",
-                None,
-            )  # ``__enter__ -> Self``: the caller keeps its proxy
+            # ``__enter__ -> Self``: the caller keeps its proxy.
+            return ("#RETURN", None)
         typeid = gettypeid and gettypeid.get(name)
         if not typeid or (res is None and name in _optional(gettypeid)):
             return ("#RETURN", res)

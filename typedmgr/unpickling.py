@@ -16,7 +16,6 @@ import enum
 import io
 import pickle
 import pickletools
-import re
 import sys
 import typing
 from collections.abc import Iterable
@@ -91,7 +90,7 @@ class AllowList:
     def loads(self, data: bytes) -> object:
         """Unpickle ``data``, refusing any global not in the allow-list."""
         check_memo(data)
-        if _NAMES_A_GLOBAL.search(data) is None:
+        if not _names_a_global(data):
             # No opcode that looks a name up: nothing but builtin values can come out,
             # and the C loader is several times faster than a restricted one.
             return pickle.loads(data)
@@ -116,7 +115,7 @@ def loads_replacing(
 
     def loads(data: bytes) -> object:
         check_memo(data)
-        if _NAMES_A_GLOBAL.search(data) is None:
+        if not _names_a_global(data):
             return pickle.loads(data)
         return unpickler(io.BytesIO(data)).load()
 
@@ -127,20 +126,49 @@ def loads_replacing(
 # the name as newline-terminated lines, STACK_GLOBAL is 0x93, EXT1/2/4 are 0x82-0x84. Every
 # other way of building an object needs a callable one of these put on the stack. A byte that
 # only looks like one (inside a string, say) merely takes the slower, checked path.
-_NAMES_A_GLOBAL = re.compile(rb"[\n\x82\x83\x84\x93]")
+def _names_a_global(data: bytes) -> bool:
+    """Whether ``data`` may resolve a global (``in`` is memchr: 100 KB in microseconds)."""
+    return (
+        b"\x93" in data
+        or b"\n" in data
+        or b"\x82" in data
+        or b"\x83" in data
+        or b"\x84" in data
+    )
+
 
 #: The largest memo index a message may store to. The C loader grows its memo to twice the
 #: index at once and clears every slot: ``r`` and four bytes asked a server for 12 GB here.
 MAX_MEMO_INDEX = 1 << 20
 
-_PUT, _LONG_BINPUT, _STOP = ord("p"), ord("r"), ord(".")
-_NAMES_TWICE = {ord("c"), ord("i")}  # GLOBAL, INST: two newline-terminated arguments
-# Each opcode's argument: its size, or how pickletools says to find it (negative).
-_ARGUMENT = {
-    ord(op.code): (op.arg.n if op.arg is not None else 0)
-    for op in pickletools.opcodes
-    if len(op.code) == 1
-}
+_PUT, _LONG_BINPUT = ord("p"), ord("r")
+# How to step over each opcode's argument, by opcode byte: its size (>= 0), the size of its
+# length prefix (_COUNTED, in _WIDTH), newline-terminated lines (_LINES, in _WIDTH), or
+# _END for STOP and for bytes that are no opcode (the loader stops or refuses there).
+_COUNTED, _LINES, _END = -1, -2, -3
+
+
+def _opcode_steps() -> tuple[list[int], list[int]]:
+    step, width = [_END] * 256, [0] * 256
+    for op in pickletools.opcodes:
+        code = ord(op.code)
+        n = op.arg.n if op.arg is not None else 0
+        if n >= 0:
+            step[code] = n
+        elif n == pickletools.UP_TO_NEWLINE:
+            step[code] = _LINES
+            width[code] = 2 if op.name in ("GLOBAL", "INST") else 1
+        else:
+            step[code] = _COUNTED
+            width[code] = {
+                pickletools.TAKEN_FROM_ARGUMENT1: 1,
+                pickletools.TAKEN_FROM_ARGUMENT8U: 8,
+            }.get(n, 4)
+    step[ord(".")] = _END
+    return step, width
+
+
+_STEP, _WIDTH = _opcode_steps()
 
 
 def check_memo(data: bytes) -> None:
@@ -152,38 +180,36 @@ def check_memo(data: bytes) -> None:
     """
     if b"r" not in data and b"p" not in data:
         return
+    step, width = _STEP, _WIDTH
     i, end = 0, len(data)
     while i < end:
         op = data[i]
         i += 1
-        size = _ARGUMENT.get(op)
-        if size is None or op == _STOP:
-            return  # the loader stops here, or refuses the opcode
-        index = -1
+        size = step[op]
         if size >= 0:
             if op == _LONG_BINPUT:
-                index = int.from_bytes(data[i : i + 4], "little")
+                _check_index(int.from_bytes(data[i : i + 4], "little"))
             i += size
-        elif size == pickletools.UP_TO_NEWLINE:
-            for _ in range(2 if op in _NAMES_TWICE else 1):
+        elif size == _COUNTED:
+            w = width[op]
+            i += w + int.from_bytes(data[i : i + w], "little")
+        elif size == _LINES:
+            for _ in range(width[op]):
                 line_end = data.find(b"\n", i)
                 if line_end < 0:
                     return  # truncated: the loader refuses it
-                if op == _PUT:
-                    index = int(data[i:line_end]) if data[i:line_end].isdigit() else -1
+                if op == _PUT and data[i:line_end].isdigit():
+                    _check_index(int(data[i:line_end]))
                 i = line_end + 1
         else:
-            width = {
-                pickletools.TAKEN_FROM_ARGUMENT1: 1,
-                pickletools.TAKEN_FROM_ARGUMENT4: 4,
-                pickletools.TAKEN_FROM_ARGUMENT4U: 4,
-                pickletools.TAKEN_FROM_ARGUMENT8U: 8,
-            }[size]
-            i += width + int.from_bytes(data[i : i + width], "little", signed=False)
-        if index > MAX_MEMO_INDEX:
-            raise pickle.UnpicklingError(
-                f"memo index {index} exceeds {MAX_MEMO_INDEX}: refused unread"
-            )
+            return
+
+
+def _check_index(index: int) -> None:
+    if index > MAX_MEMO_INDEX:
+        raise pickle.UnpicklingError(
+            f"memo index {index} exceeds {MAX_MEMO_INDEX}: refused unread"
+        )
 
 
 _SERVER_REFUSAL = (
