@@ -327,7 +327,8 @@ def _write(conn: Connection, address: Any, data: bytes) -> None:
     idents = _take(address)
     if idents:
         data = frame((None, RELEASE, tuple(idents), {})) + data
-    conn._send(data)  # type: ignore[attr-defined]
+    # A memoryview: Connection._send re-slices what a partial write left, bytes would copy.
+    conn._send(memoryview(data))  # type: ignore[attr-defined]
 
 
 def frame(message: object) -> bytes:

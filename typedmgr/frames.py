@@ -34,13 +34,14 @@ def frame(payload: bytes) -> bytes:
 class FrameReader:
     """Messages from a connection's file descriptor, read as many at a time as have arrived."""
 
-    __slots__ = ("_buffer", "_limit", "_read", "_start")
+    __slots__ = ("_buffer", "_limit", "_missing", "_read", "_start")
 
     def __init__(self, read: Callable[[int], bytes], limit: int | None = None) -> None:
         self._read = read
         self._limit = limit
         self._buffer = bytearray()
         self._start = 0
+        self._missing = 0  # bytes of a partly arrived message still to come
 
     def buffered(self) -> bytes | None:
         """The next message if it has fully arrived already, else ``None`` (never blocks)."""
@@ -62,8 +63,12 @@ class FrameReader:
                 f"a {size}-byte message exceeds the limit of {self._limit}"
             )
         if available < header + size:
+            self._missing = header + size - available
             return None
-        body = bytes(buffer[start + header : start + header + size])
+        with memoryview(
+            buffer
+        ) as view:  # one copy, and the view is gone before a resize
+            body = bytes(view[start + header : start + header + size])
         self._start = start + header + size
         if self._start == len(buffer):
             buffer.clear()
@@ -79,7 +84,9 @@ class FrameReader:
             if self._start:
                 del self._buffer[: self._start]
                 self._start = 0
-            chunk = self._read(_READ_SIZE)
+            # A large message's remainder in one read, not in 64 KiB pieces.
+            chunk = self._read(max(_READ_SIZE, self._missing))
+            self._missing = 0
             if not chunk:
                 raise EOFError
             self._buffer += chunk

@@ -415,7 +415,8 @@ class TypedServer(managers.Server):
     def _flush(self, conn: Connection, replies: list[bytes]) -> None:
         if replies:
             try:
-                conn._send(b"".join(replies))  # type: ignore[attr-defined]
+                # A memoryview: Connection._send re-slices what a partial write left.
+                conn._send(memoryview(b"".join(replies)))  # type: ignore[attr-defined]
             except Exception as e:
                 self._give_up(conn, e)
             replies.clear()
