@@ -152,9 +152,8 @@ class TypedProxy(managers.BaseProxy):
             # manager in this process has for the address, else the process's own.
             authkey = peers.peer(token.address).authkey
         elif authkey is not None and peers.peer(token.address).authkey is None:
-            peers.remember(
-                token.address, authkey=authkey
-            )  # e.g. handed to a spawned child
+            # A proxy handed over at spawning carries the key: lend it to later arrivals.
+            peers.remember(token.address, authkey=authkey)
         super().__init__(
             token, serializer, manager, authkey, exposed, incref, manager_owned
         )
