@@ -102,18 +102,19 @@ class TypedServer(managers.Server):
         super().__init__(registry, address, authkey, serializer)
         self.ssl_context = ssl_context
         self.serializer = serializer
-        self.loads = self._loader(registry)
+        # The Protocol each typeid serves; None for stdlib-style string registrations.
+        self.protocols = {
+            typeid: _protocol_of_entry(entry)
+            for typeid, entry in registry.items()
+            if typeid != ITERATOR_TYPEID
+        }
+        all_protocols = all(self.protocols.values())
+        self.loads = self._loader(all_protocols)
         self.accepts_md5 = (
-            self.legacy_md5
-            if self.legacy_md5 is not None
-            else not all(
-                _protocol_of_entry(entry)
-                for typeid, entry in registry.items()
-                if typeid != ITERATOR_TYPEID
-            )
+            not all_protocols if self.legacy_md5 is None else self.legacy_md5
         )
         self.sessions = Sessions()
-        self._validators = _validators(registry, self.validate)
+        self._validators = _validators(registry, self.protocols, self.validate)
         # Each served connection has a thread of its own: per-connection state lives here.
         self._connection = threading.local()
         # Proxies of our own objects that requests brought in (see _rebuild_proxy):
@@ -126,24 +127,18 @@ class TypedServer(managers.Server):
         self._senders: dict[str, Counter[int]] = {}
         self._in_flight_lock = threading.Lock()
 
-    def _loader(self, registry: dict[str, Any]) -> Callable[[bytes], Any]:
-        """``pickle.loads``, or a loader restricted to what the Protocols name."""
+    def _loader(self, all_protocols: bool) -> Callable[[bytes], Any]:
+        """A full loader, or one restricted to what the Protocols name."""
         if self.unpickling not in ("auto", "restricted", "full"):
             raise ValueError(
                 f"unpickling must be auto, restricted or full, not {self.unpickling!r}"
             )
-        protocols = {
-            typeid: getattr(entry[-1], "protocol", None)
-            or getattr(entry[-1], "_protocol_", None)
-            for typeid, entry in registry.items()
-            if typeid != ITERATOR_TYPEID
-        }
-        typed = [p for p in protocols.values() if isinstance(p, type)]
         replaced: dict[tuple[str, str], object] = {_REBUILD_PROXY: self._rebuild_proxy}
         if self.unpickling == "full" or (
-            self.unpickling == "auto" and len(typed) != len(protocols)
+            self.unpickling == "auto" and not all_protocols
         ):
             return loads_replacing(replaced)
+        typed = {p for p in self.protocols.values() if p is not None}
         types = value_types(interface_of(p) for p in typed)
         return AllowList([*types, *self.allow], replaced=replaced).loads
 
@@ -465,12 +460,8 @@ class TypedServer(managers.Server):
         self, c: Connection, typeid: str, fingerprint: str
     ) -> tuple[str, ...] | None:
         """``None`` if ``typeid``'s Protocol has this fingerprint here, else its signatures."""
-        entry = self.registry.get(typeid)
-        proxytype = entry[-1] if entry else None
-        protocol = getattr(proxytype, "protocol", None) or getattr(
-            proxytype, "_protocol_", None
-        )
-        if not isinstance(protocol, type):
+        protocol = self.protocols.get(typeid)
+        if protocol is None:
             return None  # not a Protocol registration: nothing to compare
         interface = interface_of(protocol)
         return (
@@ -622,7 +613,9 @@ def _protocol_of_entry(entry: tuple[Any, ...]) -> type | None:
     return protocol if isinstance(protocol, type) else None
 
 
-def _validators(registry: dict[str, Any], default: bool) -> dict[int, Validator]:
+def _validators(
+    registry: dict[str, Any], protocols: dict[str, type | None], default: bool
+) -> dict[int, Validator]:
     """The argument validators of the registrations that validate, built once.
 
     Keyed by the ``id`` of the registration's ``method_to_typeid`` object: the server's record
@@ -630,7 +623,7 @@ def _validators(registry: dict[str, Any], default: bool) -> dict[int, Validator]
     """
     validators: dict[int, Validator] = {}
     for typeid, entry in registry.items():
-        protocol = _protocol_of_entry(entry) if typeid != ITERATOR_TYPEID else None
+        protocol = protocols.get(typeid)
         methods = entry[2]
         if protocol is None or methods is None:
             continue
