@@ -56,14 +56,15 @@ class TLSConnection(connection.Connection):
 
 def check_context(context: ssl.SSLContext, *, server_side: bool) -> None:
     """Refuse a context made for the other end, before any connection fails obscurely."""
-    wrong = ssl.PROTOCOL_TLS_CLIENT if server_side else ssl.PROTOCOL_TLS_SERVER
-    if context.protocol == wrong:
-        made_for = "clients" if server_side else "servers"
+    if server_side and context.protocol == ssl.PROTOCOL_TLS_CLIENT:
         raise ValueError(
-            f"this SSLContext is made for {made_for}: a "
-            f"{'server' if server_side else 'client'} needs "
-            f"ssl.create_default_context(ssl.Purpose."
-            f"{'CLIENT_AUTH' if server_side else 'SERVER_AUTH'}, ...)"
+            "this SSLContext is made for clients: a server needs "
+            "ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, ...)"
+        )
+    if not server_side and context.protocol == ssl.PROTOCOL_TLS_SERVER:
+        raise ValueError(
+            "this SSLContext is made for servers: a client needs "
+            "ssl.create_default_context(ssl.Purpose.SERVER_AUTH, ...)"
         )
 
 
