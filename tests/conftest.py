@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 if str(EXAMPLES) not in sys.path:
     sys.path.insert(0, str(EXAMPLES))
+
+
+#: Seconds after which a test marked ``process`` is interrupted: none may hang.
+WATCHDOG = 60.0
+
+
+class Hung(Exception):
+    """A process test ran past ``WATCHDOG`` seconds."""
+
+
+def _expire(signum: int, frame: FrameType | None) -> None:
+    raise Hung(f"the test was still running after {WATCHDOG} s")
+
+
+@pytest.fixture(autouse=True)
+def watchdog(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Interrupt a ``process`` test that runs past ``WATCHDOG`` seconds (wherever it blocks).
+
+    A timer signal, not a watchdog thread: forking a multi-threaded process (which 3.12+
+    warns about) could deadlock the children the tests start; forked children get no timer.
+    """
+    if request.node.get_closest_marker("process") is None:
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _expire)
+    signal.setitimer(signal.ITIMER_REAL, WATCHDOG)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,48 +1,19 @@
-"""Fixtures of the process tests: a watchdog, served shops (tests/conftest.py puts the
+"""Fixtures of the process tests: served shops (tests/conftest.py puts the
 example on sys.path, and children inherit it)."""
 
 from __future__ import annotations
 
 import shutil
-import signal
 import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytest
 
-from tests.process import children, support
+from tests.process import support
 from tests.process.support import Served
-
-#: Seconds after which a process test is interrupted: no process test may hang.
-WATCHDOG = 60.0
-
-
-class Hung(Exception):
-    """A process test ran past ``WATCHDOG`` seconds."""
-
-
-def _expire(signum: int, frame: FrameType | None) -> None:
-    raise Hung(f"the test was still running after {WATCHDOG} s")
-
-
-@pytest.fixture(autouse=True)
-def watchdog() -> Iterator[None]:
-    """Interrupt a test that runs past ``WATCHDOG`` seconds (wherever it blocks).
-
-    A timer signal, not a watchdog thread: forking a multi-threaded process (which 3.12+
-    warns about) could deadlock the children the tests start.
-    """
-    previous = signal.signal(signal.SIGALRM, _expire)
-    signal.setitimer(signal.ITIMER_REAL, WATCHDOG)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(scope="session")
@@ -80,5 +51,7 @@ def served_shop(request: pytest.FixtureRequest, sockdir: Path) -> Iterator[Serve
         ) as served:
             yield Served(served, authkey, str(request.param))
     else:
-        with support.server_process(children.serve_shop, address, authkey) as served:
+        with support.server_process(
+            "shop_proxies:ShopManager", address, authkey
+        ) as served:
             yield Served(served, authkey, str(request.param))

@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.managers
-import signal
 import types
 import unittest
 from collections.abc import Iterator
-from types import FrameType
 from typing import Any, cast
 
 import pytest
@@ -37,8 +35,6 @@ T: Any = pytest.importorskip("test._test_multiprocessing")
 
 pytestmark = pytest.mark.process
 
-#: Seconds after which a test is interrupted (the whole module takes a few seconds).
-WATCHDOG = 60.0
 START_METHODS = [
     method
     for method in ("fork", "spawn", "forkserver")
@@ -138,22 +134,6 @@ SyncManagerTypesCase: type[unittest.TestCase] = type(
 SYNC_MANAGER_TESTS: list[str] = list(
     unittest.TestLoader().getTestCaseNames(T.TestSyncManagerTypes)
 )
-
-
-def _expire(signum: int, frame: FrameType | None) -> None:
-    raise TimeoutError(f"the test was still running after {WATCHDOG} s")
-
-
-@pytest.fixture(autouse=True)
-def watchdog() -> Iterator[None]:
-    """Interrupt a test that runs past ``WATCHDOG`` seconds (forked children get no timer)."""
-    previous = signal.signal(signal.SIGALRM, _expire)
-    signal.setitimer(signal.ITIMER_REAL, WATCHDOG)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(params=START_METHODS)
