@@ -7,10 +7,13 @@ implementations. Servers import theirs when they start.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 import traceback
 from collections.abc import Callable
+from multiprocessing import process
+from multiprocessing.managers import BaseManager
 from typing import Any
 
 from shop_proxies import CartProxy, CounterProxy, ShopManager, ShopProxy
@@ -44,36 +47,18 @@ def create(manager: TypedManager, typeid: str, /, *args: object) -> Any:
     return getattr(manager, typeid)(*args)
 
 
-def serve_shop(address: Any, authkey: bytes, ready: Any) -> None:
-    """Serve the shop forever; the generated client manager imports shop.server lazily."""
-    server = ShopManager(address=address, authkey=authkey).get_server()
-    ready.put(server.address)
-    server.serve_forever()
+def serve(manager: str, address: Any, authkey: bytes, ready: Any) -> None:
+    """Serve the manager class named ``"module:Class"`` forever, imported here only.
 
-
-def serve_bank(address: Any, authkey: bytes, ready: Any) -> None:
-    """Serve the bank forever (the only child that imports its implementations)."""
-    from tests.process.bank_impl import BankManager
-
-    server = BankManager(address=address, authkey=authkey).get_server()
-    ready.put(server.address)
-    server.serve_forever()
-
-
-def serve_load(address: Any, authkey: bytes, ready: Any) -> None:
-    """Serve load counters forever."""
-    from tests.process.load_impl import LoadManager
-
-    server = LoadManager(address=address, authkey=authkey).get_server()
-    ready.put(server.address)
-    server.serve_forever()
-
-
-def serve_legacy(address: Any, authkey: bytes, ready: Any) -> None:
-    """Serve a TypedManager registered with string typeids only, as with BaseManager."""
-    from tests.process.legacy import LegacyManager
-
-    server = LegacyManager(address=address, authkey=authkey).get_server()
+    ``shop_proxies:ShopManager`` is the generated client manager: it imports ``shop.server``
+    lazily, to serve.
+    """
+    module, _, name = manager.partition(":")
+    manager_class: type[BaseManager] = getattr(importlib.import_module(module), name)
+    if not issubclass(manager_class, TypedManager):
+        # The stdlib's proxies rebuilt in its server authenticate with the process's key.
+        process.current_process().authkey = authkey
+    server = manager_class(address=address, authkey=authkey).get_server()
     ready.put(server.address)
     server.serve_forever()
 

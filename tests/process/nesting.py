@@ -124,18 +124,6 @@ class SyncClient(SyncManager):
 SyncClient.register("Probe")
 
 
-def serve(
-    manager_class: type[BaseManager], address: Any, authkey: bytes, ready: Any
-) -> None:
-    """Child process: serve ``manager_class`` forever, reporting the address on ``ready``."""
-    if not issubclass(manager_class, TypedManager):
-        # The stdlib's proxies rebuilt in its server authenticate with the process's key.
-        process.current_process().authkey = authkey
-    server = manager_class(address=address, authkey=authkey).get_server()
-    ready.put(server.address)
-    server.serve_forever()
-
-
 def hold_then_wait(manager_class: type[BaseManager], address: Any, ready: Any) -> None:
     """Child process: pass proxies into managed objects, report, and wait to be killed."""
     m: Any = manager_class(address=address, authkey=process.current_process().authkey)

@@ -114,15 +114,15 @@ def stop(procs: Sequence[Any]) -> None:
 
 
 @contextlib.contextmanager
-def server_process(
-    target: Callable[[Any, bytes, Any], None], address: Any, authkey: bytes
-) -> Iterator[Any]:
-    """Run ``target(address, authkey, ready)`` (a server) in a spawned process.
+def server_process(manager: str, address: Any, authkey: bytes) -> Iterator[Any]:
+    """Serve the manager class ``"module:Class"`` in a spawned process.
 
-    Yields the address the server reports on ``ready``; stops the process on exit.
+    Yields the address the server reports; stops the process on exit.
     """
     ready: Any = SPAWN.Queue()
-    proc = SPAWN.Process(target=target, args=(address, authkey, ready), daemon=True)
+    proc = SPAWN.Process(
+        target=children.serve, args=(manager, address, authkey, ready), daemon=True
+    )
     proc.start()
     try:
         try:

@@ -44,14 +44,16 @@ def address(request: pytest.FixtureRequest, sockdir: Path) -> Any:
 @pytest.fixture
 def shop_address(address: Any) -> Iterator[Any]:
     """The shop, served by a process of its own for this test only."""
-    with support.server_process(children.serve_shop, address, AUTHKEY) as served:
+    with support.server_process("shop_proxies:ShopManager", address, AUTHKEY) as served:
         yield served
 
 
 @pytest.fixture
 def load_address(address: Any) -> Iterator[Any]:
     """Load counters, served by a process of their own for this test only."""
-    with support.server_process(children.serve_load, address, AUTHKEY) as served:
+    with support.server_process(
+        "tests.process.load_impl:LoadManager", address, AUTHKEY
+    ) as served:
         yield served
 
 

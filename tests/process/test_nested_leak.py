@@ -10,7 +10,6 @@ Every test runs a real server process and real clients; ``Probe`` reads the serv
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import signal
 import time
@@ -44,8 +43,8 @@ def served(
     server_class: type[BaseManager], client_class: type[BaseManager], address: Any
 ) -> Iterator[Any]:
     """A connected ``client_class`` manager of ``server_class`` served by another process."""
-    target = functools.partial(nesting.serve, server_class)
-    with server_process(target, address, AUTHKEY) as where:
+    name = f"{server_class.__module__}:{server_class.__qualname__}"
+    with server_process(name, address, AUTHKEY) as where:
         manager = client_class(address=where, authkey=AUTHKEY)
         manager.connect()
         yield manager

@@ -104,7 +104,9 @@ def test_signature_binding_errors_raise_before_sending(
 def test_runtime_client_processes_share_a_served_bank() -> None:
     """Client processes knowing only the Protocols share one account on a served bank."""
     account = f"shared-{uuid.uuid4().hex}"
-    with server_process(children.serve_bank, ("127.0.0.1", 0), AUTHKEY) as address:
+    with server_process(
+        "tests.process.bank_impl:BankManager", ("127.0.0.1", 0), AUTHKEY
+    ) as address:
         outcomes = run_children(
             children.bank_deposits,
             [

@@ -40,7 +40,9 @@ def test_string_typeids_get_autoproxies(method: str) -> None:
 
 def test_stdlib_client_uses_a_typed_server() -> None:
     """A plain BaseManager client connects to a TypedManager serving string typeids."""
-    with server_process(children.serve_legacy, ("127.0.0.1", 0), AUTHKEY) as address:
+    with server_process(
+        "tests.process.legacy:LegacyManager", ("127.0.0.1", 0), AUTHKEY
+    ) as address:
         m = StdlibClient(address=address, authkey=AUTHKEY)
         m.connect()
         greeter: Any = m.Greeter()  # type: ignore[attr-defined]
