@@ -1,0 +1,54 @@
+"""The memo-index check that keeps a 20-byte pickle from asking for gigabytes."""
+
+from __future__ import annotations
+
+import pickle
+import struct
+
+import pytest
+
+from typedmgr.unpickling import MAX_MEMO_INDEX, AllowList, check_memo
+
+FAR = MAX_MEMO_INDEX + 1
+
+
+def long_binput(index: int) -> bytes:
+    return b"r" + struct.pack("<I", index)
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        b"\x80\x04N" + long_binput(FAR) + b".",
+        b"\x80\x04N" + b"p%d\n" % FAR + b".",
+        # After strings full of the opcode bytes, so that the walk has to step over them.
+        b"\x80\x04\x8c\x08rprprprp\x94" + long_binput(FAR) + b"0N.",
+        b"\x80\x04\x8c\x03pr\n\x94" + b"p%d\n" % FAR + b"0N.",
+    ],
+)
+def test_far_memo_stores_are_refused_unread(bomb: bytes) -> None:
+    with pytest.raises(pickle.UnpicklingError, match="exceeds"):
+        check_memo(bomb)
+    with pytest.raises(pickle.UnpicklingError, match="exceeds"):
+        AllowList([]).loads(bomb)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ("7f00ab", "increment", (1,), {}),
+        ("report", b"r\x00\x00\x00\x7f" * 3, "p99999999\n"),
+        list(range(300)),  # BINPUT and LONG_BINPUT-free memo use by the C pickler
+    ],
+)
+def test_ordinary_pickles_load(value: object) -> None:
+    for protocol in range(3, pickle.HIGHEST_PROTOCOL + 1):
+        data = pickle.dumps(value, protocol)
+        check_memo(data)
+        assert value == AllowList([]).loads(data)
+
+
+def test_the_largest_allowed_memo_index_loads() -> None:
+    index = struct.pack("<I", MAX_MEMO_INDEX)
+    data = b"\x80\x04K\x07r" + index + b"j" + index + b"\x86."
+    assert (7, 7) == AllowList([]).loads(data)
