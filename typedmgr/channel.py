@@ -38,7 +38,6 @@ __all__ = [
     "frame",
     "nodelay",
     "release_later",
-    "send",
     "server_rpc",
     "thread_connection",
 ]
@@ -125,9 +124,10 @@ def exchange(
     conn = getattr(local, "connection", None)
     if conn is None:
         conn = thread_connection(address, authkey, connect)
+    wire = _wire(local, address, conn)
     try:
-        send(conn, address, request)
-        data = frames.reader(conn).read()
+        wire.write(_outgoing(address, frames.framed(dumps(request))))
+        data = wire.read()
     except BaseException as exc:
         raise _drop(conn, local, address, exc) from None
     reply: tuple[str, Any] = reply_loader(address)(data)  # refusals keep the connection
@@ -150,13 +150,13 @@ def exchange_many(
     conn = getattr(local, "connection", None)
     if conn is None:
         conn = thread_connection(address, authkey, connect)
-    received: list[bytes] = []
+    wire = _wire(local, address, conn)
+    received: list[bytes | bytearray] = []
     failure: BaseException | None = None
     try:
-        _write(conn, address, b"".join(requests))
-        reader = frames.reader(conn)
+        wire.write(_outgoing(address, requests))
         while len(received) < replies:
-            received.append(reader.read())
+            received.append(wire.read())
     except BaseException as exc:
         failure = _drop(conn, local, address, exc)
         if not isinstance(exc, Exception):
@@ -173,7 +173,19 @@ def exchange_many(
     return results
 
 
-def reply_loader(address: Any) -> Callable[[bytes], Any]:
+def _wire(local: Any, address: Any, conn: Connection) -> frames.Wire:
+    """The wire of this thread's connection, kept beside it.
+
+    Stdlib proxies share the connection and read it directly, which is safe: between two
+    exchanges nothing is left buffered, since every request gets exactly one reply.
+    """
+    wire: frames.Wire | None = getattr(local, "wire", None)
+    if wire is None or wire.conn is not conn:
+        wire = local.wire = frames.Wire(conn, spin=peers.peer(address).reply_spin)
+    return wire
+
+
+def reply_loader(address: Any) -> Callable[[bytes | bytearray], Any]:
     """How replies from ``address`` are unpickled: restricted unless the server is trusted."""
     return pickle.loads if peers.peer(address).full_pickle else unpickling.load_reply
 
@@ -314,21 +326,14 @@ def dumps(message: object) -> bytes:
         return bytes(reduction.ForkingPickler.dumps(message))
 
 
-def send(conn: Connection, address: Any, request: tuple[object, ...]) -> None:
-    """Send a request, preceded in the same write by the releases queued for ``address``."""
+def _outgoing(address: Any, parts: list[bytes]) -> list[bytes]:
+    """Framed ``parts``, preceded by the releases queued for ``address``."""
     if not _pending.get(address):  # unlocked peek: the hot path stays one dict lookup
-        conn.send_bytes(dumps(request))
-    else:
-        _write(conn, address, frame(request))
-
-
-def _write(conn: Connection, address: Any, data: bytes) -> None:
-    """Write framed messages in one write, the queued releases for ``address`` first."""
+        return parts
     idents = _take(address)
-    if idents:
-        data = frame((None, RELEASE, tuple(idents), {})) + data
-    # A memoryview: Connection._send re-slices what a partial write left, bytes would copy.
-    conn._send(memoryview(data))  # type: ignore[attr-defined]
+    if not idents:
+        return parts
+    return [frame((None, RELEASE, tuple(idents), {})), *parts]
 
 
 def frame(message: object) -> bytes:

@@ -174,6 +174,7 @@ class TypedManager(managers.BaseManager):
         allow_insecure_network: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         server_ssl_context: ssl.SSLContext | None = None,
+        reply_spin: float | None = None,
     ) -> None:
         """As ``BaseManager`` (whose ``shutdown_timeout`` exists from Python 3.11 on).
 
@@ -184,7 +185,13 @@ class TypedManager(managers.BaseManager):
         ``ssl_context`` (made with ``ssl.Purpose.SERVER_AUTH``) makes this process's
         connections to the server TLS; ``server_ssl_context`` (``Purpose.CLIENT_AUTH``) is
         what ``get_server()`` and ``start()`` serve with. Both need a TCP address.
+
+        ``reply_spin``: seconds this process's calls to the server wait awake for a reply,
+        polling and yielding the CPU, before they sleep (default 50 us; 0: sleep at once).
+        Waking a sleeping thread can cost more than a whole exchange.
         """
+        if reply_spin is not None and not reply_spin >= 0:
+            raise ValueError(f"reply_spin must be >= 0 seconds, not {reply_spin!r}")
         if sys.version_info >= (3, 11):
             super().__init__(
                 address, authkey, serializer, ctx, shutdown_timeout=shutdown_timeout
@@ -198,6 +205,7 @@ class TypedManager(managers.BaseManager):
         if server_ssl_context is not None:
             tls.check_context(server_ssl_context, server_side=True)
         self._ssl_context = ssl_context
+        self._reply_spin = reply_spin
         self._server_ssl_context = server_ssl_context
         if self._serializer == "pickle":
             self._Client = channel.client
@@ -210,6 +218,7 @@ class TypedManager(managers.BaseManager):
             authkey=self._authkey,
             ssl_context=self._ssl_context,
             full_pickle=True if type(self)._Server.unpickling == "full" else None,
+            reply_spin=self._reply_spin,
         )
 
     def _check_exposure(self) -> None:

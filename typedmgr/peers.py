@@ -29,6 +29,8 @@ class Peer:
     ssl_context: ssl.SSLContext | None = None
     #: Unpickle replies in full (the stdlib's trust in the server) instead of restricted.
     full_pickle: bool = False
+    #: Seconds a client waits awake for a reply before it sleeps (``frames.Wire._await``).
+    reply_spin: float = 50e-6
 
 
 _UNKNOWN = Peer()
@@ -47,6 +49,7 @@ def remember(
     authkey: bytes | None = None,
     ssl_context: ssl.SSLContext | None = None,
     full_pickle: bool | None = None,
+    reply_spin: float | None = None,
 ) -> None:
     """Record what is given for the server at ``address``; what is ``None`` stays as it was."""
     if address is None:
@@ -55,6 +58,7 @@ def remember(
         "authkey": None if authkey is None else bytes(authkey),
         "ssl_context": ssl_context,
         "full_pickle": full_pickle,
+        "reply_spin": reply_spin,
     }
     with _lock:
         _peers[address] = replace(

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from typedmgr import auth, frames, tls
 from typedmgr.channel import GETATTR, ONEWAY, RELEASE, SERVER_RPCS, dumps, nodelay
-from typedmgr.frames import frame
+from typedmgr.frames import framed
 from typedmgr.model import ITERATOR_TYPEID, interface_of
 from typedmgr.proxy import TRACEBACK_ATTR
 from typedmgr.sessions import Sessions, session_of
@@ -127,7 +127,7 @@ class TypedServer(managers.Server):
         self._senders: dict[str, Counter[int]] = {}
         self._in_flight_lock = threading.Lock()
 
-    def _loader(self, all_protocols: bool) -> Callable[[bytes], Any]:
+    def _loader(self, all_protocols: bool) -> Callable[[bytes | bytearray], Any]:
         """A full loader, or one restricted to what the Protocols name."""
         if self.unpickling not in ("auto", "restricted", "full"):
             raise ValueError(
@@ -315,14 +315,14 @@ class TypedServer(managers.Server):
         """
         if self.serializer != "pickle":
             return self._serve_unbuffered(conn)
-        reader = frames.reader(conn, self.max_message_size)
+        wire = frames.Wire(conn, self.max_message_size)
         replies: list[bytes] = []
         while not self.stop_event.is_set():
             try:
-                payload = reader.buffered()
+                payload: bytes | bytearray | None = wire.buffered()
                 if payload is None:
-                    self._flush(conn, replies)
-                    payload = reader.read()
+                    self._flush(wire, replies)
+                    payload = wire.read()
             except EOFError:
                 sys.exit(0)
             except (
@@ -337,10 +337,10 @@ class TypedServer(managers.Server):
                 msg = self._handle(conn, request)
                 del request  # proxies it carried must not live until the next one
             if msg is not None:
-                replies.append(self._encode(conn, msg))
+                replies += self._encode(conn, msg)
             msg = None
             self._release_local()
-        self._flush(conn, replies)
+        self._flush(wire, replies)
 
     def _serve_unbuffered(self, conn: Connection) -> None:
         """The loop for other serializers (xmlrpclib): one message at a time."""
@@ -384,13 +384,13 @@ class TypedServer(managers.Server):
             return None
         return self._call(conn, ident, methodname, args, kwds)
 
-    def _encode(self, conn: Connection, msg: tuple[str, object]) -> bytes:
+    def _encode(self, conn: Connection, msg: tuple[str, object]) -> list[bytes]:
         """A reply, framed; a reply that cannot be pickled becomes ``#UNSERIALIZABLE``."""
         try:
-            return frame(self._dumps_reply(msg))
+            return framed(self._dumps_reply(msg))
         except Exception:
             try:
-                return frame(dumps(("#UNSERIALIZABLE", traceback.format_exc())))
+                return framed(dumps(("#UNSERIALIZABLE", traceback.format_exc())))
             except Exception as e:
                 self._give_up(conn, e)
 
@@ -407,13 +407,12 @@ class TypedServer(managers.Server):
             self._sent(pickler.sent)
         return data
 
-    def _flush(self, conn: Connection, replies: list[bytes]) -> None:
+    def _flush(self, wire: frames.Wire, replies: list[bytes]) -> None:
         if replies:
             try:
-                # A memoryview: Connection._send re-slices what a partial write left.
-                conn._send(memoryview(b"".join(replies)))  # type: ignore[attr-defined]
+                wire.write(replies)
             except Exception as e:
-                self._give_up(conn, e)
+                self._give_up(wire.conn, e)
             replies.clear()
 
     @staticmethod

@@ -14,6 +14,7 @@ import io
 import os
 import socket
 import ssl
+from collections.abc import Sequence
 from multiprocessing import connection
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,14 @@ class TLSConnection(connection.Connection):
     def read_some(self, size: int) -> bytes:
         """Up to ``size`` decrypted bytes; ``b""`` when the peer closed."""
         return self._sock.recv(size)
+
+    def read_into(self, view: memoryview) -> int:
+        """Read decrypted bytes into ``view``; 0 when the peer closed."""
+        return self._sock.recv_into(view)
+
+    def write_parts(self, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+        """Encrypt and send ``parts`` in order (TLS records gain nothing from ``writev``)."""
+        self._sock.sendall(b"".join(parts))
 
     def _send(self, buf: bytes | memoryview, write: object = None) -> None:
         self._sock.sendall(buf)
