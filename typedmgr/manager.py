@@ -80,6 +80,7 @@ class TypedManager(managers.BaseManager):
         legacy_md5: bool | None = None,
         max_message_size: int | None = None,
         validate: bool | None = None,
+        request_spin: float | None = None,
         **kwargs: Any,
     ) -> None:
         """``class M(TypedManager, unpickling="full", allow=(Decimal,))`` configures M's server.
@@ -96,8 +97,12 @@ class TypedManager(managers.BaseManager):
             validate: check each call's arguments against the Protocol's annotations before
                 calling the implementation (a mismatch raises ``TypeError`` at the caller);
                 ``register(..., validate=...)`` decides for one registration.
+            request_spin: seconds the server waits awake for a client's next request
+                before it sleeps (default 50 us; 0: sleep at once).
         """
         super().__init_subclass__(**kwargs)
+        if request_spin is not None and not request_spin >= 0:
+            raise ValueError(f"request_spin must be >= 0 seconds, not {request_spin!r}")
         unpickling_module.expect_replies(types=allow)  # the values travel both ways
         if (
             unpickling
@@ -105,6 +110,7 @@ class TypedManager(managers.BaseManager):
             or legacy_md5 is not None
             or max_message_size
             or validate is not None
+            or request_spin is not None
         ):
             base = cls._Server
             settings = {
@@ -113,6 +119,9 @@ class TypedManager(managers.BaseManager):
                 "legacy_md5": base.legacy_md5 if legacy_md5 is None else legacy_md5,
                 "max_message_size": max_message_size or base.max_message_size,
                 "validate": base.validate if validate is None else validate,
+                "request_spin": (
+                    base.request_spin if request_spin is None else request_spin
+                ),
             }
             cls._Server = type(f"{cls.__name__}Server", (cls._Server,), settings)
 

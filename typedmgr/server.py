@@ -83,6 +83,11 @@ class TypedServer(managers.Server):
     #: say otherwise with ``register(..., validate=...)``).
     validate: ClassVar[bool] = False
 
+    #: Seconds a connection's thread waits awake for the client's next request before it
+    #: sleeps (``frames.Wire._await``): a client making calls one after another then never
+    #: waits for the server to be woken up. 0: sleep at once.
+    request_spin: ClassVar[float] = 50e-6
+
     #: Seconds a client gets to complete the TLS handshake.
     tls_handshake_timeout: ClassVar[float] = 10.0
 
@@ -315,7 +320,7 @@ class TypedServer(managers.Server):
         """
         if self.serializer != "pickle":
             return self._serve_unbuffered(conn)
-        wire = frames.Wire(conn, self.max_message_size)
+        wire = frames.Wire(conn, self.max_message_size, spin=self.request_spin)
         replies: list[bytes] = []
         while not self.stop_event.is_set():
             try:

@@ -1,4 +1,4 @@
-"""Waiting awake for replies: every setting gives the same results, slow replies stop it."""
+"""Waiting awake for replies and requests: every setting gives the same results."""
 
 from __future__ import annotations
 
@@ -13,10 +13,27 @@ from typedmgr import peers
 pytestmark = pytest.mark.process
 
 
-@pytest.fixture(params=[None, 0.0, 0.01], ids=["default", "never", "10ms"])
+class SleepingServer(RuntimeManager, request_spin=0):
+    """A server whose threads sleep as soon as they have nothing to read."""
+
+
+class WakefulServer(RuntimeManager, request_spin=0.01):
+    """A server whose threads wait awake for 10 ms."""
+
+
+@pytest.fixture(
+    params=[
+        (RuntimeManager, None),
+        (RuntimeManager, 0.0),
+        (SleepingServer, 0.01),
+        (WakefulServer, 0.0),
+    ],
+    ids=["defaults", "client-sleeps", "server-sleeps", "server-10ms"],
+)
 def manager(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[RuntimeManager]:
-    m = RuntimeManager(
-        address=str(tmp_path / "spin.sock"), authkey=b"spin", reply_spin=request.param
+    manager_class, reply_spin = request.param
+    m = manager_class(
+        address=str(tmp_path / "spin.sock"), authkey=b"spin", reply_spin=reply_spin
     )
     m.start()
     with m:
@@ -36,7 +53,15 @@ def test_the_setting_is_remembered_for_the_address(manager: RuntimeManager) -> N
     assert expected == peers.peer(manager.address).reply_spin
 
 
+def test_the_server_class_keeps_its_setting() -> None:
+    assert 0 == SleepingServer._Server.request_spin
+    assert 0.01 == WakefulServer._Server.request_spin
+    assert 0 < RuntimeManager._Server.request_spin < 0.001
+
+
 @pytest.mark.parametrize("bad", [-1e-6, float("nan")])
 def test_a_negative_wait_is_refused(bad: float) -> None:
     with pytest.raises(ValueError, match="reply_spin must be >= 0"):
         RuntimeManager(address=("127.0.0.1", 0), authkey=b"x", reply_spin=bad)
+    with pytest.raises(ValueError, match="request_spin must be >= 0"):
+        type("Bad", (RuntimeManager,), {}, request_spin=bad)
