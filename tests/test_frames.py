@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from typedmgr.frames import Wire, frame, framed, write_parts
+from typedmgr.frames import _CATCH_UP, _SLEEPY_READS, Wire, frame, framed, write_parts
 
 
 def socket_pair() -> tuple[Connection, Connection]:
@@ -119,12 +119,44 @@ def test_a_reply_waited_for_awake_arrives_whole() -> None:
     assert wire._sleepy == 0
 
 
-def test_a_late_reply_ends_waiting_awake_for_a_while() -> None:
-    """When the wait comes to nothing the reply is still read, asleep, and the next reads
-    sleep at once instead of polling in vain."""
+def test_a_late_reply_makes_the_next_wait_long_enough_to_catch_up() -> None:
+    """When a wait comes to nothing the reply is still read, asleep; the next wait is the
+    longest, so a peer that is late only by its own wake-up is caught awake."""
     near, far = socket_pair()
     wire = Wire(near, spin=1e-4)
     sender = _answer_after(0.05, far)
     assert b"reply" == wire.read()
     sender.join()
-    assert wire._sleepy > 0
+    assert wire._sleepy == 0
+    assert wire._budget == pytest.approx(1e-4 * _CATCH_UP)
+
+
+def test_when_the_longest_wait_fails_too_reads_sleep_for_a_while() -> None:
+    """A slow peer (a slow method, an idle client) is not polled in vain: after the longest
+    wait fails as well, the next reads sleep at once, then waiting awake starts over."""
+    near, far = socket_pair()
+    wire = Wire(near, spin=1e-4)
+    for _ in range(2):
+        sender = _answer_after(0.05, far)
+        assert b"reply" == wire.read()
+        sender.join()
+    assert _SLEEPY_READS == wire._sleepy
+    assert wire._budget == pytest.approx(1e-4)
+    for left in reversed(range(_SLEEPY_READS)):
+        far.send_bytes(b"next")
+        assert b"next" == wire.read()
+        assert left == wire._sleepy
+
+
+def test_the_wait_follows_what_the_peer_takes() -> None:
+    """After a reply that came while waiting awake, the next wait is twice as long as that
+    one took, never shorter than the base wait nor longer than the longest."""
+    near, far = socket_pair()
+    wire = Wire(near, spin=2e-3)
+    sender = _answer_after(0.01, far)
+    assert b"reply" == wire.read(patience=0.015)  # a batch: the caller expects a while
+    sender.join()
+    assert 0.02 == pytest.approx(wire._budget, abs=0.002)  # twice the ~10 ms it took
+    far.send_bytes(b"at once")
+    assert b"at once" == wire.read()
+    assert 2e-3 == wire._budget

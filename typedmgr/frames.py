@@ -33,7 +33,9 @@ _LONG_LENGTH = struct.Struct("!Q")
 _READ_SIZE = _DIRECT = 16 * 1024
 # Payloads up to this size are joined to their header; larger ones are written beside it.
 _JOIN_LIMIT = 16 * 1024
-# Reads that sleep at once after a wait awake came to nothing.
+# Waiting awake (``Wire._await``): how many times the base wait the longest wait may be,
+# and how many reads sleep at once after even the longest came to nothing.
+_CATCH_UP = 20
 _SLEEPY_READS = 16
 _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
 
@@ -64,6 +66,7 @@ class Wire:
 
     __slots__ = (
         "_body",
+        "_budget",
         "_buffer",
         "_limit",
         "_missing",
@@ -105,9 +108,8 @@ class Wire:
             self._write = functools.partial(write_parts, fd)
         self._limit = limit
         self._spin = spin
-        self._sleepy = (
-            0  # reads left to make asleep, after a wait awake came to nothing
-        )
+        self._budget = spin  # how long the next read waits awake
+        self._sleepy = 0  # reads left to make asleep, after waits awake came to nothing
         self._buffer = bytearray()
         self._start = 0
         self._missing = 0  # bytes of a partly arrived message still to come
@@ -149,13 +151,17 @@ class Wire:
             self._start = 0
         return body
 
-    def read(self) -> bytes | bytearray:
-        """The next message, reading until it has arrived; ``EOFError`` if the peer closed."""
+    def read(self, patience: float = 0.0) -> bytes | bytearray:
+        """The next message, reading until it has arrived; ``EOFError`` if the peer closed.
+
+        ``patience``: seconds the peer is expected to take (a batch of calls), waited for
+        awake if waiting awake is on, up to the longest wait.
+        """
         if not self._buffer:
             # Nothing pending, as before every reply a client waits for: when one read brings
             # exactly one message, it is the message.
             if self._spin:
-                self._await()
+                self._await(patience)
             chunk = self._read(_READ_SIZE)
             if len(chunk) >= 4:
                 (size,) = _LENGTH.unpack_from(chunk)
@@ -183,24 +189,38 @@ class Wire:
                 raise EOFError
             self._buffer += chunk
 
-    def _await(self) -> None:
-        """Wait awake, for up to ``spin`` seconds, until there is something to read.
+    def _await(self, patience: float) -> None:
+        """Wait awake, polling and yielding the CPU, until there is something to read.
 
         Being put to sleep and woken up again can cost more than the whole exchange (40 us
-        against 13 us on a two-CPU VM here), so a reply due within microseconds is better
-        waited for awake. The CPU is yielded between polls, so a server that shares it gets
-        to run; when the wait comes to nothing (a slow method), the next reads sleep at once.
+        to several hundred, against 10-20 us, on a two-CPU VM here), so a message due within
+        microseconds is better waited for awake; a process sharing the CPU runs meanwhile.
+        How long: twice what the last wait took, at least ``spin``. A wait that comes to
+        nothing is followed by one ``_CATCH_UP`` times longer: when one end falls asleep it
+        answers late by a wake-up, so the other end's wait fails too, and so on, one wake-up
+        per exchange for good, unless one end waits long enough to catch the late message
+        awake. When that long wait comes to nothing too (a slow method, an idle client), the
+        next ``_SLEEPY_READS`` reads sleep at once.
         """
         if self._sleepy:
             self._sleepy -= 1
             return
         poll = self._poll
-        deadline = time.perf_counter() + self._spin
+        longest = self._spin * _CATCH_UP
+        budget = min(max(self._budget, patience), longest)
+        start = time.perf_counter()
         while not poll(0):
-            if time.perf_counter() > deadline:
-                self._sleepy = _SLEEPY_READS
+            now = time.perf_counter()
+            if now - start > budget:
+                if budget < longest:
+                    self._budget = longest
+                else:
+                    self._budget = self._spin
+                    self._sleepy = _SLEEPY_READS
                 return
             os.sched_yield()
+        waited = time.perf_counter() - start
+        self._budget = min(max(2 * waited, self._spin), longest)
 
     def _read_body(self) -> bytearray:
         """The rest of a large message, read from the kernel into its own buffer."""
