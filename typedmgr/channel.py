@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
 __all__ = [
+    "BATCH",
     "GETATTR",
     "ONEWAY",
     "RELEASE",
@@ -48,6 +49,9 @@ RELEASE = "#typedmgr-release"
 ONEWAY = "#typedmgr-oneway"
 #: Attribute read ``(ident, GETATTR, (name,), {})`` of an exposed property or attribute.
 GETATTR = "#typedmgr-getattr"
+#: Many requests in one ``(None, BATCH, (request, ...), {})``, run in order; the reply is
+#: ``("#RETURN", [reply, ...])``, one reply for each request that has one.
+BATCH = "#typedmgr-batch"
 
 # Server-level requests a typedmgr server answers on a client's long-lived connection.
 SERVER_RPCS = frozenset({"create", "incref", "decref", "fingerprint"})
@@ -113,10 +117,13 @@ def exchange(
     address: Any,
     authkey: bytes,
     connect: Callable[..., Connection],
-    request: tuple[object, ...],
+    request: tuple[object, ...] | bytes,
+    patience: float = 0.0,
 ) -> tuple[str, Any]:
-    """Send ``request`` on this thread's connection to ``address`` and return the reply.
+    """Send ``request`` (or its pickle) on this thread's connection to ``address`` and
+    return the reply.
 
+    ``patience``: how long the server is expected to take (a batch), see ``Wire.read``.
     If anything interrupts the exchange (a signal, KeyboardInterrupt, a broken socket), the
     connection is closed and forgotten: a reply still in flight must never be read as the
     answer to the next call (the stdlib does exactly that).
@@ -125,13 +132,15 @@ def exchange(
     if conn is None:
         conn = thread_connection(address, authkey, connect)
     wire = _wire(local, address, conn)
+    data = request if isinstance(request, bytes) else dumps(request)
     try:
-        wire.write(_outgoing(address, frames.framed(dumps(request))))
-        data = wire.read()
+        wire.write(_outgoing(address, frames.framed(data)))
+        reply = wire.read(patience)
     except BaseException as exc:
         raise _drop(conn, local, address, exc) from None
-    reply: tuple[str, Any] = reply_loader(address)(data)  # refusals keep the connection
-    return reply
+    # A reply the loader refuses raises here and keeps the connection: it was read whole.
+    loaded: tuple[str, Any] = reply_loader(address)(reply)
+    return loaded
 
 
 def exchange_many(

@@ -1,18 +1,25 @@
-"""Pipelines: many calls sent in one write, their replies read back in order.
+"""Pipelines: many calls sent as one request, their replies read back in one.
 
     with typedmgr.Pipeline() as p:
         replies = [p.call(counter.increment, by=i) for i in range(100)]
     total = sum(r.value() for r in replies)     # each Reply[int]
 
-A stdlib proxy waits for every reply before the next call goes out; over a network that is
-one round trip per call. A pipeline captures the calls its ``call()`` makes through typed
-proxies, sends them together when the block ends (or a reply is asked for), and the server,
-which serves a connection in order, answers them in order.
+A stdlib proxy waits for every reply before the next call goes out: one round trip, and on
+the server one message read, loaded, dispatched and answered, per call. A pipeline captures
+the calls its ``call()`` makes through typed proxies and, when the block ends (or a reply is
+asked for), sends each server its calls as one ``BATCH`` request; the server runs them in
+order and answers with one message holding every reply. Arguments are pickled then, when
+the pipeline is sent, not when ``call()`` queues them.
+
+A batch the server cannot run as a whole (an argument of a type it refuses to load, or a
+server without batches) runs nowhere; its calls are then sent again one message each, so
+each gets its own outcome.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -27,15 +34,25 @@ __all__ = ["Pipeline", "Reply"]
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
+_log = logging.getLogger("typedmgr.pipeline")
 
 #: The pipeline whose ``call()`` is running in this context, if any.
 capturing: contextvars.ContextVar[Pipeline | None] = contextvars.ContextVar(
     "typedmgr_pipeline", default=None
 )
 
-# Requests written before their replies are read: small enough that a batch of large
-# replies cannot fill both socket buffers while the client is still writing.
+# Calls sent as one batch, at most, and the size of a batch (pickled) worth splitting in two:
+# a batch is read whole before it runs, and a server refuses requests over its limit.
+_BATCH_CALLS = 1000
+_BATCH_BYTES = 8 * 1024 * 1024
+# Seconds a server is expected to take per call of a batch (what the client waits awake for).
+_SECONDS_PER_CALL = 5e-6
+# Requests written before their replies are read, when sent one message each: small enough
+# that large replies cannot fill both socket buffers while the client is still writing.
 _CHUNK_BYTES = 64 * 1024
+
+#: A queued call: its proxy, its request, its reply, and whether the server sends one.
+_Queued = tuple["TypedProxy", tuple[object, ...], "Reply[Any]", bool]
 
 
 class Reply(Generic[_T]):
@@ -53,6 +70,10 @@ class Reply(Generic[_T]):
         """The call's result; raises what the call raised (sends the pipeline if needed)."""
         if not self._ready:
             self._pipeline.send()
+            if not self._ready:
+                raise RuntimeError(
+                    "the pipeline was interrupted before this call's reply"
+                )
         if self._error is not None:
             raise self._error
         result: _T = self._value
@@ -68,7 +89,7 @@ class Pipeline:
     """Collects calls made with :meth:`call` and sends them together."""
 
     def __init__(self) -> None:
-        self._queued: list[tuple[TypedProxy, bytes, Reply[Any], bool]] = []
+        self._queued: list[_Queued] = []
 
     def call(
         self, method: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs
@@ -91,45 +112,24 @@ class Pipeline:
         reply: Reply[Any] = Reply(self)
         if not expects_reply:
             reply._resolve(None)
-        self._queued.append((proxy, channel.frame(request), reply, expects_reply))
+        self._queued.append((proxy, request, reply, expects_reply))
         return reply
 
     def send(self) -> None:
-        """Send every queued call, then read every reply, in order, chunk by chunk."""
+        """Send every queued call, a batch per run of calls to one server, in order."""
         queued, self._queued = self._queued, []
-        while queued:
-            address = queued[0][0]._token.address
-            size, count = 0, 0
-            for proxy, frame, _, _ in queued:
-                if proxy._token.address != address:
-                    break
-                count += 1
-                size += len(frame)
-                if size >= _CHUNK_BYTES:
-                    break
-            self._exchange(queued[:count])
-            queued = queued[count:]
-
-    @staticmethod
-    def _exchange(batch: list[tuple[TypedProxy, bytes, Reply[Any], bool]]) -> None:
-        first = batch[0][0]
-        waiting = [(proxy, reply) for proxy, _, reply, expects in batch if expects]
-        outcomes = channel.exchange_many(
-            first._tls,
-            first._token.address,
-            first._authkey,
-            first._Client,
-            [frame for _, frame, _, _ in batch],
-            len(waiting),
-        )
-        for (proxy, reply), outcome in zip(waiting, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                reply._resolve(error=outcome)
-                continue
-            try:
-                reply._resolve(proxy._reply(*outcome))
-            except Exception as error:
-                reply._resolve(error=error)
+        start = 0
+        while start < len(queued):
+            address = queued[start][0]._token.address
+            end = start + 1
+            while (
+                end < len(queued)
+                and end - start < _BATCH_CALLS
+                and queued[end][0]._token.address == address
+            ):
+                end += 1
+            _send_batch(queued[start:end])
+            start = end
 
     def __enter__(self) -> Self:
         return self
@@ -141,3 +141,94 @@ class Pipeline:
         tb: TracebackType | None,
     ) -> None:
         self.send()
+
+
+def _send_batch(batch: list[_Queued]) -> None:
+    """Run ``batch``, calls to one server, as one request; resolve the replies in order."""
+    first = batch[0][0]
+    try:
+        request = channel.dumps(
+            (None, channel.BATCH, tuple(request for _, request, _, _ in batch), {})
+        )
+    except Exception:  # an argument that does not pickle: find it, send the others
+        _send_each(batch)
+        return
+    if len(request) > _BATCH_BYTES and len(batch) > 1:
+        half = len(batch) // 2
+        _send_batch(batch[:half])
+        _send_batch(batch[half:])
+        return
+    waiting = [(proxy, reply) for proxy, _, reply, expects in batch if expects]
+    try:
+        kind, result = channel.exchange(
+            first._tls,
+            first._token.address,
+            first._authkey,
+            first._Client,
+            request,
+            len(batch) * _SECONDS_PER_CALL,
+        )
+    except BaseException as error:  # a lost server, a refused reply, an interruption
+        for _, reply in waiting:
+            reply._resolve(error=error)
+        if isinstance(error, Exception):
+            return
+        raise
+    if kind != "#RETURN":
+        _send_each(batch)  # nothing ran: each call on its own, for its own outcome
+        return
+    if not isinstance(result, list) or len(result) != len(waiting):
+        garbled = ValueError(f"a batch of {len(waiting)} calls got back {result!r}")
+        for _, reply in waiting:
+            reply._resolve(error=garbled)
+        return
+    for (proxy, reply), outcome in zip(waiting, result, strict=True):
+        _resolve(proxy, reply, outcome)
+
+
+def _send_each(batch: list[_Queued]) -> None:
+    """Send ``batch`` one message per call, chunk by chunk, each written before its replies
+    are read."""
+    while batch:
+        size, count = 0, 0
+        framed: list[bytes] = []
+        sendable: list[_Queued] = []
+        for queued in batch:
+            count += 1
+            try:
+                framed.append(channel.frame(queued[1]))
+            except Exception as error:  # never sent: its reply raises why
+                queued[2]._resolve(error=error)
+                if not queued[3]:
+                    _log.warning("one-way call not sent", exc_info=True)
+                continue
+            sendable.append(queued)
+            size += len(framed[-1])
+            if size >= _CHUNK_BYTES:
+                break
+        chunk, batch = sendable, batch[count:]
+        if not chunk:
+            continue
+        first = chunk[0][0]
+        waiting = [(proxy, reply) for proxy, _, reply, expects in chunk if expects]
+        outcomes = channel.exchange_many(
+            first._tls,
+            first._token.address,
+            first._authkey,
+            first._Client,
+            framed,
+            len(waiting),
+        )
+        for (proxy, reply), outcome in zip(waiting, outcomes, strict=True):
+            _resolve(proxy, reply, outcome)
+
+
+def _resolve(proxy: TypedProxy, reply: Reply[Any], outcome: object) -> None:
+    """Give ``reply`` what ``outcome``, a ``(kind, result)`` reply or an error, stands for."""
+    if isinstance(outcome, BaseException):
+        reply._resolve(error=outcome)
+        return
+    try:
+        reply._resolve(proxy._reply(*outcome))  # type: ignore[misc]
+    except Exception as error:
+        reply._resolve(error=error)

@@ -32,7 +32,15 @@ from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from typedmgr import auth, frames, tls
-from typedmgr.channel import GETATTR, ONEWAY, RELEASE, SERVER_RPCS, dumps, nodelay
+from typedmgr.channel import (
+    BATCH,
+    GETATTR,
+    ONEWAY,
+    RELEASE,
+    SERVER_RPCS,
+    dumps,
+    nodelay,
+)
 from typedmgr.frames import framed
 from typedmgr.model import ITERATOR_TYPEID, interface_of
 from typedmgr.proxy import TRACEBACK_ATTR
@@ -362,6 +370,8 @@ class TypedServer(managers.Server):
             self._release_local()
             if msg is None:
                 continue
+            if msg[0] == BATCH:
+                msg = ("#RETURN", msg[1])
             try:
                 try:
                     conn.send(msg)
@@ -379,18 +389,42 @@ class TypedServer(managers.Server):
 
     def _dispatch(self, conn: Connection, request: Any) -> tuple[str, object] | None:
         ident, methodname, args, kwds = request
-        if ident is None and methodname == RELEASE:
-            self._release(conn, args)
-            return None
         if ident is None:
+            if methodname == RELEASE:
+                self._release(conn, args)
+                return None
+            if methodname == BATCH:  # encoded as "#RETURN" (see _encode)
+                return (BATCH, self._batch(conn, args))
             return self._server_rpc(conn, methodname, args, kwds)
         if methodname == ONEWAY:
             self._oneway(conn, ident, args, kwds)
             return None
         return self._call(conn, ident, methodname, args, kwds)
 
+    def _batch(self, conn: Connection, requests: Any) -> list[tuple[str, object]]:
+        """Run a batch's requests in order: the replies of those that have one."""
+        replies: list[tuple[str, object]] = []
+        for request in requests:
+            if isinstance(request, tuple) and request[:2] == (None, BATCH):
+                replies.append(("#ERROR", ValueError("a batch cannot hold a batch")))
+                continue
+            msg = self._handle(conn, request)
+            if msg is not None:
+                replies.append(msg)
+        return replies
+
     def _encode(self, conn: Connection, msg: tuple[str, object]) -> list[bytes]:
-        """A reply, framed; a reply that cannot be pickled becomes ``#UNSERIALIZABLE``."""
+        """A reply, framed; a reply that cannot be pickled becomes ``#UNSERIALIZABLE``.
+
+        A batch's replies go as one ``#RETURN``, each that cannot be pickled replaced.
+        """
+        if msg[0] == BATCH:
+            replies: Any = msg[1]
+            msg = ("#RETURN", replies)
+            try:
+                return framed(self._dumps_reply(msg))
+            except Exception:
+                msg = ("#RETURN", [_sendable(reply) for reply in replies])
         try:
             return framed(self._dumps_reply(msg))
         except Exception:
@@ -586,6 +620,15 @@ class TypedServer(managers.Server):
         except Exception:
             return ("#TRACEBACK", traceback.format_exc())
         return ("#RETURN", result)
+
+
+def _sendable(msg: tuple[str, object]) -> tuple[str, object]:
+    """``msg`` if it pickles, else the ``#UNSERIALIZABLE`` reply saying why."""
+    try:
+        dumps(msg)
+    except Exception:
+        return ("#UNSERIALIZABLE", traceback.format_exc())
+    return msg
 
 
 class _ReplyPickler(pickle.Pickler):

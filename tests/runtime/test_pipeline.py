@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 from collections.abc import Iterator
+from decimal import Decimal
+from multiprocessing.managers import RemoteError
 from pathlib import Path
 from typing import Any
+from typing_extensions import Self
 
 import pytest
 
 from tests.runtime.fixtures import RuntimeManager
 from typedmgr import Pipeline, RemoteTraceback
+from typedmgr.channel import BATCH, client
+from typedmgr.pipeline import _BATCH_CALLS
 
 pytestmark = pytest.mark.process
 
@@ -99,3 +106,108 @@ def test_oneway_calls_run_in_order_and_failures_are_logged(
     logged = server_log.read_text()
     assert "one-way call note() failed" in logged
     assert "RuntimeError: a one-way call failed" in logged
+
+
+def test_a_batch_the_server_refuses_is_sent_call_by_call(
+    manager: RuntimeManager,
+) -> None:
+    """An argument the server will not load fails its own call; the others run once each."""
+    tally: Any = manager.Tally()  # type: ignore[attr-defined]
+    with Pipeline() as p:
+        before = p.call(tally.add, 1)
+        refused = p.call(tally.add, Decimal(5))
+        after = p.call(tally.add, 2)
+    assert (1, 3) == (before.value(), after.value())
+    with pytest.raises(RemoteError, match=r"refused to load decimal\.Decimal"):
+        refused.value()
+    assert 3 == tally.total()
+
+
+def test_an_argument_that_does_not_pickle_fails_its_call_only(
+    manager: RuntimeManager,
+) -> None:
+    """The call is never sent and its Reply says why; the rest of the pipeline runs."""
+    tally: Any = manager.Tally()  # type: ignore[attr-defined]
+    with Pipeline() as p:
+        before = p.call(tally.add, 1)
+        unsent = p.call(tally.add, lambda: 1)
+        after = p.call(tally.add, 2)
+    assert (1, 3) == (before.value(), after.value())
+    with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+        unsent.value()
+
+
+class PicklesOnlyWhereMade(str):
+    """Pickles in the process that made it; its copy in the server refuses to pickle."""
+
+    origin: int
+
+    def __new__(cls, text: str, origin: int) -> Self:
+        made = super().__new__(cls, text)
+        made.origin = origin
+        return made
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        if os.getpid() != self.origin:
+            raise TypeError("this string stays where it was made")
+        return (PicklesOnlyWhereMade, (str(self), self.origin))
+
+
+class Trusting(RuntimeManager, unpickling="full"):
+    """Loads any pickle, so a PicklesOnlyWhereMade can reach the server."""
+
+
+def test_a_reply_that_does_not_pickle_fails_alone() -> None:
+    """One reply of a batch the server cannot pickle raises; the others arrive."""
+    with Trusting(address=("127.0.0.1", 0), authkey=b"pipeline") as m:
+        tally: Any = m.Tally()  # type: ignore[attr-defined]
+        tally.note(PicklesOnlyWhereMade("stuck", os.getpid()))
+        with Pipeline() as p:
+            before = p.call(tally.add, 1)
+            stuck = p.call(tally.notes)
+            after = p.call(tally.add, 2)
+        assert (1, 3) == (before.value(), after.value())
+        with pytest.raises(RemoteError, match="stays where it was made"):
+            stuck.value()
+
+
+def test_more_calls_than_one_batch_holds(manager: RuntimeManager) -> None:
+    """A pipeline longer than a batch is sent as several, in order."""
+    tally: Any = manager.Tally()  # type: ignore[attr-defined]
+    count = 2 * _BATCH_CALLS + 7
+    with Pipeline() as p:
+        replies = [p.call(tally.add, 1) for _ in range(count)]
+    assert list(range(1, count + 1)) == [r.value() for r in replies]
+
+
+def test_calls_to_two_servers_keep_their_order(manager: RuntimeManager) -> None:
+    """A pipeline across servers sends each run of calls to its server, in order."""
+    with RuntimeManager(address=("127.0.0.1", 0), authkey=b"other") as other:
+        here: Any = manager.Tally()  # type: ignore[attr-defined]
+        there: Any = other.Tally()  # type: ignore[attr-defined]
+        with Pipeline() as p:
+            replies = [p.call((here if n % 3 else there).add, n) for n in range(30)]
+        sums = {0: 0, 1: 0}
+        expected = []
+        for n in range(30):
+            sums[bool(n % 3)] += n
+            expected.append(sums[bool(n % 3)])
+        assert expected == [r.value() for r in replies]
+
+
+def test_a_batch_inside_a_batch_is_refused(manager: RuntimeManager) -> None:
+    """A hand-made nested batch gets an error for that entry, and the server goes on."""
+    tally: Any = manager.Tally()  # type: ignore[attr-defined]
+    assert manager.address is not None
+    conn = client(manager.address, authkey=b"pipeline")
+    conn.send((None, "accept_connection", ("nested",), {}))
+    assert ("#RETURN", None) == conn.recv()
+    add: tuple[Any, ...] = (tally._id, "add", (4,), {})
+    conn.send((None, BATCH, (add, (None, BATCH, (add,), {}), add), {}))
+    kind, replies = conn.recv()
+    conn.close()
+    assert "#RETURN" == kind
+    assert [("#RETURN", 4), ("#RETURN", 8)] == [replies[0], replies[2]]
+    assert "#ERROR" == replies[1][0]
+    assert "cannot hold a batch" in str(replies[1][1])
+    assert 9 == tally.add(1)
