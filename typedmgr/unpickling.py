@@ -166,10 +166,12 @@ def _names_a_global(data: bytes | bytearray) -> bool:
 MAX_MEMO_INDEX = 1 << 20
 
 _PUT, _LONG_BINPUT = ord("p"), ord("r")
-# How to step over each opcode's argument, by opcode byte: its size (>= 0), the size of its
-# length prefix (_COUNTED, in _WIDTH), newline-terminated lines (_LINES, in _WIDTH), or
-# _END for STOP and for bytes that are no opcode (the loader stops or refuses there).
-_COUNTED, _LINES, _END = -1, -2, -3
+# How to step over each opcode, by opcode byte: the bytes it takes with its argument (> 0),
+# or how to find them: _SHORT, a one-byte length then that many bytes (strings, the commonest
+# opcode with an argument); _COUNTED, a longer length prefix (its size in _WIDTH); _LINES,
+# newline-terminated lines (how many in _WIDTH); _STORE, LONG_BINPUT; _END for STOP and for
+# bytes that are no opcode (the loader stops or refuses there).
+_SHORT, _COUNTED, _LINES, _STORE, _END = -1, -2, -3, -4, -5
 
 
 def _opcode_steps() -> tuple[list[int], list[int]]:
@@ -178,16 +180,16 @@ def _opcode_steps() -> tuple[list[int], list[int]]:
         code = ord(op.code)
         n = op.arg.n if op.arg is not None else 0
         if n >= 0:
-            step[code] = n
+            step[code] = 1 + n
         elif n == pickletools.UP_TO_NEWLINE:
             step[code] = _LINES
             width[code] = 2 if op.name in ("GLOBAL", "INST") else 1
+        elif n == pickletools.TAKEN_FROM_ARGUMENT1:
+            step[code] = _SHORT
         else:
             step[code] = _COUNTED
-            width[code] = {
-                pickletools.TAKEN_FROM_ARGUMENT1: 1,
-                pickletools.TAKEN_FROM_ARGUMENT8U: 8,
-            }.get(n, 4)
+            width[code] = 8 if n == pickletools.TAKEN_FROM_ARGUMENT8U else 4
+    step[_LONG_BINPUT] = _STORE
     step[ord(".")] = _END
     return step, width
 
@@ -200,24 +202,27 @@ def check_memo(data: bytes | bytearray) -> None:
 
     Only PUT and LONG_BINPUT can (BINPUT's index is one byte), and the picklers of Python
     3.10+ write neither (protocol 4 memoizes with MEMOIZE): most messages are passed without
-    looking at their opcodes.
+    looking at their opcodes, and the others are walked opcode by opcode up to the last byte
+    that could be one of them (no opcode at or before it starts beyond the data's end).
     """
-    # Walking stops past the last byte that could be one of them.
     end = max(data.rfind(_LONG_BINPUT), data.rfind(_PUT)) + 1
     step, width = _STEP, _WIDTH
     i = 0
     while i < end:
-        op = data[i]
-        i += 1
-        size = step[op]
-        if size >= 0:
-            if op == _LONG_BINPUT:
-                _check_index(int.from_bytes(data[i : i + 4], "little"))
+        size = step[data[i]]
+        if size > 0:
             i += size
+        elif size == _SHORT:
+            i += 2 + data[i + 1]
+        elif size == _STORE:
+            _check_index(int.from_bytes(data[i + 1 : i + 5], "little"))
+            i += 5
         elif size == _COUNTED:
-            w = width[op]
-            i += w + int.from_bytes(data[i : i + w], "little")
+            w = width[data[i]]
+            i += 1 + w + int.from_bytes(data[i + 1 : i + 1 + w], "little")
         elif size == _LINES:
+            op = data[i]
+            i += 1
             for _ in range(width[op]):
                 line_end = data.find(b"\n", i)
                 if line_end < 0:
