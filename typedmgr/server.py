@@ -71,11 +71,8 @@ class TypedServer(managers.Server):
         registry: dict[str, tuple[Any, Any, Any, Any]]
         id_to_local_proxy_obj: dict[str, tuple[Any, set[str], dict[str, str]]]
         stop_event: threading.Event
+        mutex: threading.Lock
         fallback_mapping: dict[str, Any]
-
-        def create(
-            self, c: Connection, typeid: str, /, *args: object, **kwds: object
-        ) -> tuple[str, tuple[str, ...]]: ...
 
     #: "restricted": requests may only name the types the Protocols name; "full": any pickle
     #: (the stdlib's trust model); "auto": restricted when every registration is a Protocol.
@@ -127,6 +124,7 @@ class TypedServer(managers.Server):
             not all_protocols if self.legacy_md5 is None else self.legacy_md5
         )
         self.sessions = Sessions()
+        self._creations = _creations(registry)
         self._validators = _validators(registry, self.protocols, self.validate)
         # Each served connection has a thread of its own: per-connection state lives here.
         self._connection = threading.local()
@@ -194,6 +192,33 @@ class TypedServer(managers.Server):
             if is_lease and session is not None:
                 self._end_session(session)
             self._release_local()
+
+    def create(
+        self, c: Any, typeid: str, /, *args: object, **kwds: object
+    ) -> tuple[str, tuple[str, ...]]:
+        """The stdlib ``create``, with what a typeid exposes worked out once, not per object.
+
+        The new reference is a new one: references in flight are for the proxies that
+        carry them (``_take_ref``).
+        """
+        creation = self._creations.get(typeid)
+        if creation is None:  # exposure the object decides (``exposed=None``)
+            created: tuple[str, tuple[str, ...]] = super().create(
+                c, typeid, *args, **kwds
+            )
+            return created
+        factory, exposed, names, method_to_typeid = creation
+        with self.mutex:
+            if factory is not None:
+                obj = factory(*args, **kwds)
+            elif kwds or len(args) != 1:
+                raise ValueError("Without callable, must have one non-keyword argument")
+            else:
+                obj = args[0]
+            ident = f"{id(obj):x}"
+            self.id_to_obj[ident] = (obj, set(exposed), method_to_typeid)
+            self.id_to_refcount[ident] = self.id_to_refcount.get(ident, 0) + 1
+        return ident, names
 
     def _end_session(self, session: str) -> None:
         for ident, count in self.sessions.end(session).items():
@@ -620,6 +645,20 @@ class TypedServer(managers.Server):
         except Exception:
             return ("#TRACEBACK", traceback.format_exc())
         return ("#RETURN", result)
+
+
+def _creations(
+    registry: dict[str, tuple[Any, Any, Any, Any]],
+) -> dict[str, tuple[Any, frozenset[str], tuple[str, ...], Any]]:
+    """What ``create`` needs of each typeid that names what it exposes: its callable, the
+    names as ``id_to_obj`` holds them and as the reply lists them, its ``method_to_typeid``."""
+    creations = {}
+    for typeid, (factory, exposed, method_to_typeid, _) in registry.items():
+        if exposed is None or not isinstance(method_to_typeid, (dict, type(None))):
+            continue  # the stdlib create decides, or raises
+        names = (*exposed, *(method_to_typeid or ()))
+        creations[typeid] = (factory, frozenset(names), names, method_to_typeid)
+    return creations
 
 
 def _sendable(msg: tuple[str, object]) -> tuple[str, object]:

@@ -38,18 +38,31 @@ def session_of(name: str) -> tuple[str | None, bool]:
 
 
 class Sessions:
-    """Per-session reference counts, kept beside the server's global ones."""
+    """Per-session reference counts, kept beside the server's global ones.
+
+    Every creation and release passes through here: nothing is allocated on the way but
+    the entries themselves.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._held: dict[str, Counter[str]] = {}
-        self._holders: dict[str, set[str]] = {}
+        self._held: dict[str, dict[str, int]] = {}  # session -> ident -> references
+        self._holders: dict[str, set[str]] = {}  # ident -> sessions holding it
 
     def adopted(self, session: str, ident: str) -> None:
         """``session`` now holds one more reference to ``ident``."""
         with self._lock:
-            self._held.setdefault(session, Counter())[ident] += 1
-            self._holders.setdefault(ident, set()).add(session)
+            held = self._held.get(session)
+            if held is None:
+                held = self._held[session] = {}
+            count = held.get(ident, 0)
+            held[ident] = count + 1
+            if not count:
+                holders = self._holders.get(ident)
+                if holders is None:
+                    self._holders[ident] = {session}
+                else:
+                    holders.add(session)
 
     def released(self, session: str | None, ident: str) -> None:
         """``session`` gave one reference to ``ident`` back."""
@@ -57,27 +70,37 @@ class Sessions:
             return
         with self._lock:
             held = self._held.get(session)
-            if held and held[ident] > 0:
-                held[ident] -= 1
-                if not held[ident]:
-                    del held[ident]
-                    self._holders.get(ident, set()).discard(session)
+            if not held:
+                return
+            count = held.get(ident, 0)
+            if count > 1:
+                held[ident] = count - 1
+            elif count:
+                del held[ident]
+                self._drop_holder(ident, session)
 
     def forget(self, ident: str) -> None:
         """``ident`` was disposed of: no session may release it again (ids get reused)."""
         with self._lock:
             for session in self._holders.pop(ident, ()):
-                self._held.get(session, Counter()).pop(ident, None)
+                self._held.get(session, {}).pop(ident, None)
 
     def end(self, session: str) -> Counter[str]:
         """Close ``session``; return the references it still held, to be released."""
         with self._lock:
-            held = self._held.pop(session, Counter())
+            held = self._held.pop(session, {})
             for ident in held:
-                self._holders.get(ident, set()).discard(session)
-            return held
+                self._drop_holder(ident, session)
+            return Counter(held)
 
     def count(self) -> int:
         """Sessions holding at least one reference."""
         with self._lock:
             return sum(1 for held in self._held.values() if held)
+
+    def _drop_holder(self, ident: str, session: str) -> None:
+        holders = self._holders.get(ident)
+        if holders is not None:
+            holders.discard(session)
+            if not holders:
+                del self._holders[ident]
