@@ -52,3 +52,20 @@ def test_the_largest_allowed_memo_index_loads() -> None:
     index = struct.pack("<I", MAX_MEMO_INDEX)
     data = b"\x80\x04K\x07r" + index + b"j" + index + b"\x86."
     assert (7, 7) == AllowList([]).loads(data)
+
+
+def test_a_walked_prefix_does_not_pass_a_bomb_that_shares_it() -> None:
+    """A message is passed unwalked only if every byte the walk would read was seen."""
+    head = b"\x80\x04\x8c\x06create\x94"
+    safe = head + long_binput(7) + b"0N."
+    for _ in range(2):  # walked, then remembered
+        check_memo(safe)
+    with pytest.raises(pickle.UnpicklingError, match="exceeds"):
+        check_memo(head + long_binput(FAR) + b"0N.")
+    with pytest.raises(pickle.UnpicklingError, match="exceeds"):
+        check_memo(safe[:-1] + long_binput(FAR) + b"0.")
+    put_head = b"\x80\x04\x8c\x02pr\x94p"
+    for _ in range(2):
+        check_memo(put_head + b"7\n0N.")
+    with pytest.raises(pickle.UnpicklingError, match="exceeds"):
+        check_memo(put_head + b"%d\n0N." % FAR)

@@ -84,6 +84,8 @@ class AllowList:
         self.replaced = dict(replaced or {})
         self.exceptions = exceptions
         self.refusal = refusal or _SERVER_REFUSAL
+        # The globals admitted so far, resolved: a load looks each one up again.
+        self.resolved: dict[tuple[str, str], object] = {}
         # A subclass per allow-list: no Python-level __init__ on every load.
         self._unpickler = type("_Restricted", (_Restricted,), {"allow": self})
 
@@ -197,15 +199,44 @@ def _opcode_steps() -> tuple[list[int], list[int]]:
 _STEP, _WIDTH = _opcode_steps()
 
 
+# Prefixes already walked and found safe, each up to the last byte the walk read. Messages
+# of one shape repeat (a call's header, object id and method name; a returned proxy's type,
+# up to its id), and so do their prefixes: one set lookup instead of a walk.
+_walked: set[bytes] = set()
+_WALKED_MAX = 4096
+_WALKED_PREFIX_MAX = 512
+
+
 def check_memo(data: bytes | bytearray) -> None:
     """Refuse a pickle that stores to a memo index above ``MAX_MEMO_INDEX``.
 
     Only PUT and LONG_BINPUT can (BINPUT's index is one byte), and the picklers of Python
     3.10+ write neither (protocol 4 memoizes with MEMOIZE): most messages are passed without
     looking at their opcodes, and the others are walked opcode by opcode up to the last byte
-    that could be one of them (no opcode at or before it starts beyond the data's end).
+    that could be one of them, unless the same prefix was walked before.
     """
     end = max(data.rfind(_LONG_BINPUT), data.rfind(_PUT)) + 1
+    if not end:
+        return
+    if end > _WALKED_PREFIX_MAX:
+        _walk(data, end)
+        return
+    # The walk reads past ``end`` only the last LONG_BINPUT's index, or the line of a PUT
+    # or other line opcode begun before ``end``: up to the first newline after it.
+    stop = data.find(b"\n", end) + 1
+    if stop < end + 4:
+        stop = end + 4
+    prefix = bytes(data[:stop])
+    if prefix in _walked:
+        return
+    _walk(data, end)
+    if len(_walked) >= _WALKED_MAX:
+        _walked.clear()
+    _walked.add(prefix)
+
+
+def _walk(data: bytes | bytearray, end: int) -> None:
+    """Step over the opcodes that begin before ``end``, checking every memo store."""
     step, width = _STEP, _WIDTH
     i = 0
     while i < end:
@@ -261,13 +292,21 @@ class _Restricted(pickle.Unpickler):
     allow: AllowList
 
     def find_class(self, module: str, name: str) -> typing.Any:
+        resolved = self.allow.resolved
+        found = resolved.get((module, name))
+        if found is None:
+            found = resolved[module, name] = self._resolve(module, name)
+        return found
+
+    def _resolve(self, module: str, name: str) -> object:
         allow = self.allow
         if not allow.admits(module, name):
             raise RefusedType(f"refused to load {module}.{name}: {allow.refusal}")
         found = allow.replaced.get((module, name))
         if found is not None:
             return found
-        return super().find_class(module, name)
+        resolved: object = super().find_class(module, name)
+        return resolved
 
 
 _CLIENT_REFUSAL = (
