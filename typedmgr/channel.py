@@ -4,7 +4,8 @@ The stdlib opens a fresh authenticated connection for every creation, incref and
 served by a new server thread and, over TCP, stalled by Nagle and delayed ACKs (~130-180 ms).
 typedmgr sends creation on the thread's existing connection instead, lets the proxy adopt the
 reference the server made for it (no incref/decref pair), and queues releases of collected
-proxies to ride, without a reply, in front of the next request. TCP sockets get TCP_NODELAY.
+proxies to ride on the next request: as its fifth element, ``(ident, methodname, args,
+kwds, released)``, or as a ``RELEASE`` message in front of it. TCP sockets get TCP_NODELAY.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def exchange(
     if conn is None:
         conn = thread_connection(address, authkey, connect)
     wire = _wire(local, address, conn)
-    data = request if isinstance(request, bytes) else dumps(request)
+    data = request if isinstance(request, bytes) else _releasing(address, request)
     try:
         wire.write(_outgoing(address, frames.framed(data)))
         reply = wire.read(patience)
@@ -333,6 +334,21 @@ def dumps(message: object) -> bytes:
         return pickle.dumps(message, pickle.DEFAULT_PROTOCOL)
     except Exception:
         return bytes(reduction.ForkingPickler.dumps(message))
+
+
+def _releasing(address: Any, request: tuple[object, ...]) -> bytes:
+    """``request`` pickled, with the releases queued for ``address`` as a fifth element."""
+    if not _pending.get(address):  # unlocked peek: the hot path stays one dict lookup
+        return dumps(request)
+    idents = _take(address)
+    if not idents:
+        return dumps(request)
+    try:
+        return dumps((*request, tuple(idents)))
+    except BaseException:  # the request does not pickle: its releases wait for the next
+        with _pending_lock:
+            _pending.setdefault(address, []).extend(idents)
+        raise
 
 
 def _outgoing(address: Any, parts: list[bytes]) -> list[bytes]:

@@ -413,6 +413,9 @@ class TypedServer(managers.Server):
             return ("#TRACEBACK", traceback.format_exc())
 
     def _dispatch(self, conn: Connection, request: Any) -> tuple[str, object] | None:
+        if len(request) == 5:  # a typedmgr client's, with the releases it had queued
+            *request, released = request
+            self._release(conn, released)
         ident, methodname, args, kwds = request
         if ident is None:
             if methodname == RELEASE:

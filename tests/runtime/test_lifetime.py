@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -74,6 +75,20 @@ def test_released_proxies_are_reclaimed_on_the_next_call(
     baseline = manager._number_of_objects()  # type: ignore[attr-defined]
     for _ in range(20):
         manager.Tally()  # type: ignore[attr-defined]
+    keep.total()
+    assert baseline == manager._number_of_objects()  # type: ignore[attr-defined]
+
+
+def test_releases_wait_out_a_request_that_does_not_pickle(
+    manager: RuntimeManager,
+) -> None:
+    """Releases queued for a request that fails before it is sent go with the next one."""
+    keep: Any = manager.Tally()  # type: ignore[attr-defined]
+    baseline = manager._number_of_objects()  # type: ignore[attr-defined]
+    for _ in range(3):
+        manager.Tally()  # type: ignore[attr-defined]
+    with pytest.raises((AttributeError, TypeError, pickle.PicklingError)):
+        keep.add(lambda: 1)
     keep.total()
     assert baseline == manager._number_of_objects()  # type: ignore[attr-defined]
 
