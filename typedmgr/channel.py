@@ -33,6 +33,7 @@ __all__ = [
     "ONEWAY",
     "RELEASE",
     "ServerConnectionError",
+    "address_local",
     "client",
     "dumps",
     "exchange",
@@ -223,7 +224,7 @@ def thread_connection(
     address: Any, authkey: bytes, connect: Callable[..., Connection]
 ) -> Connection:
     """This thread's long-lived connection to ``address``, shared with the stdlib proxies."""
-    local, _ = _address_local(address)
+    local, _ = address_local(address)
     try:
         conn: Connection = local.connection
     except AttributeError:
@@ -272,9 +273,12 @@ def _ensure_lease(
             )
 
 
-def _address_local(address: Any) -> tuple[Any, Any]:
+def address_local(address: Any) -> tuple[Any, Any]:
     """The stdlib's per-address (thread-local connection, id set) pair, created if missing."""
     table: dict[Any, tuple[Any, Any]] = managers.BaseProxy._address_to_local
+    found = table.get(address)  # entries are only ever added: no lock to find one
+    if found is not None:
+        return found
     with managers.BaseProxy._mutex:
         found = table.get(address)
         if found is None:
@@ -292,7 +296,7 @@ def server_rpc(
     **kwds: object,
 ) -> Any:
     """Call a server-level function on this thread's connection; queued releases go first."""
-    local, _ = _address_local(address)
+    local, _ = address_local(address)
     kind, result = exchange(local, address, authkey, connect, (None, name, args, kwds))
     if kind == "#RETURN":
         return result

@@ -319,8 +319,15 @@ def ref_of(protocol: type) -> str:
     return f"{protocol.__module__}:{protocol.__qualname__}"
 
 
+# Reference typeids found to name a Protocol: every returned proxy looks its class up.
+_protocols_of_refs: dict[str, type] = {}
+
+
 def protocol_for_ref(ref: str) -> type | None:
     """The Protocol a reference typeid names, or ``None`` if it names none."""
+    known = _protocols_of_refs.get(ref)
+    if known is not None:
+        return known
     module_name, sep, qualname = ref.partition(":")
     if not sep:
         return None
@@ -333,7 +340,10 @@ def protocol_for_ref(ref: str) -> type | None:
     obj: object = module
     for part in qualname.split("."):
         obj = getattr(obj, part, None)
-    return obj if isinstance(obj, type) and is_protocol(obj) else None
+    if not (isinstance(obj, type) and is_protocol(obj)):
+        return None
+    _protocols_of_refs[ref] = obj
+    return obj
 
 
 # The special methods a Protocol may declare; the proxy forwards exactly those it declares.

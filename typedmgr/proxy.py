@@ -11,7 +11,7 @@ from __future__ import annotations
 import pickle
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from multiprocessing import managers, util
+from multiprocessing import managers, process, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from typing_extensions import Self
 
@@ -129,6 +129,8 @@ class TypedProxy(managers.BaseProxy):
         _serializer: str
         _authkey: bytes
         _tls: threading.local
+        _idset: set[str]
+        _owned_by_manager: bool
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -174,20 +176,52 @@ class TypedProxy(managers.BaseProxy):
 
         Its release, when collected, rides on the next request to the server.
         """
-        proxy = factory(
-            token,
-            serializer,
-            manager=manager,
-            authkey=authkey,
-            exposed=exposed,
-            incref=False,
-        )
+        proxy: Any
+        if (
+            isinstance(factory, type)
+            and issubclass(factory, TypedProxy)
+            and factory.__init__ is TypedProxy.__init__
+            and serializer == "pickle"
+        ):
+            proxy = factory._adopted(token, manager, authkey)
+        else:
+            proxy = factory(
+                token,
+                serializer,
+                manager=manager,
+                authkey=authkey,
+                exposed=exposed,
+                incref=False,
+            )
         util.Finalize(proxy, channel.release_later, args=(token.address, token.id))
+        result: _P = proxy
+        return result
+
+    @classmethod
+    def _adopted(cls, token: managers.Token, manager: Any, authkey: bytes) -> Self:
+        """``cls(token, "pickle", manager, authkey, incref=False)``, at a fraction of the cost.
+
+        A method returning proxies returns one per call: this is ``__init__`` and the
+        stdlib's ``BaseProxy.__init__`` (the same on 3.10-3.13) with the per-proxy lock
+        and keyword handling left out.
+        """
+        proxy = cls.__new__(cls)
+        proxy._tls, proxy._idset = channel.address_local(token.address)
+        proxy._token = token
+        proxy._id = str(token.id)
+        proxy._manager = manager
+        proxy._serializer = "pickle"
+        proxy._Client = channel.client
+        proxy._owned_by_manager = False
+        proxy._authkey = process.AuthenticationString(authkey)  # type: ignore[attr-defined]
+        if peers.peer(token.address).authkey is None:
+            peers.remember(token.address, authkey=authkey)
+        util.register_after_fork(proxy, managers.BaseProxy._after_fork)  # type: ignore[attr-defined]
         return proxy
 
     def _incref(self) -> None:
         """Take a reference on this thread's connection, counted against our session."""
-        if self._owned_by_manager:  # type: ignore[attr-defined]
+        if self._owned_by_manager:
             return
         connect = channel.client if self._serializer == "pickle" else self._Client
         channel.server_rpc(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import os
 import pickle
@@ -135,3 +136,21 @@ def test_proxy_sent_to_a_spawned_child_returns_nested_proxies() -> None:
         assert ours.poll(5)
         assert 6 == ours.recv()
         assert 6 == board.tally("shared").total()
+
+
+def test_an_adopted_proxy_is_built_as_init_builds_one(manager: RuntimeManager) -> None:
+    """Returned proxies skip ``__init__``; they must end up with the same state."""
+    board: Any = manager.Board()  # type: ignore[attr-defined]
+    adopted = board.tally("same")
+    token = copy.copy(adopted._token)
+    built = type(adopted)(token, "pickle", manager=adopted._manager, incref=False)
+    assert vars(built).keys() == vars(adopted).keys()
+    for name, value in vars(built).items():
+        if name != "_token":
+            assert value == getattr(adopted, name), name
+    assert (token.typeid, token.address, token.id) == (
+        adopted._token.typeid,
+        adopted._token.address,
+        adopted._token.id,
+    )
+    assert 1 == adopted.add(1)
