@@ -35,6 +35,25 @@ def test_reads_what_the_stdlib_connection_sends() -> None:
     sender.join()
 
 
+def test_large_messages_of_any_size_reuse_one_buffer_cleanly() -> None:
+    """Each large message is exactly itself, whatever the size of the one before."""
+    reader_end, writer_end = Pipe(duplex=False)
+    messages = [
+        bytes([n % 251]) * n for n in (300_000, 70_000, 150_001, 20_000, 300_000)
+    ]
+
+    def send_all() -> None:
+        for message in messages:
+            writer_end.send_bytes(message)
+
+    sender = threading.Thread(target=send_all)
+    sender.start()
+    reader = Wire(reader_end)
+    for message in messages:
+        assert message == reader.read()
+    sender.join()
+
+
 def test_writes_what_the_stdlib_connection_reads() -> None:
     """framed() parts, small and large, written at once, arrive through Connection.recv_bytes."""
     reader_end, writer_end = Pipe(duplex=False)

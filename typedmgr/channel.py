@@ -137,6 +137,7 @@ def exchange(
     data = request if isinstance(request, bytes) else _releasing(address, request)
     try:
         wire.write(_outgoing(address, frames.framed(data)))
+        del data  # a large request's memory can take the reply
         reply = wire.read(patience)
     except BaseException as exc:
         raise _drop(conn, local, address, exc) from None
@@ -162,23 +163,23 @@ def exchange_many(
     if conn is None:
         conn = thread_connection(address, authkey, connect)
     wire = _wire(local, address, conn)
-    received: list[bytes | bytearray] = []
+    loads = reply_loader(address)
+    results: list[tuple[str, Any] | BaseException] = []
     failure: BaseException | None = None
     try:
         wire.write(_outgoing(address, requests))
-        while len(received) < replies:
-            received.append(wire.read())
+        while len(results) < replies:
+            data = wire.read()  # loaded at once: a large one is in the wire's buffer
+            try:
+                results.append(loads(data))
+            except (
+                Exception
+            ) as exc:  # a refused type: this reply's error, not the batch's
+                results.append(exc)
     except BaseException as exc:
         failure = _drop(conn, local, address, exc)
         if not isinstance(exc, Exception):
             raise
-    loads = reply_loader(address)
-    results: list[tuple[str, Any] | BaseException] = []
-    for data in received:
-        try:
-            results.append(loads(data))
-        except Exception as exc:  # a refused type: this reply's error, not the batch's
-            results.append(exc)
     if failure is not None:
         results.extend(failure for _ in range(replies - len(results)))
     return results
