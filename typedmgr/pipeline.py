@@ -95,15 +95,16 @@ class Pipeline:
         self, method: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs
     ) -> Reply[_T]:
         """Queue ``method(*args, **kwargs)``, a method of a typed proxy; return its reply."""
-        queued = len(self._queued)
+        queue = self._queued
+        queued = len(queue)
         token = capturing.set(self)
         try:
             method(*args, **kwargs)
         finally:
             capturing.reset(token)
-        if len(self._queued) != queued + 1:
+        if len(queue) != queued + 1:
             raise TypeError(f"{method!r} is not a method of a typedmgr proxy")
-        return self._queued[-1][2]
+        return queue[-1][2]
 
     def enqueue(
         self, proxy: TypedProxy, request: tuple[object, ...], *, expects_reply: bool
@@ -183,7 +184,10 @@ def _send_batch(batch: list[_Queued]) -> None:
             reply._resolve(error=garbled)
         return
     for (proxy, reply), outcome in zip(waiting, result, strict=True):
-        _resolve(proxy, reply, outcome)
+        if outcome.__class__ is tuple and outcome[0] == "#RETURN":
+            reply._resolve(outcome[1])  # most replies: a value, nothing to rebuild
+        else:
+            _resolve(proxy, reply, outcome)
 
 
 def _send_each(batch: list[_Queued]) -> None:
