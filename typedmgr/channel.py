@@ -172,9 +172,8 @@ def exchange_many(
             data = wire.read()  # loaded at once: a large one is in the wire's buffer
             try:
                 results.append(loads(data))
-            except (
-                Exception
-            ) as exc:  # a refused type: this reply's error, not the batch's
+            # A refused type: this reply's error, not the batch's.
+            except Exception as exc:
                 results.append(exc)
     except BaseException as exc:
         failure = _drop(conn, local, address, exc)

@@ -199,11 +199,11 @@ class TypedProxy(managers.BaseProxy):
 
     @classmethod
     def _adopted(cls, token: managers.Token, manager: Any, authkey: bytes) -> Self:
-        """``cls(token, "pickle", manager, authkey, incref=False)``, at a fraction of the cost.
+        """``cls(token, "pickle", manager, authkey, incref=False)``, built directly.
 
         A method returning proxies returns one per call: this is ``__init__`` and the
-        stdlib's ``BaseProxy.__init__`` (the same on 3.10-3.13) with the per-proxy lock
-        and keyword handling left out.
+        stdlib's ``BaseProxy.__init__`` (the same on 3.10-3.13) without the per-proxy lock
+        and keyword handling (about 1 us of the 5 a returned proxy cost the client).
         """
         proxy = cls.__new__(cls)
         proxy._tls, proxy._idset = channel.address_local(token.address)

@@ -363,9 +363,8 @@ class TypedServer(managers.Server):
                     payload = wire.read()
             except EOFError:
                 sys.exit(0)
-            except (
-                Exception
-            ) as e:  # garbled framing: this stream cannot be resynchronised
+            # Garbled framing: this stream cannot be resynchronised.
+            except Exception as e:
                 self._give_up(conn, e)
             try:
                 request = self.loads(payload)
