@@ -11,7 +11,16 @@ from typing import Any
 
 import pytest
 
-from typedmgr.frames import _CATCH_UP, _SLEEPY_READS, Wire, frame, framed, write_parts
+from typedmgr.frames import (
+    _CATCH_UP,
+    _SHARED,
+    _SLEEPY_READS,
+    Crowd,
+    Wire,
+    frame,
+    framed,
+    write_parts,
+)
 
 
 def socket_pair() -> tuple[Connection, Connection]:
@@ -179,3 +188,36 @@ def test_the_wait_follows_what_the_peer_takes() -> None:
     far.send_bytes(b"at once")
     assert b"at once" == wire.read()
     assert 2e-3 == wire._budget
+
+
+def test_a_crowd_waits_awake_only_for_a_thread_that_alone_gets_messages() -> None:
+    """After a message to another thread, no thread of the crowd waits awake for a while."""
+    crowd = Crowd()
+    crowd.arrived()
+    assert not crowd.alone()  # a thread new to the crowd: others may be busy
+    time.sleep(_SHARED)
+    assert crowd.alone()
+    other = threading.Thread(target=crowd.arrived)
+    other.start()
+    other.join()
+    assert not crowd.alone()
+    time.sleep(_SHARED)
+    assert not crowd.alone()  # the other thread got the last message
+    crowd.arrived()
+    time.sleep(_SHARED)
+    assert crowd.alone()
+
+
+def test_a_wire_in_a_shared_crowd_sleeps_at_once() -> None:
+    """A read whose crowd another thread has just been served by never waits awake: its
+    budget is neither spent nor raised (a wait that ran out would raise it)."""
+    near, far = socket_pair()
+    crowd = Crowd()
+    other = threading.Thread(target=crowd.arrived)
+    other.start()
+    other.join()
+    wire = Wire(near, spin=1e-4, crowd=crowd)
+    sender = _answer_after(0.05, far)
+    assert b"reply" == wire.read()
+    sender.join()
+    assert wire._budget == pytest.approx(1e-4)

@@ -128,6 +128,9 @@ class TypedServer(managers.Server):
         self._validators = _validators(registry, self.protocols, self.validate)
         # Each served connection has a thread of its own: per-connection state lives here.
         self._connection = threading.local()
+        # The connection threads: one waits awake for its client's next request only while
+        # no other is getting requests (frames.Crowd).
+        self._crowd = frames.Crowd()
         # Proxies of our own objects that requests brought in (see _rebuild_proxy):
         # id(proxy) -> (weak reference, ident); idents of those collected, to be released.
         self._local_proxies: dict[int, tuple[weakref.ref[Any], str]] = {}
@@ -353,7 +356,9 @@ class TypedServer(managers.Server):
         """
         if self.serializer != "pickle":
             return self._serve_unbuffered(conn)
-        wire = frames.Wire(conn, self.max_message_size, spin=self.request_spin)
+        wire = frames.Wire(
+            conn, self.max_message_size, spin=self.request_spin, crowd=self._crowd
+        )
         replies: list[bytes] = []
         while not self.stop_event.is_set():
             try:
