@@ -28,10 +28,9 @@ def socket_pair() -> tuple[Connection, Connection]:
     return Connection(near.detach()), Connection(far.detach())
 
 
-def test_reads_what_the_stdlib_connection_sends() -> None:
-    """Messages sent by Connection.send_bytes, small and large, come back whole and in order."""
+def _sent_from_a_thread(messages: list[bytes]) -> tuple[Connection, threading.Thread]:
+    """The reading end of a pipe that a started thread sends ``messages`` into."""
     reader_end, writer_end = Pipe(duplex=False)
-    messages = [b"a", b"", b"x" * 300_000, b"y" * 70_000, b"tail"]
 
     def send_all() -> None:
         for message in messages:
@@ -39,6 +38,13 @@ def test_reads_what_the_stdlib_connection_sends() -> None:
 
     sender = threading.Thread(target=send_all)
     sender.start()
+    return reader_end, sender
+
+
+def test_reads_what_the_stdlib_connection_sends() -> None:
+    """Messages sent by Connection.send_bytes, small and large, come back whole and in order."""
+    messages = [b"a", b"", b"x" * 300_000, b"y" * 70_000, b"tail"]
+    reader_end, sender = _sent_from_a_thread(messages)
     reader = Wire(reader_end)
     assert messages == [bytes(reader.read()) for _ in messages]
     sender.join()
@@ -46,17 +52,10 @@ def test_reads_what_the_stdlib_connection_sends() -> None:
 
 def test_large_messages_of_any_size_reuse_one_buffer_cleanly() -> None:
     """Each large message is exactly itself, whatever the size of the one before."""
-    reader_end, writer_end = Pipe(duplex=False)
     messages = [
         bytes([n % 251]) * n for n in (300_000, 70_000, 150_001, 20_000, 300_000)
     ]
-
-    def send_all() -> None:
-        for message in messages:
-            writer_end.send_bytes(message)
-
-    sender = threading.Thread(target=send_all)
-    sender.start()
+    reader_end, sender = _sent_from_a_thread(messages)
     reader = Wire(reader_end)
     for message in messages:
         assert message == reader.read()
