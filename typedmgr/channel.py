@@ -42,6 +42,7 @@ __all__ = [
     "nodelay",
     "release_later",
     "server_rpc",
+    "session",
     "thread_connection",
 ]
 
@@ -263,6 +264,11 @@ def _new_session() -> None:
 os.register_at_fork(after_in_child=_new_session)
 
 
+def session() -> str:
+    """This process's session: a proxy whose reference it holds releases it when collected."""
+    return _session
+
+
 def _ensure_lease(
     address: Any, authkey: bytes, connect: Callable[..., Connection]
 ) -> None:
@@ -312,7 +318,7 @@ os.register_at_fork(after_in_child=_pending.clear)
 
 
 def release_later(address: Any, ident: str) -> None:
-    """Finalizer of an adopted proxy: queue the decref for the next request to ``address``."""
+    """A proxy holding a reference was collected: queue the decref for the next request."""
     with _pending_lock:
         _pending.setdefault(address, []).append(ident)
 

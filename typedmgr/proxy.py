@@ -8,8 +8,10 @@ builds an equivalent one from the same interface model.
 
 from __future__ import annotations
 
+import functools
 import pickle
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from multiprocessing import managers, process, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -131,6 +133,9 @@ class TypedProxy(managers.BaseProxy):
         _tls: threading.local
         _idset: set[str]
         _owned_by_manager: bool
+        #: The session (``channel.session()``) of the process whose reference the proxy
+        #: holds; absent on a proxy that holds none.
+        _held_by: str
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -180,10 +185,15 @@ class TypedProxy(managers.BaseProxy):
         if (
             isinstance(factory, type)
             and issubclass(factory, TypedProxy)
-            and factory.__init__ is TypedProxy.__init__
             and serializer == "pickle"
         ):
-            proxy = factory._adopted(token, manager, authkey)
+            if factory.__init__ is TypedProxy.__init__:
+                proxy = factory._adopted(token, manager, authkey)
+            else:
+                proxy = factory(
+                    token, serializer, manager=manager, authkey=authkey, incref=False
+                )
+                proxy._held_by = channel.session()
         else:
             proxy = factory(
                 token,
@@ -193,31 +203,54 @@ class TypedProxy(managers.BaseProxy):
                 exposed=exposed,
                 incref=False,
             )
-        util.Finalize(proxy, channel.release_later, args=(token.address, token.id))
+            util.Finalize(proxy, channel.release_later, args=(token.address, token.id))
         result: _P = proxy
         return result
 
     @classmethod
     def _adopted(cls, token: managers.Token, manager: Any, authkey: bytes) -> Self:
-        """``cls(token, "pickle", manager, authkey, incref=False)``, built directly.
+        """``cls(token, "pickle", manager, authkey, incref=False)``, holding the reference
+        the server made for it, built directly.
 
         A method returning proxies returns one per call: this is ``__init__`` and the
-        stdlib's ``BaseProxy.__init__`` (the same on 3.10-3.13) without the per-proxy lock
-        and keyword handling (about 1 us of the 5 a returned proxy cost the client).
+        stdlib's ``BaseProxy.__init__`` (the same on 3.10-3.13) without the per-proxy lock,
+        keyword handling and ``util.register_after_fork`` entry (see ``_Inheritance``).
         """
         proxy = cls.__new__(cls)
-        proxy._tls, proxy._idset = channel.address_local(token.address)
+        address = token.address
+        proxy._tls, proxy._idset = channel.address_local(address)
         proxy._token = token
         proxy._id = str(token.id)
         proxy._manager = manager
         proxy._serializer = "pickle"
         proxy._Client = channel.client
         proxy._owned_by_manager = False
-        proxy._authkey = process.AuthenticationString(authkey)  # type: ignore[attr-defined]
-        if peers.peer(token.address).authkey is None:
-            peers.remember(token.address, authkey=authkey)
-        util.register_after_fork(proxy, managers.BaseProxy._after_fork)  # type: ignore[attr-defined]
+        if type(authkey) is not process.AuthenticationString:  # type: ignore[attr-defined]
+            authkey = process.AuthenticationString(authkey)  # type: ignore[attr-defined]
+        proxy._authkey = authkey
+        if peers.peer(address).authkey is None:
+            peers.remember(address, authkey=authkey)
+        proxy._held_by = channel.session()
+        _inheritance.add(address, proxy)
         return proxy
+
+    def __del__(self) -> None:
+        """Queue the release of the reference this process holds for the proxy, if any.
+
+        A method, not a ``util.Finalize`` per proxy (a weak reference, a registry entry and
+        a Python call when it fires): a returned proxy often lives for one call. A forked
+        child releases the references it took itself (``_after_fork``), not its parent's.
+        """
+        try:
+            held_by = self.__dict__.get("_held_by")
+            if held_by is None:
+                return
+            address = self._token.address
+            _inheritance.discard(address, self)
+            if held_by == channel.session():
+                channel.release_later(address, self._id)
+        except Exception:  # interpreter shutdown: the session's end releases it
+            pass
 
     def _incref(self) -> None:
         """Take a reference on this thread's connection, counted against our session."""
@@ -227,7 +260,7 @@ class TypedProxy(managers.BaseProxy):
         channel.server_rpc(
             self._token.address, self._authkey, connect, "incref", self._id
         )
-        util.Finalize(self, channel.release_later, args=(self._token.address, self._id))
+        self._held_by = channel.session()
 
     def _connect(self) -> None:
         channel.thread_connection(self._token.address, self._authkey, self._Client)
@@ -327,6 +360,49 @@ class TypedProxy(managers.BaseProxy):
     def __repr__(self) -> str:
         token = self._token
         return f"<{type(self).__name__} of {token.typeid!r} at {token.id!r}>"
+
+
+class _Inheritance:
+    """Adopted proxies by server address: a forked child takes a reference of its own to
+    each (``BaseProxy._after_fork``), as the stdlib's after-fork entry per proxy makes it do.
+
+    That entry is a ``WeakValueDictionary`` item (about 1.5 us a proxy, with its removal);
+    this is a plain dict of weak references, emptied by ``TypedProxy.__del__``. An address's
+    hook is registered after its connection-local's, which forgets the parent's connection.
+    """
+
+    def __init__(self) -> None:
+        self._proxies: dict[Any, dict[int, weakref.ref[TypedProxy]]] = {}
+
+    def add(self, address: Any, proxy: TypedProxy) -> None:
+        proxies = self._proxies.get(address)
+        if proxies is None:
+            proxies = self._track(address)
+        proxies[id(proxy)] = weakref.ref(proxy)
+
+    def discard(self, address: Any, proxy: TypedProxy) -> None:
+        proxies = self._proxies.get(address)
+        if proxies is not None:
+            proxies.pop(id(proxy), None)
+
+    def _track(self, address: Any) -> dict[int, weakref.ref[TypedProxy]]:
+        new: dict[int, weakref.ref[TypedProxy]] = {}
+        proxies = self._proxies.setdefault(address, new)  # atomic: one hook per address
+        if proxies is new:
+            local, _ = channel.address_local(address)
+            util.register_after_fork(
+                local, functools.partial(self._after_fork, address)
+            )
+        return proxies
+
+    def _after_fork(self, address: Any, _local: object) -> None:
+        for ref in list(self._proxies.get(address, {}).values()):
+            proxy = ref()
+            if proxy is not None:
+                proxy._after_fork()  # type: ignore[attr-defined]
+
+
+_inheritance = _Inheritance()
 
 
 class StaleProxyError(TypeError):

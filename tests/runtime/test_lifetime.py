@@ -139,11 +139,12 @@ def test_proxy_sent_to_a_spawned_child_returns_nested_proxies() -> None:
 
 
 def test_an_adopted_proxy_is_built_as_init_builds_one(manager: RuntimeManager) -> None:
-    """Returned proxies skip ``__init__``; they must end up with the same state."""
+    """Returned proxies skip ``__init__``; they must end up with the state of one that
+    takes a reference of its own."""
     board: Any = manager.Board()  # type: ignore[attr-defined]
     adopted = board.tally("same")
     token = copy.copy(adopted._token)
-    built = type(adopted)(token, "pickle", manager=adopted._manager, incref=False)
+    built = type(adopted)(token, "pickle", manager=adopted._manager)
     assert vars(built).keys() == vars(adopted).keys()
     for name, value in vars(built).items():
         if name != "_token":
@@ -154,3 +155,37 @@ def test_an_adopted_proxy_is_built_as_init_builds_one(manager: RuntimeManager) -
         adopted._token.id,
     )
     assert 1 == adopted.add(1)
+
+
+def add_after_the_parent_dropped(tallies: list[Any], channel: Any) -> None:
+    """Forked child: once the parent has released its references, use the inherited proxies."""
+    channel.send("started")
+    assert channel.poll(30)
+    channel.recv()
+    channel.send([tally.add(1) for tally in tallies])
+
+
+def test_a_forked_child_holds_references_of_its_own(manager: RuntimeManager) -> None:
+    """Proxies inherited at a fork (created and returned ones) take the child's own
+    references: the parent's releases leave them working, and the child's end frees them."""
+    board: Any = manager.Board()  # type: ignore[attr-defined]
+    baseline = manager._number_of_objects()  # type: ignore[attr-defined]
+    tallies = [manager.Tally(), board.tally("inherited")]  # type: ignore[attr-defined]
+    ctx = multiprocessing.get_context("fork")
+    ours, theirs = ctx.Pipe()
+    child = ctx.Process(target=add_after_the_parent_dropped, args=(tallies, theirs))
+    child.start()
+    try:
+        assert ours.poll(30), "the child did not start"
+        assert "started" == ours.recv()  # its references are taken before its target runs
+        del tallies
+        board.find("nothing")  # carries this process's releases
+        ours.send("go")
+        assert ours.poll(30), "the child did not report"
+        assert [1, 1] == ours.recv()
+        child.join(30)
+        assert 0 == child.exitcode
+        wait_for(lambda: manager._number_of_objects() == baseline, 2.0)  # type: ignore[attr-defined]
+    finally:
+        child.kill()
+        child.join(10)
