@@ -27,7 +27,7 @@ import threading
 import traceback
 import weakref
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Set as AbstractSet
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
@@ -69,7 +69,8 @@ class TypedServer(managers.Server):
         authkey: bytes
         public: list[str]
         registry: dict[str, tuple[Any, Any, Any, Any]]
-        id_to_local_proxy_obj: dict[str, tuple[Any, set[str], dict[str, str]]]
+        id_to_obj: dict[str, tuple[Any, AbstractSet[str], Any]]  # type: ignore[assignment]
+        id_to_local_proxy_obj: dict[str, tuple[Any, AbstractSet[str], Any]]
         stop_event: threading.Event
         mutex: threading.Lock
         fallback_mapping: dict[str, Any]
@@ -137,9 +138,8 @@ class TypedServer(managers.Server):
         self._local_releases: list[str] = []
         # References taken for proxies sent in replies, until their receivers incref:
         # ident -> count, and ident -> the connections (threads) that sent them.
-        self._in_flight: Counter[str] = Counter()
+        self._in_flight: dict[str, int] = {}
         self._senders: dict[str, Counter[int]] = {}
-        self._in_flight_lock = threading.Lock()
 
     def _loader(self, all_protocols: bool) -> Callable[[bytes | bytearray], Any]:
         """A full loader, or one restricted to what the Protocols name."""
@@ -196,10 +196,20 @@ class TypedServer(managers.Server):
                 self._end_session(session)
             self._release_local()
 
+    # References. The stdlib counts them per object (id_to_refcount); a TypedServer also
+    # counts those each client session holds (self.sessions), and those that replies carry
+    # in flight (_sent). All three change together, under self.mutex.
+
+    def _session(self) -> str | None:
+        """The session of the connection this thread serves; None for a stdlib client."""
+        session: str | None = getattr(self._connection, "session", None)
+        return session
+
     def create(
         self, c: Any, typeid: str, /, *args: object, **kwds: object
     ) -> tuple[str, tuple[str, ...]]:
-        """The stdlib ``create``, with what a typeid exposes worked out once, not per object.
+        """The stdlib ``create``, with what a typeid exposes worked out once, not per
+        object; the new reference is counted against the connection's session.
 
         The new reference is a new one: references in flight are for the proxies that
         carry them (``_take_ref``).
@@ -211,6 +221,7 @@ class TypedServer(managers.Server):
             )
             return created
         factory, exposed, names, method_to_typeid = creation
+        session = self._session()
         with self.mutex:
             if factory is not None:
                 obj = factory(*args, **kwds)
@@ -219,30 +230,73 @@ class TypedServer(managers.Server):
             else:
                 obj = args[0]
             ident = f"{id(obj):x}"
-            self.id_to_obj[ident] = (obj, set(exposed), method_to_typeid)
+            self.id_to_obj[ident] = (obj, exposed, method_to_typeid)
             self.id_to_refcount[ident] = self.id_to_refcount.get(ident, 0) + 1
+            if session is not None:
+                self.sessions.adopted(session, ident)
         return ident, names
 
-    def _end_session(self, session: str) -> None:
-        for ident, count in self.sessions.end(session).items():
-            for _ in range(count):
-                with contextlib.suppress(Exception):
-                    self.decref(None, ident)
-
-    def _adopted(self, ident: str) -> None:
-        session = getattr(self._connection, "session", None)
-        if session is not None:
-            self.sessions.adopted(session, ident)
+    def incref(self, c: Any, ident: str) -> None:
+        """The stdlib incref, counted against the connection's session; the receiver of a
+        proxy that a reply carried takes over its in-flight reference instead."""
+        self._take_ref(ident, self._session())
 
     def decref(self, c: Any, ident: str) -> None:
-        """The stdlib decref; an object it disposes of is forgotten by every session too."""
-        self._decref(ident)
-        self._release_local()
+        """The stdlib decref; on a session's connection, of a reference the session holds."""
+        if not self._release_refs(self._session(), (ident,)):
+            super().decref(_SELF, ident)  # skips a stashed referent, or raises KeyError
 
-    def _decref(self, ident: str) -> None:
-        super().decref(_SELF, ident)
-        if ident not in self.id_to_refcount:
-            self.sessions.forget(ident)
+    def _release(self, conn: Connection, idents: tuple[str, ...]) -> None:
+        """Decrefs of collected proxies; a bad ident must not end the connection."""
+        try:
+            if not self._release_refs(self._session(), idents):
+                util.info("release of unknown objects ignored: %r", idents)
+        except Exception:
+            util.info("malformed release %r ignored", idents)
+
+    def _release_refs(self, session: str | None, idents: Iterable[str]) -> bool:
+        """Give back one reference to each of ``idents``; whether each was known.
+
+        On a session's connection, only references the session holds: any other was taken
+        back already, by the session's end or by the object's disposal (its ident may
+        belong to another object by now).
+        """
+        known = True
+        disposed: list[object] = []
+        with self.mutex:
+            for ident in idents:
+                if session is None or self.sessions.released(session, ident):
+                    known = self._drop(ident, disposed) and known
+        del disposed  # outside the mutex: an object holding proxies releases more
+        self._release_local()
+        return known
+
+    def _drop(self, ident: str, disposed: list[object]) -> bool:
+        """One reference fewer to ``ident``, under the mutex; whether it had any.
+
+        An object left without references goes to ``disposed``, to be dropped once the
+        mutex is released (the stdlib's two-step disposal).
+        """
+        count = self.id_to_refcount.get(ident)
+        if not count:
+            return False
+        if count > 1:
+            self.id_to_refcount[ident] = count - 1
+            return True
+        del self.id_to_refcount[ident]
+        disposed.append(self.id_to_obj.pop(ident, None))
+        self.sessions.forget(ident)  # its ident may soon name another object
+        return True
+
+    def _end_session(self, session: str) -> None:
+        """A client process's lease closed: give back every reference its session held."""
+        disposed: list[object] = []
+        with self.mutex:
+            for ident, count in self.sessions.end(session).items():
+                for _ in range(count):
+                    self._drop(ident, disposed)
+        del disposed
+        self._release_local()
 
     # gh-103136. When a request carries a proxy of one of this server's own objects (an
     # argument, an item for a managed list), the stdlib's RebuildProxy builds it with
@@ -279,7 +333,7 @@ class TypedServer(managers.Server):
 
     def _local_proxy_collected(self, key: int, ident: str) -> None:
         """Finalizer of a proxy the server held: queue its release (no lock is taken here:
-        it runs wherever the proxy dies, maybe under the server's mutex)."""
+        it runs wherever the proxy dies)."""
         entry = self._local_proxies.get(key)
         if entry is not None and entry[0]() is None:
             del self._local_proxies[key]
@@ -293,52 +347,61 @@ class TypedServer(managers.Server):
                 ident = self._local_releases.pop()
             except IndexError:
                 return
-            try:
-                self._decref(ident)
-            except Exception:
-                util.info("release of server-held proxy of %r failed", ident)
+            disposed: list[object] = []
+            with self.mutex:
+                if not self._drop(ident, disposed):
+                    util.info("release of server-held proxy of %r failed", ident)
+            del disposed
 
-    def _take_ref(self, ident: str) -> None:
-        """One more reference to ``ident``: one taken for a reply in flight, or a new one."""
-        with self._in_flight_lock:
-            if self._in_flight[ident] > 0:
-                self._in_flight[ident] -= 1
-                if not self._in_flight[ident]:
+    def _take_ref(self, ident: str, session: str | None = None) -> None:
+        """One more reference to ``ident``: one taken for a reply in flight, or a new one;
+        held by ``session``, if given."""
+        with self.mutex:
+            in_flight = self._in_flight.get(ident)
+            count = self.id_to_refcount.get(ident)
+            if in_flight:
+                if in_flight > 1:
+                    self._in_flight[ident] = in_flight - 1
+                else:
                     del self._in_flight[ident]
-                return
-        super().incref(_SELF, ident)
-
-    def incref(self, c: Any, ident: str) -> None:
-        """The stdlib incref; the receiver of a proxy sent in a reply takes over its
-        in-flight reference instead."""
-        self._take_ref(ident)
+            elif count:
+                self.id_to_refcount[ident] = count + 1
+            if session is not None and (in_flight or count):
+                self.sessions.adopted(session, ident)
+        if not (in_flight or count):
+            # The stdlib's: restores a referent stashed in id_to_local_proxy_obj, or raises.
+            super().incref(_SELF, ident)
+            if session is not None:
+                with self.mutex:
+                    self.sessions.adopted(session, ident)
 
     def _sent(self, idents: list[str]) -> None:
         """Server-held proxies were pickled into a reply: keep their objects alive until
         the receivers incref (the stdlib RebuildProxy does, on a connection of its own), or
         until every connection that sent them has closed."""
         sender = threading.get_ident()
-        for ident in idents:
-            super().incref(_SELF, ident)
-            with self._in_flight_lock:
-                self._in_flight[ident] += 1
+        with self.mutex:
+            for ident in idents:
+                # A proxy the server holds holds a reference: its object is counted.
+                self.id_to_refcount[ident] += 1
+                self._in_flight[ident] = self._in_flight.get(ident, 0) + 1
                 self._senders.setdefault(ident, Counter())[sender] += 1
 
     def _return_in_flight(self) -> None:
         """This connection closed: release the in-flight references no receiver took over,
         of the objects no open connection has sent."""
         sender = threading.get_ident()
-        released: list[str] = []
-        with self._in_flight_lock:
+        disposed: list[object] = []
+        with self.mutex:
             for ident in [i for i, s in self._senders.items() if sender in s]:
                 senders = self._senders[ident]
                 del senders[sender]
                 if not senders:
                     del self._senders[ident]
-                    released += [ident] * self._in_flight.pop(ident, 0)
-        for ident in released:
-            with contextlib.suppress(Exception):
-                self._decref(ident)
+                    for _ in range(self._in_flight.pop(ident, 0)):
+                        self._drop(ident, disposed)
+        del disposed
+        self._release_local()
 
     def number_of_objects(self, c: Any) -> int:
         """The stdlib count, once the proxies the server dropped are released."""
@@ -505,14 +568,13 @@ class TypedServer(managers.Server):
         if not typeid or (res is None and name in _optional(gettypeid)):
             return ("#RETURN", res)
         rident, rexposed = self.create(conn, typeid, res)
-        self._adopted(rident)
         return ("#PROXY", (rexposed, managers.Token(typeid, self.address, rident)))
 
     def _getattr(
         self,
         conn: Connection,
         obj: object,
-        exposed: set[str],
+        exposed: AbstractSet[str],
         gettypeid: Any,
         name: str,
     ) -> tuple[str, object]:
@@ -609,25 +671,9 @@ class TypedServer(managers.Server):
             result = getattr(self, name)(conn, *args, **kwds)
         except Exception:
             return ("#TRACEBACK", traceback.format_exc())
-        if name == "create":
-            self._adopted(result[0])
-        elif name == "incref":
-            self._adopted(args[0])
-        elif name == "decref":
-            self.sessions.released(getattr(self._connection, "session", None), args[0])
         return ("#RETURN", result)
 
-    def _release(self, conn: Connection, idents: tuple[str, ...]) -> None:
-        """One-way decrefs of collected proxies; a bad ident must not end the connection."""
-        session = getattr(self._connection, "session", None)
-        for ident in idents:
-            self.sessions.released(session, ident)
-            try:
-                self.decref(conn, ident)
-            except Exception:
-                util.info("release of unknown object %r ignored", ident)
-
-    def _lookup(self, ident: str) -> tuple[Any, set[str], dict[str, str]]:
+    def _lookup(self, ident: str) -> tuple[Any, AbstractSet[str], Any]:
         try:
             return self.id_to_obj[ident]
         except KeyError:

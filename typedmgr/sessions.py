@@ -10,7 +10,6 @@ holds. The stdlib keeps one global count per object, so a killed client leaks fo
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
 
 __all__ = ["Sessions", "lease_name", "session_name", "session_of"]
@@ -40,63 +39,56 @@ def session_of(name: str) -> tuple[str | None, bool]:
 class Sessions:
     """Per-session reference counts, kept beside the server's global ones.
 
-    Every creation and release passes through here: nothing is allocated on the way but
-    the entries themselves.
+    Not locked: the server changes them together with its own counts, under its mutex.
+    Nothing is allocated on the way but the entries themselves.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._held: dict[str, dict[str, int]] = {}  # session -> ident -> references
         self._holders: dict[str, set[str]] = {}  # ident -> sessions holding it
 
     def adopted(self, session: str, ident: str) -> None:
         """``session`` now holds one more reference to ``ident``."""
-        with self._lock:
-            held = self._held.get(session)
-            if held is None:
-                held = self._held[session] = {}
-            count = held.get(ident, 0)
-            held[ident] = count + 1
-            if not count:
-                holders = self._holders.get(ident)
-                if holders is None:
-                    self._holders[ident] = {session}
-                else:
-                    holders.add(session)
+        held = self._held.get(session)
+        if held is None:
+            held = self._held[session] = {}
+        count = held.get(ident, 0)
+        held[ident] = count + 1
+        if not count:
+            holders = self._holders.get(ident)
+            if holders is None:
+                self._holders[ident] = {session}
+            else:
+                holders.add(session)
 
-    def released(self, session: str | None, ident: str) -> None:
-        """``session`` gave one reference to ``ident`` back."""
-        if session is None:
-            return
-        with self._lock:
-            held = self._held.get(session)
-            if not held:
-                return
-            count = held.get(ident, 0)
-            if count > 1:
-                held[ident] = count - 1
-            elif count:
-                del held[ident]
-                self._drop_holder(ident, session)
+    def released(self, session: str, ident: str) -> bool:
+        """``session`` gives one reference to ``ident`` back; whether it held one."""
+        held = self._held.get(session)
+        if not held:
+            return False
+        count = held.get(ident, 0)
+        if count > 1:
+            held[ident] = count - 1
+        elif count:
+            del held[ident]
+            self._drop_holder(ident, session)
+        return bool(count)
 
     def forget(self, ident: str) -> None:
         """``ident`` was disposed of: no session may release it again (ids get reused)."""
-        with self._lock:
-            for session in self._holders.pop(ident, ()):
-                self._held.get(session, {}).pop(ident, None)
+        for session in self._holders.pop(ident, ()):
+            self._held.get(session, {}).pop(ident, None)
 
     def end(self, session: str) -> Counter[str]:
         """Close ``session``; return the references it still held, to be released."""
-        with self._lock:
-            held = self._held.pop(session, {})
-            for ident in held:
-                self._drop_holder(ident, session)
-            return Counter(held)
+        held = self._held.pop(session, {})
+        for ident in held:
+            self._drop_holder(ident, session)
+        return Counter(held)
 
     def count(self) -> int:
         """Sessions holding at least one reference."""
-        with self._lock:
-            return sum(1 for held in self._held.values() if held)
+        return sum(1 for held in self._held.values() if held)
 
     def _drop_holder(self, ident: str, session: str) -> None:
         holders = self._holders.get(ident)
