@@ -24,6 +24,12 @@ def long_binput(index: int) -> bytes:
         # After strings full of the opcode bytes, so that the walk has to step over them.
         b"\x80\x04\x8c\x08rprprprp\x94" + long_binput(FAR) + b"0N.",
         b"\x80\x04\x8c\x03pr\n\x94" + b"p%d\n" % FAR + b"0N.",
+        # PUT's index as int() reads it: blanks, a sign, underscores.
+        b"\x80\x04N" + b"p %d\n" % FAR + b".",
+        b"\x80\x04N" + b"p+%d\n" % FAR + b".",
+        b"\x80\x04N" + b"p%d \n" % FAR + b".",
+        b"\x80\x04N" + b"p\t%d\n" % FAR + b".",
+        b"\x80\x04N" + b"p" + f"{FAR:_}".encode() + b"\n.",
     ],
 )
 def test_far_memo_stores_are_refused_unread(bomb: bytes) -> None:
@@ -31,6 +37,17 @@ def test_far_memo_stores_are_refused_unread(bomb: bytes) -> None:
         check_memo(bomb)
     with pytest.raises(pickle.UnpicklingError, match="exceeds"):
         AllowList([]).loads(bomb)
+
+
+@pytest.mark.parametrize("spelling", [b" %d", b"+%d", b"%d ", b"\t%d", b"%d_0"])
+def test_every_spelling_of_a_put_index_the_loader_takes_is_checked(
+    spelling: bytes,
+) -> None:
+    """``int()`` spellings of PUT's index: the C loader stores at them, so they count."""
+    index = MAX_MEMO_INDEX // 100
+    assert pickle.loads(b"\x80\x04Np" + spelling % index + b"\n.") is None
+    with pytest.raises(pickle.UnpicklingError, match="exceeds"):
+        check_memo(b"\x80\x04Np" + spelling % FAR + b"\n.")
 
 
 @pytest.mark.parametrize(

@@ -258,11 +258,21 @@ def _walk(data: bytes | bytearray, end: int) -> None:
                 line_end = data.find(b"\n", i)
                 if line_end < 0:
                     return  # truncated: the loader refuses it
-                if op == _PUT and data[i:line_end].isdigit():
-                    _check_index(int(data[i:line_end]))
+                if op == _PUT:
+                    _check_put(data[i:line_end])
                 i = line_end + 1
         else:
             return
+
+
+def _check_put(argument: bytes | bytearray) -> None:
+    """PUT's index, read as the C loader reads it: ``int()`` takes blanks, a sign and
+    underscores (``p 1_000_000_000``), not only digits."""
+    try:
+        index = int(argument)
+    except ValueError:
+        return  # the loader refuses it too
+    _check_index(index)
 
 
 def _check_index(index: int) -> None:
