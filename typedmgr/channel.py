@@ -6,6 +6,9 @@ typedmgr sends creation on the thread's existing connection instead, lets the pr
 reference the server made for it (no incref/decref pair), and queues releases of collected
 proxies to ride on the next request: as its fifth element, ``(ident, methodname, args,
 kwds, released)``, or as a ``RELEASE`` message in front of it. TCP sockets get TCP_NODELAY.
+
+Every typedmgr request has that fifth element (``()`` when nothing is released): it tells
+the server that the caller takes remote objects as ``PROXIED`` replies.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ __all__ = [
     "BATCH",
     "GETATTR",
     "ONEWAY",
+    "PROXIED",
     "RELEASE",
     "ServerConnectionError",
     "address_local",
@@ -41,6 +45,7 @@ __all__ = [
     "frame",
     "nodelay",
     "release_later",
+    "server_request",
     "server_rpc",
     "session",
     "thread_connection",
@@ -52,6 +57,11 @@ RELEASE = "#typedmgr-release"
 ONEWAY = "#typedmgr-oneway"
 #: Attribute read ``(ident, GETATTR, (name,), {})`` of an exposed property or attribute.
 GETATTR = "#typedmgr-getattr"
+#: The reply to a typedmgr request for a remote object (a creation, or a method returning
+#: one): ``(PROXIED, (typeid, exposed, ident))``. The stdlib's ``#PROXY`` pickles a Token,
+#: which costs both ends a Python-level reduce; and with the ident last, the replies of
+#: one typeid share their prefix, which the memo check then walks once (``unpickling``).
+PROXIED = "#typedmgr-proxy"
 #: Many requests in one ``(None, BATCH, (request, ...), {})``, run in order; the reply is
 #: ``("#RETURN", [reply, ...])``, one reply for each request that has one.
 BATCH = "#typedmgr-batch"
@@ -292,6 +302,20 @@ def address_local(address: Any) -> tuple[Any, Any]:
         return found
 
 
+def server_request(
+    address: Any,
+    authkey: bytes,
+    connect: Callable[..., Connection],
+    name: str,
+    /,
+    *args: object,
+    **kwds: object,
+) -> tuple[str, Any]:
+    """The reply to a server-level request on this thread's connection (releases go too)."""
+    local, _ = address_local(address)
+    return exchange(local, address, authkey, connect, (None, name, args, kwds, ()))
+
+
 def server_rpc(
     address: Any,
     authkey: bytes,
@@ -301,9 +325,8 @@ def server_rpc(
     *args: object,
     **kwds: object,
 ) -> Any:
-    """Call a server-level function on this thread's connection; queued releases go first."""
-    local, _ = address_local(address)
-    kind, result = exchange(local, address, authkey, connect, (None, name, args, kwds))
+    """The result of a server-level function called on this thread's connection."""
+    kind, result = server_request(address, authkey, connect, name, *args, **kwds)
     if kind == "#RETURN":
         return result
     raise managers.convert_to_error(kind, result)  # type: ignore[attr-defined]
@@ -347,14 +370,14 @@ def dumps(message: object) -> bytes:
 
 
 def _releasing(address: Any, request: tuple[object, ...]) -> bytes:
-    """``request`` pickled, with the releases queued for ``address`` as a fifth element."""
+    """``request`` pickled, with the releases queued for ``address`` as its fifth element."""
     if not _pending.get(address):  # unlocked peek: the hot path stays one dict lookup
         return dumps(request)
     idents = _take(address)
     if not idents:
         return dumps(request)
     try:
-        return dumps((*request, tuple(idents)))
+        return dumps((*request[:4], tuple(idents)))
     except BaseException:  # the request does not pickle: its releases wait for the next
         with _pending_lock:
             _pending.setdefault(address, []).extend(idents)

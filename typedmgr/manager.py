@@ -25,7 +25,13 @@ from typedmgr.model import (
     ref_of,
     signature_of,
 )
-from typedmgr.proxy import ProxyFactory, TypedIterator, TypedProxy, check_fingerprint
+from typedmgr.proxy import (
+    ProxyFactory,
+    TypedIterator,
+    TypedProxy,
+    check_fingerprint,
+    remote_error,
+)
 from typedmgr.server import TypedServer
 
 if TYPE_CHECKING:
@@ -379,9 +385,12 @@ class TypedManager(managers.BaseManager):
             self._decref(token)
             return proxy
         check_fingerprint(proxytype, typeid, self._address, self._authkey, self._Client)
-        ident, exposed = channel.server_rpc(
+        kind, result = channel.server_request(
             self._address, self._authkey, self._Client, "create", typeid, *args, **kwds
         )
+        if kind != channel.PROXIED:
+            raise remote_error(kind, result)
+        _, exposed, ident = result
         token = managers.Token(typeid, self._address, ident)
         return TypedProxy._adopt(proxytype, token, self, self._authkey, exposed)
 

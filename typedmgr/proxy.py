@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from typing_extensions import Self
 
 from typedmgr import channel, peers, unpickling
-from typedmgr.channel import GETATTR, ONEWAY
+from typedmgr.channel import GETATTR, ONEWAY, PROXIED
 from typedmgr.model import (
     ITERATOR_TYPEID,
     Interface,
@@ -273,7 +273,7 @@ class TypedProxy(managers.BaseProxy):
         pipeline = capturing.get()
         if pipeline is not None:
             return pipeline.enqueue(
-                self, (self._id, methodname, args, kwds), expects_reply=True
+                self, (self._id, methodname, args, kwds, ()), expects_reply=True
             )
         return self._callmethod(methodname, args, kwds)
 
@@ -297,7 +297,7 @@ class TypedProxy(managers.BaseProxy):
 
     def _send(self, methodname: str, /, *args: object, **kwds: object) -> None:
         """Call a ``@oneway`` method: send the request and return without waiting."""
-        request = (self._id, ONEWAY, (methodname, args), kwds)
+        request = (self._id, ONEWAY, (methodname, args), kwds, ())
         pipeline = capturing.get()
         if pipeline is not None:
             pipeline.enqueue(self, request, expects_reply=False)
@@ -322,7 +322,7 @@ class TypedProxy(managers.BaseProxy):
             self._token.address,
             self._authkey,
             self._Client,
-            (self._id, methodname, args, kwds),
+            (self._id, methodname, args, kwds, ()),
         )
         return self._reply(kind, result)
 
@@ -330,26 +330,29 @@ class TypedProxy(managers.BaseProxy):
         """The value a reply stands for: a copy, a new proxy, or the exception raised."""
         if kind == "#RETURN":
             return result
-        if kind == "#PROXY":
-            exposed, token = result
-            return self._returned_proxy(exposed, token)
+        if kind == PROXIED:
+            typeid, exposed, ident = result
+            return self._returned_proxy(typeid, exposed, ident)
         try:
             raise remote_error(kind, result)
         finally:
             del result  # the traceback would keep the exception alive (gh-106558)
 
     def _returned_proxy(
-        self, exposed: tuple[str, ...], token: managers.Token
+        self, typeid: str, exposed: tuple[str, ...], ident: str
     ) -> object:
         """Wrap a remote object a method returned, without the manager's registry (gh-99595)."""
-        token.address = self._token.address
-        proxytype = _proxytype_for_typeid(str(token.typeid), self._manager)
+        address = self._token.address
+        proxytype = _proxytype_for_typeid(typeid, self._manager)
         proxy = TypedProxy._adopt(
-            proxytype, token, self._manager, self._authkey, exposed, self._serializer
+            proxytype,
+            managers.Token(typeid, address, ident),
+            self._manager,
+            self._authkey,
+            exposed,
+            self._serializer,
         )
-        check_fingerprint(
-            proxytype, str(token.typeid), token.address, self._authkey, self._Client
-        )
+        check_fingerprint(proxytype, typeid, address, self._authkey, self._Client)
         return proxy
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:

@@ -36,6 +36,7 @@ from typedmgr.channel import (
     BATCH,
     GETATTR,
     ONEWAY,
+    PROXIED,
     RELEASE,
     SERVER_RPCS,
     dumps,
@@ -480,10 +481,14 @@ class TypedServer(managers.Server):
             return ("#TRACEBACK", traceback.format_exc())
 
     def _dispatch(self, conn: Connection, request: Any) -> tuple[str, object] | None:
-        if len(request) == 5:  # a typedmgr client's, with the releases it had queued
-            *request, released = request
-            self._release(conn, released)
-        ident, methodname, args, kwds = request
+        if len(request) == 5:  # a typedmgr client's: see channel.PROXIED
+            ident, methodname, args, kwds, released = request
+            if released:
+                self._release(conn, released)
+            typed = True
+        else:
+            ident, methodname, args, kwds = request
+            typed = False
         if ident is None:
             if methodname == RELEASE:
                 self._release(conn, args)
@@ -494,7 +499,7 @@ class TypedServer(managers.Server):
         if methodname == ONEWAY:
             self._oneway(conn, ident, args, kwds)
             return None
-        return self._call(conn, ident, methodname, args, kwds)
+        return self._call(conn, ident, methodname, args, kwds, typed)
 
     def _batch(self, conn: Connection, requests: Any) -> list[tuple[str, object]]:
         """Run a batch's requests in order: the replies of those that have one."""
@@ -558,9 +563,10 @@ class TypedServer(managers.Server):
         sys.exit(1)
 
     def _result(
-        self, conn: Connection, gettypeid: Any, name: str, res: object
+        self, conn: Connection, gettypeid: Any, name: str, res: object, typed: bool
     ) -> tuple[str, object]:
-        """A copy of ``res``, or a proxy token when ``method_to_typeid`` names ``name``."""
+        """A copy of ``res``, or a remote object when ``method_to_typeid`` names ``name``:
+        ``PROXIED`` for a typedmgr caller, a stdlib ``#PROXY`` for any other."""
         if name in getattr(gettypeid, "itself", ()):
             # ``__enter__ -> Self``: the caller keeps its proxy.
             return ("#RETURN", None)
@@ -568,6 +574,8 @@ class TypedServer(managers.Server):
         if not typeid or (res is None and name in _optional(gettypeid)):
             return ("#RETURN", res)
         rident, rexposed = self.create(conn, typeid, res)
+        if typed:
+            return (PROXIED, (typeid, rexposed, rident))
         return ("#PROXY", (rexposed, managers.Token(typeid, self.address, rident)))
 
     def _getattr(
@@ -577,6 +585,7 @@ class TypedServer(managers.Server):
         exposed: AbstractSet[str],
         gettypeid: Any,
         name: str,
+        typed: bool,
     ) -> tuple[str, object]:
         """Read an exposed property or attribute; a Protocol-typed one comes back proxied."""
         if name not in exposed:
@@ -586,7 +595,7 @@ class TypedServer(managers.Server):
         except Exception as e:
             _attach_traceback(e)
             return ("#ERROR", e)
-        return self._result(conn, gettypeid, name, res)
+        return self._result(conn, gettypeid, name, res, typed)
 
     def fingerprint(
         self, c: Connection, typeid: str, fingerprint: str
@@ -603,7 +612,7 @@ class TypedServer(managers.Server):
     def _oneway(self, conn: Connection, ident: str, args: Any, kwds: Any) -> None:
         """Run a one-way call; nobody waits for it, so its failure goes to the log."""
         methodname, call_args = args
-        kind, result = self._call(conn, ident, methodname, call_args, kwds)
+        kind, result = self._call(conn, ident, methodname, call_args, kwds, True)
         if kind == "#ERROR":
             assert isinstance(result, BaseException)
             _log.error(
@@ -615,14 +624,21 @@ class TypedServer(managers.Server):
             _log.error("one-way call %s() failed:\n%s", methodname, result)
 
     def _call(
-        self, conn: Connection, ident: str, methodname: str, args: Any, kwds: Any
+        self,
+        conn: Connection,
+        ident: str,
+        methodname: str,
+        args: Any,
+        kwds: Any,
+        typed: bool,
     ) -> tuple[str, object]:
-        """Call a method of a referent; the reply the stdlib would send, traceback kept."""
+        """Call a method of a referent; the reply the stdlib would send, traceback kept
+        (a returned remote object as ``PROXIED`` if the caller is ``typed``)."""
         obj = None
         try:
             obj, exposed, gettypeid = self._lookup(ident)
             if methodname == GETATTR:
-                return self._getattr(conn, obj, exposed, gettypeid, args[0])
+                return self._getattr(conn, obj, exposed, gettypeid, args[0], typed)
             if methodname not in exposed:
                 raise AttributeError(
                     f"method {methodname!r} of {type(obj)!r} object is not in "
@@ -637,7 +653,7 @@ class TypedServer(managers.Server):
             except Exception as e:
                 _attach_traceback(e)
                 return ("#ERROR", e)
-            return self._result(conn, gettypeid, methodname, res)
+            return self._result(conn, gettypeid, methodname, res, typed)
         except AttributeError:
             return self._fallback(conn, ident, obj, methodname, args, kwds)
         except Exception:
@@ -671,6 +687,9 @@ class TypedServer(managers.Server):
             result = getattr(self, name)(conn, *args, **kwds)
         except Exception:
             return ("#TRACEBACK", traceback.format_exc())
+        if name == "create":  # the new object comes back as returned ones do
+            ident, exposed = result
+            return (PROXIED, (args[0], exposed, ident))
         return ("#RETURN", result)
 
     def _lookup(self, ident: str) -> tuple[Any, AbstractSet[str], Any]:

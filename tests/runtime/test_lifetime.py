@@ -177,7 +177,9 @@ def test_a_forked_child_holds_references_of_its_own(manager: RuntimeManager) -> 
     child.start()
     try:
         assert ours.poll(30), "the child did not start"
-        assert "started" == ours.recv()  # its references are taken before its target runs
+        assert (
+            "started" == ours.recv()
+        )  # its references are taken before its target runs
         del tallies
         board.find("nothing")  # carries this process's releases
         ours.send("go")
