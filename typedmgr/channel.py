@@ -45,6 +45,7 @@ __all__ = [
     "frame",
     "nodelay",
     "release_later",
+    "release_now",
     "server_request",
     "server_rpc",
     "session",
@@ -141,10 +142,8 @@ def exchange(
     connection is closed and forgotten: a reply still in flight must never be read as the
     answer to the next call (the stdlib does exactly that).
     """
-    conn = getattr(local, "connection", None)
-    if conn is None:
-        conn = thread_connection(address, authkey, connect)
-    wire = _wire(local, address, conn)
+    wire = _wire(local, address, authkey, connect)
+    conn = wire.conn
     data = request if isinstance(request, bytes) else _releasing(address, request)
     try:
         wire.write(_outgoing(address, frames.framed(data)))
@@ -170,10 +169,8 @@ def exchange_many(
     A broken or interrupted exchange drops the connection, as :func:`exchange` does; the
     replies not read by then become the error.
     """
-    conn = getattr(local, "connection", None)
-    if conn is None:
-        conn = thread_connection(address, authkey, connect)
-    wire = _wire(local, address, conn)
+    wire = _wire(local, address, authkey, connect)
+    conn = wire.conn
     loads = reply_loader(address)
     results: list[tuple[str, Any] | BaseException] = []
     failure: BaseException | None = None
@@ -195,15 +192,15 @@ def exchange_many(
     return results
 
 
-def _wire(local: Any, address: Any, conn: Connection) -> frames.Wire:
-    """The wire of this thread's connection, kept beside it.
-
-    Stdlib proxies share the connection and read it directly, which is safe: between two
-    exchanges nothing is left buffered, since every request gets exactly one reply.
-    """
+def _wire(
+    local: Any, address: Any, authkey: bytes, connect: Callable[..., Connection]
+) -> frames.Wire:
+    """The wire of this thread's session connection to ``address`` (made if need be)."""
     wire: frames.Wire | None = getattr(local, "wire", None)
-    if wire is None or wire.conn is not conn:
-        wire = local.wire = frames.Wire(conn, spin=peers.peer(address).reply_spin)
+    if wire is None or wire.conn is not getattr(local, "connection", None):
+        thread_connection(address, authkey, connect)
+        wire = local.wire
+        assert wire is not None
     return wire
 
 
@@ -234,17 +231,28 @@ def _drop(
 def thread_connection(
     address: Any, authkey: bytes, connect: Callable[..., Connection]
 ) -> Connection:
-    """This thread's long-lived connection to ``address``, shared with the stdlib proxies."""
+    """This thread's long-lived connection to ``address``, which names our session.
+
+    Stdlib proxies share it and read it directly, which is safe: between two exchanges
+    nothing is left buffered, since every request gets exactly one reply. They may also
+    close it (when they know of no reference this process holds) and connect anew, naming
+    no session: such a connection is closed and replaced, never used for our requests.
+    """
     local, _ = address_local(address)
-    try:
-        conn: Connection = local.connection
-    except AttributeError:
-        _ensure_lease(address, authkey, connect)
-        name = process.current_process().name
-        if threading.current_thread().name != "MainThread":
-            name += "|" + threading.current_thread().name
-        conn = _accepted(address, authkey, connect, session_name(name, _session))
-        local.connection = conn
+    wire: frames.Wire | None = getattr(local, "wire", None)
+    conn: Connection | None = getattr(local, "connection", None)
+    if wire is not None and conn is wire.conn:
+        return conn
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            conn.close()
+    _ensure_lease(address, authkey, connect)
+    name = process.current_process().name
+    if threading.current_thread().name != "MainThread":
+        name += "|" + threading.current_thread().name
+    conn = _accepted(address, authkey, connect, session_name(name, _session))
+    local.connection = conn
+    local.wire = frames.Wire(conn, spin=peers.peer(address).reply_spin)
     return conn
 
 
@@ -262,13 +270,17 @@ def _accepted(
 _session = secrets.token_hex(8)
 _leases: dict[Any, Connection] = {}
 _leases_lock = threading.Lock()
+# Held for a release on a lease (see release_now); and whether this thread is in one.
+_lease_lock = threading.Lock()
+_in_release = threading.local()
 
 
 def _new_session() -> None:
     """In a forked child: a session of its own; the parent's leases are not ours to close."""
-    global _session
+    global _session, _leases_lock, _lease_lock
     _session = secrets.token_hex(8)
     _leases.clear()
+    _leases_lock, _lease_lock = threading.Lock(), threading.Lock()
 
 
 os.register_at_fork(after_in_child=_new_session)
@@ -344,6 +356,31 @@ def release_later(address: Any, ident: str) -> None:
     """A proxy holding a reference was collected: queue the decref for the next request."""
     with _pending_lock:
         _pending.setdefault(address, []).append(ident)
+
+
+def release_now(address: Any, ident: str, idset: set[str]) -> None:
+    """A stdlib-class proxy holding a reference of this session was collected: release it
+    now, on the session's lease, as the stdlib releases at once (on a connection of its
+    own, which names no session). Its own requests cannot carry queued releases.
+    """
+    idset.discard(ident)
+    lease = _leases.get(address)
+    if (
+        lease is None
+    ):  # the lease broke, and the server released the session's references
+        return
+    if getattr(_in_release, "active", False):  # a signal handler's, amid a release
+        release_later(address, ident)
+        return
+    _in_release.active = True
+    try:
+        with _lease_lock:
+            lease.send_bytes(dumps((None, "decref", (ident,), {}, ())))
+            lease.recv_bytes()
+    except Exception:  # a lost server has released it
+        util.info("release of %r on the lease to %r failed", ident, address)
+    finally:
+        _in_release.active = False
 
 
 def _take(address: Any) -> list[str]:

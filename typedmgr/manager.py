@@ -107,6 +107,7 @@ class TypedManager(managers.BaseManager):
                 before it sleeps (default 50 us; 0: sleep at once).
         """
         super().__init_subclass__(**kwargs)
+        cls._adopt_stdlib_creations()
         if request_spin is not None and not request_spin >= 0:
             raise ValueError(f"request_spin must be >= 0 seconds, not {request_spin!r}")
         unpickling_module.expect_replies(types=allow)  # the values travel both ways
@@ -130,6 +131,22 @@ class TypedManager(managers.BaseManager):
                 ),
             }
             cls._Server = type(f"{cls.__name__}Server", (cls._Server,), settings)
+
+    @classmethod
+    def _adopt_stdlib_creations(cls) -> None:
+        """Creation methods that a stdlib base registered (``SyncManager``'s ``list()``...)
+        are replaced by ones that create on the thread's connection, like every other.
+
+        The stdlib's open three connections, and the proxy's reference, taken on one of
+        them, belongs to no session: a killed client would leak it.
+        """
+        for typeid in cls._registry:
+            method = getattr(cls, typeid, None)
+            if (
+                getattr(method, "__qualname__", None)
+                == "BaseManager.register.<locals>.temp"
+            ):
+                setattr(cls, typeid, _creation_method(typeid, None))
 
     @classmethod
     def _server_class(cls) -> type[TypedServer]:
@@ -286,8 +303,10 @@ class TypedManager(managers.BaseManager):
                     "annotations to check against"
                 )
             super().register(
-                typeid, callable, proxytype, exposed, method_to_typeid, create_method
+                typeid, callable, proxytype, exposed, method_to_typeid, False
             )
+            if create_method:
+                setattr(cls, typeid, _creation_method(typeid, None))
             return
         protocol = protocol_of(typeid)
         if protocol is None:

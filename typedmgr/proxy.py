@@ -203,7 +203,14 @@ class TypedProxy(managers.BaseProxy):
                 exposed=exposed,
                 incref=False,
             )
-            util.Finalize(proxy, channel.release_later, args=(token.address, token.id))
+            # As the stdlib's _incref: while the process knows of references it holds,
+            # the stdlib leaves the thread's connection open.
+            proxy._idset.add(token.id)
+            util.Finalize(
+                proxy,
+                channel.release_now,
+                args=(token.address, token.id, proxy._idset),
+            )
         result: _P = proxy
         return result
 

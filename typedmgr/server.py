@@ -209,20 +209,31 @@ class TypedServer(managers.Server):
     def create(
         self, c: Any, typeid: str, /, *args: object, **kwds: object
     ) -> tuple[str, tuple[str, ...]]:
-        """The stdlib ``create``, with what a typeid exposes worked out once, not per
-        object; the new reference is counted against the connection's session.
+        """The stdlib ``create``; the new reference is counted against the connection's
+        session (a typedmgr client's creation)."""
+        return self._create(typeid, args, kwds, self._session())
 
-        The new reference is a new one: references in flight are for the proxies that
-        carry them (``_take_ref``).
+    def _create(
+        self,
+        typeid: str,
+        args: tuple[object, ...],
+        kwds: dict[str, object],
+        session: str | None,
+    ) -> tuple[str, tuple[str, ...]]:
+        """A new object of ``typeid`` and one new reference to it, held by ``session`` if
+        given; what a typeid exposes is worked out once, unless its objects decide it.
+
+        The reference is a new one: references in flight are for the proxies that carry
+        them (``_take_ref``).
         """
         creation = self._creations.get(typeid)
-        if creation is None:  # exposure the object decides (``exposed=None``)
-            created: tuple[str, tuple[str, ...]] = super().create(
-                c, typeid, *args, **kwds
+        if creation is None:  # the stdlib's errors: an unknown typeid (KeyError), or
+            method_to_typeid = self.registry[typeid][2]
+            raise TypeError(  # a method_to_typeid that is no dict
+                f"Method_to_typeid {method_to_typeid!r}: type "
+                f"{type(method_to_typeid)!s}, not dict"
             )
-            return created
         factory, exposed, names, method_to_typeid = creation
-        session = self._session()
         with self.mutex:
             if factory is not None:
                 obj = factory(*args, **kwds)
@@ -230,6 +241,9 @@ class TypedServer(managers.Server):
                 raise ValueError("Without callable, must have one non-keyword argument")
             else:
                 obj = args[0]
+            if names is None:  # ``exposed=None``: the object's public methods
+                names = (*managers.public_methods(obj), *(method_to_typeid or ()))  # type: ignore[attr-defined]
+                exposed = frozenset(names)
             ident = f"{id(obj):x}"
             self.id_to_obj[ident] = (obj, exposed, method_to_typeid)
             self.id_to_refcount[ident] = self.id_to_refcount.get(ident, 0) + 1
@@ -573,9 +587,12 @@ class TypedServer(managers.Server):
         typeid = gettypeid and gettypeid.get(name)
         if not typeid or (res is None and name in _optional(gettypeid)):
             return ("#RETURN", res)
-        rident, rexposed = self.create(conn, typeid, res)
         if typed:
+            rident, rexposed = self._create(typeid, (res,), {}, self._session())
             return (PROXIED, (typeid, rexposed, rident))
+        # A stdlib proxy (maybe in a typedmgr client's process) increfs and decrefs on
+        # connections of their own, and releases without a session: its reference too.
+        rident, rexposed = self._create(typeid, (res,), {}, None)
         return ("#PROXY", (rexposed, managers.Token(typeid, self.address, rident)))
 
     def _getattr(
@@ -719,15 +736,20 @@ class TypedServer(managers.Server):
         return ("#RETURN", result)
 
 
-def _creations(
-    registry: dict[str, tuple[Any, Any, Any, Any]],
-) -> dict[str, tuple[Any, frozenset[str], tuple[str, ...], Any]]:
-    """What ``create`` needs of each typeid that names what it exposes: its callable, the
-    names as ``id_to_obj`` holds them and as the reply lists them, its ``method_to_typeid``."""
-    creations = {}
+_Creation = tuple[Any, frozenset[str], tuple[str, ...] | None, Any]
+
+
+def _creations(registry: dict[str, tuple[Any, Any, Any, Any]]) -> dict[str, _Creation]:
+    """What creating an object of each typeid needs: its callable, the names it exposes as
+    ``id_to_obj`` holds them and as the reply lists them (``None``: each object's public
+    methods), its ``method_to_typeid``. Typeids the stdlib refuses to create are left out."""
+    creations: dict[str, _Creation] = {}
     for typeid, (factory, exposed, method_to_typeid, _) in registry.items():
-        if exposed is None or not isinstance(method_to_typeid, (dict, type(None))):
-            continue  # the stdlib create decides, or raises
+        if not isinstance(method_to_typeid, (dict, type(None))):
+            continue
+        if exposed is None:
+            creations[typeid] = (factory, frozenset(), None, method_to_typeid)
+            continue
         names = (*exposed, *(method_to_typeid or ()))
         creations[typeid] = (factory, frozenset(names), names, method_to_typeid)
     return creations

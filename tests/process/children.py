@@ -212,3 +212,18 @@ def increment_mixed(counter: LoadCounter, rounds: int) -> LoadRun:
             bumps.append(before)
     counter.value()
     return values, bumps, begun, time.monotonic()
+
+
+def eldest_then_exit(address: Any, authkey: bytes) -> str:
+    """A typed client that receives a returned object through a stdlib proxy, drops it,
+    and exits: its stdlib proxy released that reference, its session must not again."""
+    from tests.process.legacy import LegacyManager
+
+    manager = LegacyManager(address=address, authkey=authkey)
+    manager.connect()
+    family = create(
+        manager, "SharedFamily"
+    )  # an AutoProxy, on the session's connection
+    member = family.eldest()  # a request of the AutoProxy's, answered with #PROXY
+    greeting: str = member.hello("kid")
+    return greeting

@@ -35,12 +35,23 @@ def make_dict() -> dict[str, int]:
     return {}
 
 
+_FAMILY = Family()
+
+
+def shared_family() -> Family:
+    """The one family every client reaches, and so the one eldest member."""
+    return _FAMILY
+
+
 class LegacyManager(TypedManager):
     """Registered exactly as a BaseManager would be."""
 
 
 LegacyManager.register("Greeter", Greeter)
 LegacyManager.register("Family", Family, method_to_typeid={"eldest": "Member"})
+LegacyManager.register(
+    "SharedFamily", shared_family, method_to_typeid={"eldest": "Member"}
+)
 # The stdlib way to serve returned objects: a typeid without a callable.
 LegacyManager.register("Member", create_method=False)
 LegacyManager.register("Dict", make_dict, DictProxy)
@@ -52,4 +63,5 @@ class StdlibClient(BaseManager):
 
 StdlibClient.register("Greeter")
 StdlibClient.register("Family", method_to_typeid={"eldest": "Member"})
+StdlibClient.register("SharedFamily", method_to_typeid={"eldest": "Member"})
 StdlibClient.register("Member", create_method=False)

@@ -158,21 +158,7 @@ def test_stdlib_containers_holding_proxies_are_released(
         assert 1 == m._number_of_objects()
 
 
-@pytest.mark.parametrize(
-    "manager_class",
-    [
-        TypedNesting,
-        pytest.param(
-            TypedSync,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="not gh-103136: proxies of string typeids (stdlib proxy classes) "
-                "take their references on one-shot connections that name no session, so "
-                "a killed client's own references to them are never released",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("manager_class", [TypedNesting, TypedSync])
 def test_killed_client_releases_the_proxies_it_passed_in(
     manager_class: type[BaseManager], address: Any
 ) -> None:

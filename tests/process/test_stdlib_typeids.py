@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import multiprocessing
+import time
+from multiprocessing import process
+from multiprocessing.managers import BaseProxy, ListProxy
 from typing import Any
 
 import pytest
 
 from tests.process import children
 from tests.process.legacy import LegacyManager, StdlibClient
-from tests.process.support import server_process
+from tests.process.nesting import TypedSync
+from tests.process.support import run_children, server_process
 
 pytestmark = pytest.mark.process
 
 AUTHKEY = b"legacy-process-tests"
+#: Stdlib proxies rebuilt from a reply authenticate with the process's key (gh-78740).
+PROCESS_KEY = bytes(process.current_process().authkey)
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn"])
@@ -52,3 +58,64 @@ def test_stdlib_client_uses_a_typed_server() -> None:
         typed = LegacyManager(address=address, authkey=AUTHKEY)
         typed.connect()
         assert "hello, eve" == children.create(typed, "Greeter").hello("eve")
+
+
+def test_string_typeids_are_created_and_released_on_the_threads_connection() -> None:
+    """Creating an object of a string typeid (one a stdlib base class registered too)
+    opens no connection, and dropping its proxy releases it before the next line."""
+    with TypedSync(address=("127.0.0.1", 0), authkey=PROCESS_KEY) as m:
+        opened: list[Any] = []
+        connect = m._Client
+
+        def counting(*args: Any, **kwds: Any) -> Any:
+            opened.append(args)
+            return connect(*args, **kwds)
+
+        m._Client = counting
+        baseline = m._number_of_objects()  # type: ignore[attr-defined]
+        m.dict()  # connects this thread, and the process's lease
+        opened.clear()
+        for _ in range(10):
+            shared = m.list([m.dict(a=1)])
+            assert 1 == shared[0]["a"]
+            assert "AutoProxy[Probe]" == type(m.Probe()).__name__  # type: ignore[attr-defined]
+        assert [] == opened
+        del shared
+        assert baseline == m._number_of_objects()  # type: ignore[attr-defined]
+
+
+def test_a_connection_a_stdlib_proxy_made_carries_no_creation() -> None:
+    """A stdlib proxy closes the thread's connection when it knows of no reference left,
+    and its next call connects anew, naming no session: creations must not go there."""
+    with TypedSync(address=("127.0.0.1", 0), authkey=PROCESS_KEY) as m:
+        queue = m.Queue()
+        queue.put(m.list())
+        received = queue.get()  # rebuilt from the reply: a stdlib proxy of its own
+        assert isinstance(received, ListProxy)
+        local, _ = BaseProxy._address_to_local[m.address]  # type: ignore[index]
+        local.connection.close()  # as the stdlib's BaseProxy._decref may
+        del local.connection
+        received._connect()  # type: ignore[attr-defined]  # as its _callmethod then does
+        stdlib_made = local.connection
+        assert 0 == len(received)
+        created = m.dict(a=1)
+        assert stdlib_made.closed
+        assert local.connection is local.wire.conn  # the session's
+        assert 1 == created["a"]
+
+
+def test_stdlib_proxies_in_a_typed_client_are_released_once() -> None:
+    """An object another client holds too survives a typed client whose stdlib proxy
+    received and released it, once that client's session has ended."""
+    with server_process(
+        "tests.process.legacy:LegacyManager", ("127.0.0.1", 0), PROCESS_KEY
+    ) as address:
+        m = StdlibClient(address=address, authkey=PROCESS_KEY)
+        m.connect()
+        member: Any = m.SharedFamily().eldest()  # type: ignore[attr-defined]
+        before = m._number_of_objects()  # type: ignore[attr-defined]
+        [greeting] = run_children(children.eldest_then_exit, [(address, PROCESS_KEY)])
+        assert "hi, kid" == greeting
+        time.sleep(0.2)  # the child's lease has closed: its session has ended
+        assert "hi, mum" == member.hello("mum")
+        assert before == m._number_of_objects()  # type: ignore[attr-defined]
