@@ -365,9 +365,8 @@ def release_now(address: Any, ident: str, idset: set[str]) -> None:
     """
     idset.discard(ident)
     lease = _leases.get(address)
-    if (
-        lease is None
-    ):  # the lease broke, and the server released the session's references
+    # No lease: it broke, and the server released the session's references with it.
+    if lease is None:
         return
     if getattr(_in_release, "active", False):  # a signal handler's, amid a release
         release_later(address, ident)

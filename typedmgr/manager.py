@@ -303,7 +303,12 @@ class TypedManager(managers.BaseManager):
                     "annotations to check against"
                 )
             super().register(
-                typeid, callable, proxytype, exposed, method_to_typeid, False
+                typeid,
+                callable,
+                proxytype,
+                exposed,
+                method_to_typeid,
+                create_method=False,
             )
             if create_method:
                 setattr(cls, typeid, _creation_method(typeid, None))

@@ -210,7 +210,7 @@ class TypedServer(managers.Server):
         self, c: Any, typeid: str, /, *args: object, **kwds: object
     ) -> tuple[str, tuple[str, ...]]:
         """The stdlib ``create``; the new reference is counted against the connection's
-        session (a typedmgr client's creation)."""
+        session, if it has one."""
         return self._create(typeid, args, kwds, self._session())
 
     def _create(
@@ -227,9 +227,11 @@ class TypedServer(managers.Server):
         them (``_take_ref``).
         """
         creation = self._creations.get(typeid)
-        if creation is None:  # the stdlib's errors: an unknown typeid (KeyError), or
+        if creation is None:
+            # What the stdlib raises: KeyError for an unknown typeid, else TypeError for
+            # a method_to_typeid that is not a dict.
             method_to_typeid = self.registry[typeid][2]
-            raise TypeError(  # a method_to_typeid that is no dict
+            raise TypeError(
                 f"Method_to_typeid {method_to_typeid!r}: type "
                 f"{type(method_to_typeid)!s}, not dict"
             )
@@ -590,8 +592,8 @@ class TypedServer(managers.Server):
         if typed:
             rident, rexposed = self._create(typeid, (res,), {}, self._session())
             return (PROXIED, (typeid, rexposed, rident))
-        # A stdlib proxy (maybe in a typedmgr client's process) increfs and decrefs on
-        # connections of their own, and releases without a session: its reference too.
+        # A stdlib proxy (a typedmgr client's process may have some) takes and gives back
+        # its references on connections of their own, naming no session: so does this.
         rident, rexposed = self._create(typeid, (res,), {}, None)
         return ("#PROXY", (rexposed, managers.Token(typeid, self.address, rident)))
 
