@@ -33,6 +33,9 @@ from typedmgr import Pipeline  # noqa: E402
 
 AUTHKEY = b"bench"
 PIPELINED = "typedmgr pipelined"
+#: Alternating rounds per row: the more, the less one burst of other work on the shared
+#: machine weighs on one kind (or on one of two figures whose ratio is reported).
+ROUNDS = 10
 #: typedmgr's single calls, measured in the rounds of its creations and nested returns: the
 #: round trips those are counted in (the machine's speed drifts between rows).
 CALLS_BESIDE = "typedmgr calls beside"
@@ -187,7 +190,7 @@ def measure(
         # A stdlib creation over TCP takes ~176 ms: a few samples say enough.
         creations = {k: (5 if tcp and k != "typedmgr" else n // 4) for k in kinds}
         rows: dict[str, dict[str, float]] = {k: {} for k in kinds}
-        calls = interleaved({k: c.value for k, c in counters.items()}, many, 10)
+        calls = interleaved({k: c.value for k, c in counters.items()}, many, ROUNDS)
         for k in kinds:
             rows[k]["call median (us)"] = median(calls[k]) * 1e6
             rows[k]["call p99 (us)"] = p99(calls[k]) * 1e6
@@ -225,7 +228,7 @@ def measure(
         piped = float("nan")
         calls_beside: dict[str, float] = {}
         for row, (fns, samples) in measured.items():
-            taken = interleaved(fns, samples, 5 if samples[kinds[-1]] >= 5 else 1)
+            taken = interleaved(fns, samples, min(ROUNDS, samples[kinds[-1]]))
             for k in kinds:
                 rows[k][row] = median(taken[k]) * 1e6
             if PIPELINED in taken:
