@@ -14,6 +14,7 @@ from tests.process import children
 from tests.process.legacy import LegacyManager, StdlibClient
 from tests.process.nesting import TypedSync
 from tests.process.support import run_children, server_process
+from tests.wiring import connections_opened
 
 pytestmark = pytest.mark.process
 
@@ -64,21 +65,13 @@ def test_string_typeids_are_created_and_released_on_the_threads_connection() -> 
     """Creating an object of a string typeid (one a stdlib base class registered too)
     opens no connection, and dropping its proxy releases it before the next line."""
     with TypedSync(address=("127.0.0.1", 0), authkey=PROCESS_KEY) as m:
-        opened: list[Any] = []
-        connect = m._Client
-
-        def counting(*args: Any, **kwds: Any) -> Any:
-            opened.append(args)
-            return connect(*args, **kwds)
-
-        m._Client = counting
         baseline = m._number_of_objects()  # type: ignore[attr-defined]
         m.dict()  # connects this thread, and the process's lease
-        opened.clear()
-        for _ in range(10):
-            shared = m.list([m.dict(a=1)])
-            assert 1 == shared[0]["a"]
-            assert "AutoProxy[Probe]" == type(m.Probe()).__name__  # type: ignore[attr-defined]
+        with connections_opened(m) as opened:
+            for _ in range(10):
+                shared = m.list([m.dict(a=1)])
+                assert 1 == shared[0]["a"]
+                assert "AutoProxy[Probe]" == type(m.Probe()).__name__  # type: ignore[attr-defined]
         assert [] == opened
         del shared
         assert baseline == m._number_of_objects()  # type: ignore[attr-defined]

@@ -9,13 +9,13 @@ import pickle
 import signal
 import time
 from collections.abc import Callable, Iterator
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.runtime.fixtures import RuntimeManager
+from tests.wiring import connections_opened
 
 pytestmark = pytest.mark.process
 
@@ -98,21 +98,13 @@ def test_creation_and_nested_returns_open_no_new_connections(
     manager: RuntimeManager,
 ) -> None:
     """After the first call, creating and returning remote objects reuses the connection."""
-    opened: list[Any] = []
-    connect = manager._Client
-
-    def counting(*args: Any, **kwds: Any) -> Connection:
-        opened.append(args)
-        return connect(*args, **kwds)
-
-    manager._Client = counting
     board: Any = manager.Board()  # type: ignore[attr-defined]
     board.tally("warm-up")
-    opened.clear()
-    for i in range(20):
-        manager.Tally()  # type: ignore[attr-defined]
-        board.tally(f"t{i}").add()
-        assert board.find("missing") is None
+    with connections_opened(manager) as opened:
+        for i in range(20):
+            manager.Tally()  # type: ignore[attr-defined]
+            board.tally(f"t{i}").add()
+            assert board.find("missing") is None
     assert [] == opened
 
 
