@@ -221,9 +221,8 @@ def eldest_then_exit(address: Any, authkey: bytes) -> str:
 
     manager = LegacyManager(address=address, authkey=authkey)
     manager.connect()
-    family = create(
-        manager, "SharedFamily"
-    )  # an AutoProxy, on the session's connection
-    member = family.eldest()  # a request of the AutoProxy's, answered with #PROXY
+    # An AutoProxy, created on the session's connection, which its requests then use:
+    family = create(manager, "SharedFamily")
+    member = family.eldest()  # answered with #PROXY
     greeting: str = member.hello("kid")
     return greeting
