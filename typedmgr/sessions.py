@@ -10,7 +10,6 @@ holds. The stdlib keeps one global count per object, so a killed client leaks fo
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 __all__ = ["Sessions", "lease_name", "session_name", "session_of"]
 
@@ -79,16 +78,12 @@ class Sessions:
         for session in self._holders.pop(ident, ()):
             self._held.get(session, {}).pop(ident, None)
 
-    def end(self, session: str) -> Counter[str]:
+    def end(self, session: str) -> dict[str, int]:
         """Close ``session``; return the references it still held, to be released."""
         held = self._held.pop(session, {})
         for ident in held:
             self._drop_holder(ident, session)
-        return Counter(held)
-
-    def count(self) -> int:
-        """Sessions holding at least one reference."""
-        return sum(1 for held in self._held.values() if held)
+        return held
 
     def _drop_holder(self, ident: str, session: str) -> None:
         holders = self._holders.get(ident)
