@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from typedmgr import channel, peers, tls, unpickling as unpickling_module
+from typedmgr import _stdlib, channel, peers, tls, unpickling as unpickling_module
 from typedmgr.model import (
     ITERATOR_TYPEID,
     InterfaceError,
@@ -142,10 +142,7 @@ class TypedManager(managers.BaseManager):
         """
         for typeid in cls._registry:
             method = getattr(cls, typeid, None)
-            if (
-                getattr(method, "__qualname__", None)
-                == "BaseManager.register.<locals>.temp"
-            ):
+            if _stdlib.is_stdlib_creation_method(method):
                 setattr(cls, typeid, _creation_method(typeid, None))
 
     @classmethod
@@ -421,7 +418,7 @@ class TypedManager(managers.BaseManager):
     def _decref(self, token: managers.Token) -> None:
         conn = self._Client(token.address, authkey=self._authkey)
         with contextlib.closing(conn):
-            managers.dispatch(conn, None, "decref", (token.id,))  # type: ignore[attr-defined]
+            _stdlib.dispatch(conn, "decref", (token.id,))
 
     def _server_registry(self) -> dict[str, tuple[Any, Any, Any, Any]]:
         server_manager = self._source_manager()
@@ -431,7 +428,7 @@ class TypedManager(managers.BaseManager):
         """Connect to a running server (the stdlib ignores ``_Client`` here, and its handshake)."""
         conn = self._Client(self._address, authkey=self._authkey)
         with contextlib.closing(conn):
-            managers.dispatch(conn, None, "dummy")  # type: ignore[attr-defined]
+            _stdlib.dispatch(conn, "dummy")
         self._state.value = managers.State.STARTED  # type: ignore[attr-defined]
 
     def start(

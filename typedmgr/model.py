@@ -24,6 +24,8 @@ import typing_extensions
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from typedmgr import _stdlib
+
 __all__ = [
     "DUNDERS",
     "ITERATOR_TYPEID",
@@ -388,7 +390,7 @@ def interface_of(protocol: type) -> Interface:
         attr
         for base in protocol.__mro__
         if base is protocol or is_protocol(base)
-        for attr in vars(base).get("__annotations__", {})
+        for attr in _stdlib.class_annotation_names(base)
     }
     for attr in _own_members(protocol):
         if attr in _IGNORED or (attr.startswith("_") and attr not in DUNDERS):
@@ -445,7 +447,7 @@ def _declared_attributes(
         attr
         for base in reversed(protocol.__mro__)
         if base is protocol or is_protocol(base)
-        for attr in vars(base).get("__annotations__", {})
+        for attr in _stdlib.class_annotation_names(base)
         if not attr.startswith("_")
     ]
     if not declared:

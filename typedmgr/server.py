@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Set as AbstractSet
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from typedmgr import auth, frames, tls
+from typedmgr import _stdlib, auth, frames, tls
 from typedmgr.channel import (
     BATCH,
     GETATTR,
@@ -56,7 +56,6 @@ __all__ = ["TypedServer"]
 
 _log = logging.getLogger("typedmgr.server")
 
-_REBUILD_PROXY = ("multiprocessing.managers", "RebuildProxy")
 #: The connection argument of server functions called by the server itself.
 _SELF: Any = None
 
@@ -148,7 +147,9 @@ class TypedServer(managers.Server):
             raise ValueError(
                 f"unpickling must be auto, restricted or full, not {self.unpickling!r}"
             )
-        replaced: dict[tuple[str, str], object] = {_REBUILD_PROXY: self._rebuild_proxy}
+        replaced: dict[tuple[str, str], object] = {
+            _stdlib.REBUILD_PROXY: self._rebuild_proxy
+        }
         if self.unpickling == "full" or (
             self.unpickling == "auto" and not all_protocols
         ):
@@ -244,7 +245,7 @@ class TypedServer(managers.Server):
             else:
                 obj = args[0]
             if names is None:  # ``exposed=None``: the object's public methods
-                names = (*managers.public_methods(obj), *(method_to_typeid or ()))  # type: ignore[attr-defined]
+                names = (*_stdlib.public_methods(obj), *(method_to_typeid or ()))
                 exposed = frozenset(names)
             ident = f"{id(obj):x}"
             self.id_to_obj[ident] = (obj, exposed, method_to_typeid)
@@ -333,7 +334,7 @@ class TypedServer(managers.Server):
     ) -> Any:
         """Load a proxy a request carries; one of ours holds a reference while it lives."""
         if token.address != self.address:
-            return managers.RebuildProxy(func, token, serializer, kwds)  # type: ignore[attr-defined]
+            return _stdlib.rebuild_proxy(func, token, serializer, kwds)
         ident = token.id
         self._take_ref(ident)
         kwds = {k: v for k, v in kwds.items() if k != "incref"}

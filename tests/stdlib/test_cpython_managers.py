@@ -20,6 +20,7 @@ the test classes' worker methods.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.managers
 import types
@@ -31,7 +32,15 @@ import pytest
 
 from typedmgr import TypedManager
 
-T: Any = pytest.importorskip("test._test_multiprocessing")
+try:
+    import test._test_multiprocessing as _cpython_tests
+except ImportError as missing:  # never a skip: the run would pass without these tests
+    raise ImportError(
+        "CPython's own test package (test._test_multiprocessing) is missing from this "
+        f"Python ({missing}); Debian ships it apart: apt-get install "
+        "libpython3.X-testsuite"
+    ) from missing
+T: Any = _cpython_tests
 
 pytestmark = pytest.mark.process
 
@@ -79,14 +88,35 @@ _GLOBALS: dict[str, Any] = {
 
 
 def _rebound(func: types.FunctionType) -> types.FunctionType:
-    """CPython's function ``func``, the same code, reading its globals from ``_GLOBALS``."""
-    assert func.__globals__ is vars(T), f"{func.__qualname__} is wrapped"
+    """CPython's function ``func``, the same code, reading its globals from ``_GLOBALS``.
+
+    A test CPython wraps in a decorator (3.15 wraps many in
+    ``warnings_helper.ignore_fork_in_thread_deprecation_warnings()``, a context manager
+    used as one) is unwrapped, rebound, and wrapped again in the same decorator.
+    """
+    if func.__globals__ is not vars(T):
+        return _rewrapped(func)
     new = types.FunctionType(
         func.__code__, _GLOBALS, func.__name__, func.__defaults__, func.__closure__
     )
     new.__kwdefaults__ = func.__kwdefaults__
     new.__qualname__ = func.__qualname__
     return new
+
+
+def _rewrapped(wrapper: types.FunctionType) -> types.FunctionType:
+    """``wrapper``'s decorator applied again to its rebound ``__wrapped__`` function."""
+    inner = getattr(wrapper, "__wrapped__", None)
+    decorators = [
+        cell.cell_contents
+        for cell in wrapper.__closure__ or ()
+        if isinstance(cell.cell_contents, contextlib.ContextDecorator)
+    ]
+    assert isinstance(inner, types.FunctionType) and len(decorators) == 1, (
+        f"{wrapper.__qualname__} is wrapped in a way this module cannot rebind"
+    )
+    rewrapped: types.FunctionType = decorators[0](_rebound(inner))
+    return rewrapped
 
 
 def _cpython_case(name: str, cpython: type) -> type[unittest.TestCase]:
