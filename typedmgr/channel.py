@@ -20,11 +20,11 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
-from multiprocessing import connection, managers, process, reduction, util
+from multiprocessing import connection, process, reduction, util
 from multiprocessing.context import AuthenticationError
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import auth, frames, peers, tls, unpickling
+from typedmgr import _stdlib, auth, frames, peers, tls, unpickling
 from typedmgr.sessions import lease_name, session_name
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ __all__ = [
     "PROXIED",
     "RELEASE",
     "ServerConnectionError",
-    "address_local",
     "client",
     "dumps",
     "exchange",
@@ -133,11 +132,14 @@ def exchange(
     connect: Callable[..., Connection],
     request: tuple[object, ...] | bytes,
     patience: float = 0.0,
+    *,
+    loads: Callable[[bytes | bytearray], Any] | None = None,
 ) -> tuple[str, Any]:
     """Send ``request`` (or its pickle) on this thread's connection to ``address`` and
     return the reply.
 
     ``patience``: how long the server is expected to take (a batch), see ``Wire.read``.
+    ``loads``: how to unpickle the reply, if not as ``reply_loader`` says.
     If anything interrupts the exchange (a signal, KeyboardInterrupt, a broken socket), the
     connection is closed and forgotten: a reply still in flight must never be read as the
     answer to the next call (the stdlib does exactly that).
@@ -152,7 +154,7 @@ def exchange(
     except BaseException as exc:
         raise _drop(conn, local, address, exc) from None
     # A reply the loader refuses raises here and keeps the connection: it was read whole.
-    loaded: tuple[str, Any] = reply_loader(address)(reply)
+    loaded: tuple[str, Any] = (loads or reply_loader(address))(reply)
     return loaded
 
 
@@ -238,7 +240,7 @@ def thread_connection(
     close it (when they know of no reference this process holds) and connect anew, naming
     no session: such a connection is closed and replaced, never used for our requests.
     """
-    local, _ = address_local(address)
+    local, _ = _stdlib.address_local(address)
     wire: frames.Wire | None = getattr(local, "wire", None)
     conn: Connection | None = getattr(local, "connection", None)
     if wire is not None and conn is wire.conn:
@@ -261,7 +263,7 @@ def _accepted(
 ) -> Connection:
     """A new connection the server will serve as long-lived, under ``name``."""
     conn = connect(address, authkey=authkey)
-    managers.dispatch(conn, None, "accept_connection", (name,))  # type: ignore[attr-defined]
+    _stdlib.dispatch(conn, "accept_connection", (name,))
     return conn
 
 
@@ -301,19 +303,6 @@ def _ensure_lease(
             )
 
 
-def address_local(address: Any) -> tuple[Any, Any]:
-    """The stdlib's per-address (thread-local connection, id set) pair, created if missing."""
-    table: dict[Any, tuple[Any, Any]] = managers.BaseProxy._address_to_local
-    found = table.get(address)  # entries are only ever added: no lock to find one
-    if found is not None:
-        return found
-    with managers.BaseProxy._mutex:
-        found = table.get(address)
-        if found is None:
-            found = table[address] = (util.ForkAwareLocal(), managers.ProcessLocalSet())  # type: ignore[attr-defined]
-        return found
-
-
 def server_request(
     address: Any,
     authkey: bytes,
@@ -324,7 +313,7 @@ def server_request(
     **kwds: object,
 ) -> tuple[str, Any]:
     """The reply to a server-level request on this thread's connection (releases go too)."""
-    local, _ = address_local(address)
+    local, _ = _stdlib.address_local(address)
     return exchange(local, address, authkey, connect, (None, name, args, kwds, ()))
 
 
@@ -341,7 +330,7 @@ def server_rpc(
     kind, result = server_request(address, authkey, connect, name, *args, **kwds)
     if kind == "#RETURN":
         return result
-    raise managers.convert_to_error(kind, result)  # type: ignore[attr-defined]
+    raise _stdlib.convert_to_error(kind, result)
 
 
 # Releases waiting for the next request, per server address. Whatever is still queued when
@@ -358,12 +347,12 @@ def release_later(address: Any, ident: str) -> None:
         _pending.setdefault(address, []).append(ident)
 
 
-def release_now(address: Any, ident: str, idset: set[str]) -> None:
+def release_now(address: Any, ident: str, held: set[Any], key: object) -> None:
     """A stdlib-class proxy holding a reference of this session was collected: release it
     now, on the session's lease, as the stdlib releases at once (on a connection of its
     own, which names no session). Its own requests cannot carry queued releases.
     """
-    idset.discard(ident)
+    _stdlib.release_reference(held, key)
     lease = _leases.get(address)
     # No lease: it broke, and the server released the session's references with it.
     if lease is None:

@@ -13,11 +13,11 @@ import pickle
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from multiprocessing import managers, process, util
+from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from typing_extensions import Self
 
-from typedmgr import channel, peers, unpickling
+from typedmgr import _stdlib, channel, peers, unpickling
 from typedmgr.channel import GETATTR, ONEWAY, PROXIED
 from typedmgr.model import (
     ITERATOR_TYPEID,
@@ -131,7 +131,6 @@ class TypedProxy(managers.BaseProxy):
         _serializer: str
         _authkey: bytes
         _tls: threading.local
-        _idset: set[str]
         _owned_by_manager: bool
         #: The session (``channel.session()``) of the process whose reference the proxy
         #: holds; absent on a proxy that holds none.
@@ -182,6 +181,8 @@ class TypedProxy(managers.BaseProxy):
         Its release, when collected, rides on the next request to the server.
         """
         proxy: Any
+        if isinstance(factory, ProxyFactory):
+            factory = proxy_class_for(factory.protocol)  # type: ignore[assignment]
         if (
             isinstance(factory, type)
             and issubclass(factory, TypedProxy)
@@ -194,25 +195,24 @@ class TypedProxy(managers.BaseProxy):
                     token, serializer, manager=manager, authkey=authkey, incref=False
                 )
                 proxy._held_by = channel.session()
-        else:
-            proxy = factory(
-                token,
-                serializer,
-                manager=manager,
-                authkey=authkey,
-                exposed=exposed,
-                incref=False,
-            )
-            # As the stdlib's _incref: while the process knows of references it holds,
-            # the stdlib leaves the thread's connection open.
-            proxy._idset.add(token.id)
-            util.Finalize(
-                proxy,
-                channel.release_now,
-                args=(token.address, token.id, proxy._idset),
-            )
-        result: _P = proxy
-        return result
+            result: _P = proxy
+            return result
+        proxy = factory(
+            token,
+            serializer,
+            manager=manager,
+            authkey=authkey,
+            exposed=exposed,
+            incref=False,
+        )
+        if serializer == "pickle" and isinstance(proxy, managers.BaseProxy):
+            # A stdlib proxy class (AutoProxy, SyncManager's, hand-written): typedmgr's
+            # connection handling, TLS and session counting, its public face unchanged.
+            proxy.__class__ = _stdlib_adapted(type(proxy))
+            proxy._Client = channel.client  # type: ignore[attr-defined]
+        _hold_until_collected(proxy)
+        adopted: _P = proxy
+        return adopted
 
     @classmethod
     def _adopted(cls, token: managers.Token, manager: Any, authkey: bytes) -> Self:
@@ -220,21 +220,19 @@ class TypedProxy(managers.BaseProxy):
         the server made for it, built directly.
 
         A method returning proxies returns one per call: this is ``__init__`` and the
-        stdlib's ``BaseProxy.__init__`` (the same on 3.10-3.13) without the per-proxy lock,
-        keyword handling and ``util.register_after_fork`` entry (see ``_Inheritance``).
+        stdlib's ``BaseProxy.__init__`` (``_stdlib.new_proxy_identity``) without the lock,
+        keyword handling and after-fork entry (see ``_Inheritance``).
         """
         proxy = cls.__new__(cls)
         address = token.address
-        proxy._tls, proxy._idset = channel.address_local(address)
+        _stdlib.new_proxy_identity(proxy, address)
         proxy._token = token
         proxy._id = str(token.id)
         proxy._manager = manager
         proxy._serializer = "pickle"
         proxy._Client = channel.client
         proxy._owned_by_manager = False
-        if type(authkey) is not process.AuthenticationString:  # type: ignore[attr-defined]
-            authkey = process.AuthenticationString(authkey)  # type: ignore[attr-defined]
-        proxy._authkey = authkey
+        proxy._authkey = _stdlib.authentication_string(authkey)
         if peers.peer(address).authkey is None:
             peers.remember(address, authkey=authkey)
         proxy._held_by = channel.session()
@@ -372,6 +370,81 @@ class TypedProxy(managers.BaseProxy):
         return f"<{type(self).__name__} of {token.typeid!r} at {token.id!r}>"
 
 
+def _hold_until_collected(proxy: managers.BaseProxy) -> None:
+    """A stdlib-class proxy holds a reference of this session: release it when collected,
+    at once, as the stdlib does (``channel.release_now``); meanwhile the stdlib keeps the
+    thread's connection open, as it does while it knows of references held."""
+    held, key = _stdlib.hold_reference(proxy)
+    util.Finalize(
+        proxy,
+        channel.release_now,
+        args=(proxy._token.address, proxy._id, held, key),  # type: ignore[attr-defined]
+    )
+
+
+def _incref_adapted(self: managers.BaseProxy) -> None:
+    """``_incref`` of an adapted stdlib proxy (a forked child's, say): on the thread's
+    connection, counted against this process's session, released when collected."""
+    TypedProxy._incref(self)  # type: ignore[arg-type]
+    if not self._owned_by_manager:  # type: ignore[attr-defined]
+        _hold_until_collected(self)
+
+
+def _callmethod_adapted(
+    self: managers.BaseProxy,
+    methodname: str,
+    args: tuple[Any, ...] = (),
+    kwds: Mapping[str, Any] = _NO_KWDS,
+) -> Any:
+    """``_callmethod`` of an adapted stdlib proxy: its replies load as the stdlib loads
+    them (in full: a string registration names no types to restrict them to)."""
+    kind, result = channel.exchange(
+        self._tls,  # type: ignore[attr-defined]
+        self._token.address,  # type: ignore[attr-defined]
+        self._authkey,  # type: ignore[attr-defined]
+        self._Client,  # type: ignore[attr-defined]
+        (self._id, methodname, args, kwds, ()),  # type: ignore[attr-defined]
+        loads=pickle.loads,
+    )
+    return TypedProxy._reply(self, kind, result)  # type: ignore[arg-type]
+
+
+def _reduce_adapted(self: managers.BaseProxy) -> tuple[Any, tuple[Any, ...]]:
+    """Pickle as the stdlib class: the receiver rebuilds the class it knows."""
+    func, (proxytype, token, serializer, kwds) = managers.BaseProxy.__reduce__(self)
+    if proxytype is type(self):
+        proxytype = type(self).__mro__[1]
+    return func, (proxytype, token, serializer, kwds)
+
+
+_ADAPTED: dict[type, type] = {}
+
+
+def _stdlib_adapted(cls: type[managers.BaseProxy]) -> type[managers.BaseProxy]:
+    """``cls``, a stdlib proxy class, as a subclass that talks the way typed proxies do.
+
+    Calls go on the thread's session connection (one that an interrupted call is dropped
+    from, TLS where the address has it), a returned remote object comes back in the same
+    round trip (the stdlib opens three connections for it), and references are counted
+    against this process's session. Name, methods and pickles stay the stdlib class's.
+    """
+    adapted = _ADAPTED.get(cls)
+    if adapted is None:
+        namespace: dict[str, object] = {
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__,
+            "_callmethod": _callmethod_adapted,
+            "_reply": TypedProxy._reply,
+            "_returned_proxy": TypedProxy._returned_proxy,
+            "_connect": TypedProxy._connect,
+            "_incref": _incref_adapted,
+            "__reduce__": _reduce_adapted,
+        }
+        adapted = _ADAPTED.setdefault(cls, type(cls.__name__, (cls,), namespace))
+    return adapted
+
+
 class _Inheritance:
     """Adopted proxies by server address: a forked child takes a reference of its own to
     each (``BaseProxy._after_fork``), as the stdlib's after-fork entry per proxy makes it do.
@@ -399,8 +472,8 @@ class _Inheritance:
         new: dict[int, weakref.ref[TypedProxy]] = {}
         proxies = self._proxies.setdefault(address, new)  # atomic: one hook per address
         if proxies is new:
-            local, _ = channel.address_local(address)
-            util.register_after_fork(
+            local, _ = _stdlib.address_local(address)
+            _stdlib.register_after_fork(
                 local, functools.partial(self._after_fork, address)
             )
         return proxies
@@ -502,7 +575,7 @@ def _proxytype_for_typeid(
         proxytype = registry[typeid][-1]
         if callable(proxytype):
             return proxytype
-    return managers.AutoProxy  # type: ignore[attr-defined,no-any-return]
+    return _stdlib.auto_proxy()
 
 
 _GENERATED: dict[type, type[TypedProxy]] = {}
