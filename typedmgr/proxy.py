@@ -9,6 +9,7 @@ builds an equivalent one from the same interface model.
 from __future__ import annotations
 
 import functools
+import io
 import pickle
 import threading
 import weakref
@@ -398,15 +399,62 @@ def _callmethod_adapted(
 ) -> Any:
     """``_callmethod`` of an adapted stdlib proxy: its replies load as the stdlib loads
     them (in full: a string registration names no types to restrict them to)."""
+    address = self._token.address  # type: ignore[attr-defined]
     kind, result = channel.exchange(
         self._tls,  # type: ignore[attr-defined]
-        self._token.address,  # type: ignore[attr-defined]
+        address,
         self._authkey,  # type: ignore[attr-defined]
         self._Client,  # type: ignore[attr-defined]
         (self._id, methodname, args, kwds, ()),  # type: ignore[attr-defined]
-        loads=pickle.loads,
+        loads=functools.partial(_load_stdlib_reply, address),
     )
     return TypedProxy._reply(self, kind, result)  # type: ignore[arg-type]
+
+
+def _load_stdlib_reply(address: Any, data: bytes | bytearray) -> Any:
+    """A reply to an adapted stdlib proxy, loaded in full as the stdlib loads it.
+
+    A proxy of this server's objects inside it (an item of a managed list, say) is
+    built without connecting while the reply loads, adapted, and takes its reference on
+    the thread's connection once the whole reply is loaded: the stdlib's ``RebuildProxy``
+    opens a plain connection of its own, which names no session and cannot speak TLS.
+    """
+    if _stdlib.REBUILD_PROXY[1].encode() not in data:
+        return pickle.loads(data)
+    rebuilt: list[managers.BaseProxy] = []
+
+    def rebuild(
+        func: Callable[..., Any], token: Any, serializer: str, kwds: dict[str, Any]
+    ) -> object:
+        if token.address != address or serializer != "pickle":
+            return _stdlib.rebuild_proxy(func, token, serializer, kwds)
+        kwds = {k: v for k, v in kwds.items() if k != "incref"}
+        kwds.setdefault("authkey", peers.peer(address).authkey)
+        proxy = func(token, serializer, incref=False, **kwds)
+        if isinstance(proxy, managers.BaseProxy) and not isinstance(proxy, TypedProxy):
+            proxy.__class__ = _stdlib_adapted(type(proxy))
+            proxy._Client = channel.client  # type: ignore[attr-defined]
+        rebuilt.append(proxy)
+        return proxy
+
+    unpickling.check_memo(data)
+    loaded = _RebuildingUnpickler(io.BytesIO(data), rebuild).load()
+    for proxy in rebuilt:
+        proxy._incref()  # type: ignore[attr-defined]
+    return loaded
+
+
+class _RebuildingUnpickler(pickle.Unpickler):
+    """A full unpickler that rebuilds stdlib proxies with a function of its caller's."""
+
+    def __init__(self, file: io.BytesIO, rebuild: Callable[..., object]) -> None:
+        super().__init__(file)
+        self._rebuild = rebuild
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == _stdlib.REBUILD_PROXY:
+            return self._rebuild
+        return super().find_class(module, name)
 
 
 def _reduce_adapted(self: managers.BaseProxy) -> tuple[Any, tuple[Any, ...]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import time
 from multiprocessing import process
 from multiprocessing.managers import BaseProxy, ListProxy
@@ -83,7 +84,9 @@ def test_a_connection_a_stdlib_proxy_made_carries_no_creation() -> None:
     with TypedSync(address=("127.0.0.1", 0), authkey=PROCESS_KEY) as m:
         queue = m.Queue()
         queue.put(m.list())
-        received = queue.get()  # rebuilt from the reply: a stdlib proxy of its own
+        # Unpickled outside a reply (from a pipe, say): a stdlib proxy of its own.
+        got = queue.get()
+        received = pickle.loads(pickle.dumps(got))
         assert isinstance(received, ListProxy)
         local, _ = BaseProxy._address_to_local[m.address]  # type: ignore[index]
         local.connection.close()  # as the stdlib's BaseProxy._decref may

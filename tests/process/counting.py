@@ -1,0 +1,57 @@
+"""A server that counts what clients ask of it, for tests of how many round trips a
+client needs: connections accepted and requests served, read back through a ``Counts``
+object it serves (string typeids, as a stdlib user registers them)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+from tests.process.legacy import Family, Greeter
+from typedmgr import TypedManager
+from typedmgr.server import TypedServer
+
+_connections = itertools.count()
+_requests = itertools.count()
+_seen = {"connections": 0, "requests": 0}
+
+
+class CountingServer(TypedServer):
+    """A TypedServer that counts accepted connections and served requests."""
+
+    def handle_request(self, conn: Any) -> None:
+        _seen["connections"] = next(_connections) + 1
+        super().handle_request(conn)
+
+    def _dispatch(self, conn: Any, request: Any) -> tuple[str, object] | None:
+        _seen["requests"] = next(_requests) + 1
+        return super()._dispatch(conn, request)
+
+
+class Counts:
+    """What the server has seen so far."""
+
+    def seen(self) -> tuple[int, int]:
+        """(connections accepted, requests served), this request included."""
+        return _seen["connections"], _seen["requests"]
+
+
+class Sleeper(Greeter):
+    """A greeter whose answer can take its time."""
+
+    def slowly(self, seconds: float, answer: str) -> str:
+        time.sleep(seconds)
+        return answer
+
+
+class CountingManager(TypedManager):
+    """String registrations served by a CountingServer."""
+
+    _Server = CountingServer
+
+
+CountingManager.register("Counts", Counts)
+CountingManager.register("Sleeper", Sleeper)
+CountingManager.register("Family", Family, method_to_typeid={"eldest": "Member"})
+CountingManager.register("Member", create_method=False)
