@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from tests.process.legacy import Family, Greeter
 from typedmgr import TypedManager
@@ -45,6 +45,21 @@ class Sleeper(Greeter):
         return answer
 
 
+class Tally(Protocol):
+    """A Protocol with no generated module: its proxy class is built at runtime."""
+
+    def add(self, n: int) -> int: ...
+
+
+class TallyImpl:
+    def __init__(self) -> None:
+        self.total = 0
+
+    def add(self, n: int) -> int:
+        self.total += n
+        return self.total
+
+
 class CountingManager(TypedManager):
     """String registrations served by a CountingServer."""
 
@@ -55,3 +70,4 @@ CountingManager.register("Counts", Counts)
 CountingManager.register("Sleeper", Sleeper)
 CountingManager.register("Family", Family, method_to_typeid={"eldest": "Member"})
 CountingManager.register("Member", create_method=False)
+CountingManager.register(Tally, TallyImpl)

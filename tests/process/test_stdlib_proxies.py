@@ -57,6 +57,25 @@ def test_a_returned_object_of_a_string_typeid_takes_one_round_trip(
     assert "hi, ann" == member.hello("ann")
 
 
+def test_runtime_built_proxies_are_created_and_released_as_generated_ones(
+    counting: CountingManager,
+) -> None:
+    """A proxy class built at runtime (no generated module) adopts its reference as a
+    generated one does: creating and dropping one costs one request, its release riding
+    on the next request instead of an exchange of its own."""
+    counts: Any = counting.Counts()  # type: ignore[attr-defined]
+    counting.Tally()  # type: ignore[attr-defined]  # its class is checked once
+    _, requests = counts.seen()  # carries the release of that one
+    objects = counting._number_of_objects()  # type: ignore[attr-defined]
+    for _ in range(10):
+        tally: Any = counting.Tally()  # type: ignore[attr-defined]
+        assert "TallyProxy" == type(tally).__name__
+        del tally
+    _, after = counts.seen()  # carries the last release
+    assert 11 == after - requests  # ten creations, and this seen()
+    assert objects == counting._number_of_objects()  # type: ignore[attr-defined]
+
+
 class _Interrupted(Exception):
     """Raised by the signal handler in the middle of a call."""
 

@@ -21,6 +21,7 @@ the test classes' worker methods.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import multiprocessing
 import multiprocessing.managers
 import types
@@ -191,11 +192,14 @@ def _run(case_class: type[unittest.TestCase], name: str) -> None:
 
 
 def test_the_cases_are_cpython_code_on_typed_managers() -> None:
-    """The cases run CPython's code objects, which see TypedManager subclasses."""
-    common: Any = vars(MyManagerCase)["common"]
-    assert common.__code__ is T._TestMyManager.common.__code__
-    test_remote: Any = vars(RemoteManagerCase)["test_remote"]
-    assert test_remote.__code__ is T._TestRemoteManager.test_remote.__code__
+    """The cases run CPython's code objects (under CPython's own decorators, if any),
+    which see TypedManager subclasses."""
+    common: Any = inspect.unwrap(vars(MyManagerCase)["common"])
+    assert common.__code__ is inspect.unwrap(T._TestMyManager.common).__code__
+    assert common.__globals__ is _GLOBALS
+    test_remote: Any = inspect.unwrap(vars(RemoteManagerCase)["test_remote"])
+    cpython_remote: Any = inspect.unwrap(T._TestRemoteManager.test_remote)
+    assert test_remote.__code__ is cpython_remote.__code__
     assert test_remote.__globals__["QueueManager2"] is QueueManager2
     for manager in (MyManager, QueueManager, QueueManager2, TypedSyncManager):
         assert issubclass(manager, TypedManager)
