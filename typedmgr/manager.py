@@ -6,7 +6,6 @@ import contextlib
 import importlib
 import signal
 import ssl
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing import managers
@@ -205,7 +204,7 @@ class TypedManager(managers.BaseManager):
         server_ssl_context: ssl.SSLContext | None = None,
         reply_spin: float | None = None,
     ) -> None:
-        """As ``BaseManager`` (whose ``shutdown_timeout`` exists from Python 3.11 on).
+        """As ``BaseManager``.
 
         A server on a TCP address other than loopback refuses to start with an empty
         authkey, or with none (the process's inherited key, which remote clients cannot
@@ -221,12 +220,9 @@ class TypedManager(managers.BaseManager):
         """
         if reply_spin is not None and not reply_spin >= 0:
             raise ValueError(f"reply_spin must be >= 0 seconds, not {reply_spin!r}")
-        if sys.version_info >= (3, 11):
-            super().__init__(
-                address, authkey, serializer, ctx, shutdown_timeout=shutdown_timeout
-            )
-        else:
-            super().__init__(address, authkey, serializer, ctx)
+        super().__init__(
+            address, authkey, serializer, ctx, shutdown_timeout=shutdown_timeout
+        )
         self._weak_key = not authkey
         self._allow_insecure_network = allow_insecure_network
         if ssl_context is not None:
