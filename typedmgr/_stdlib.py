@@ -54,9 +54,13 @@ MODULE_NAMES: dict[str, tuple[str, ...]] = {
         "AutoProxy",
         "ProcessLocalSet",
         "State",
-        "listener_client",
     ),
-    "multiprocessing.util": ("ForkAwareLocal", "register_after_fork", "info"),
+    "multiprocessing.util": (
+        "ForkAwareLocal",
+        "register_after_fork",
+        "Finalize",
+        "info",
+    ),
     "multiprocessing.process": ("AuthenticationString",),
 }
 
