@@ -10,6 +10,7 @@ name below, instead of a hundred tests elsewhere.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable
 from multiprocessing import managers, process, util
@@ -247,4 +248,4 @@ else:
 
     def class_annotation_names(cls: type) -> list[str]:
         """The names a class body annotates itself (not its bases), unevaluated."""
-        return list(vars(cls).get("__annotations__", {}))
+        return list(inspect.get_annotations(cls))
