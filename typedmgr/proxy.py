@@ -383,32 +383,64 @@ def _hold_until_collected(proxy: managers.BaseProxy) -> None:
     )
 
 
-def _incref_adapted(self: managers.BaseProxy) -> None:
-    """``_incref`` of an adapted stdlib proxy (a forked child's, say): on the thread's
-    connection, counted against this process's session, released when collected."""
-    TypedProxy._incref(self)  # type: ignore[arg-type]
-    if not self._owned_by_manager:  # type: ignore[attr-defined]
-        _hold_until_collected(self)
+class _SessionCalls(managers.BaseProxy):
+    """How an adapted stdlib proxy class talks (see :func:`_stdlib_adapted`).
 
+    It sits beneath the class's own methods (the adapted class's bases are the stdlib
+    class, then this), so a class that overrides ``_callmethod`` still reaches typedmgr's
+    through ``super()``.
+    """
 
-def _callmethod_adapted(
-    self: managers.BaseProxy,
-    methodname: str,
-    args: tuple[Any, ...] = (),
-    kwds: Mapping[str, Any] = _NO_KWDS,
-) -> Any:
-    """``_callmethod`` of an adapted stdlib proxy: its replies load as the stdlib loads
-    them (in full: a string registration names no types to restrict them to)."""
-    address = self._token.address  # type: ignore[attr-defined]
-    kind, result = channel.exchange(
-        self._tls,  # type: ignore[attr-defined]
-        address,
-        self._authkey,  # type: ignore[attr-defined]
-        self._Client,  # type: ignore[attr-defined]
-        (self._id, methodname, args, kwds, ()),  # type: ignore[attr-defined]
-        loads=functools.partial(_load_stdlib_reply, address),
-    )
-    return TypedProxy._reply(self, kind, result)  # type: ignore[arg-type]
+    _stdlib_class_: ClassVar[type[managers.BaseProxy]]
+
+    if TYPE_CHECKING:
+        _tls: threading.local
+        _token: managers.Token
+        _id: str
+        _authkey: bytes
+        _Client: Callable[..., Connection]
+        _owned_by_manager: bool
+
+    def _callmethod(
+        self,
+        methodname: str,
+        args: tuple[Any, ...] = (),
+        kwds: Mapping[str, Any] = _NO_KWDS,
+    ) -> Any:
+        """Call on the thread's session connection; the reply loads as the stdlib loads
+        it (in full: a string registration names no types to restrict it to)."""
+        address = self._token.address
+        kind, result = channel.exchange(
+            self._tls,
+            address,
+            self._authkey,
+            self._Client,
+            (self._id, methodname, args, kwds, ()),
+            loads=functools.partial(_load_stdlib_reply, address),
+        )
+        return TypedProxy._reply(self, kind, result)  # type: ignore[arg-type]
+
+    def _returned_proxy(
+        self, typeid: str, exposed: tuple[str, ...], ident: str
+    ) -> object:
+        return TypedProxy._returned_proxy(self, typeid, exposed, ident)  # type: ignore[arg-type]
+
+    def _connect(self) -> None:
+        channel.thread_connection(self._token.address, self._authkey, self._Client)
+
+    def _incref(self) -> None:
+        """On the thread's connection, counted against this process's session (a forked
+        child's, say), released when collected."""
+        TypedProxy._incref(self)  # type: ignore[arg-type]
+        if not self._owned_by_manager:
+            _hold_until_collected(self)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as the stdlib class: the receiver rebuilds the class it knows."""
+        func, (proxytype, token, serializer, kwds) = super().__reduce__()
+        if proxytype is type(self):
+            proxytype = self._stdlib_class_
+        return func, (proxytype, token, serializer, kwds)
 
 
 def _load_stdlib_reply(address: Any, data: bytes | bytearray) -> Any:
@@ -457,15 +489,7 @@ class _RebuildingUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _reduce_adapted(self: managers.BaseProxy) -> tuple[Any, tuple[Any, ...]]:
-    """Pickle as the stdlib class: the receiver rebuilds the class it knows."""
-    func, (proxytype, token, serializer, kwds) = managers.BaseProxy.__reduce__(self)
-    if proxytype is type(self):
-        proxytype = type(self).__mro__[1]
-    return func, (proxytype, token, serializer, kwds)
-
-
-_ADAPTED: dict[type, type] = {}
+_ADAPTED: dict[type, type[managers.BaseProxy]] = {}
 
 
 def _stdlib_adapted(cls: type[managers.BaseProxy]) -> type[managers.BaseProxy]:
@@ -482,14 +506,10 @@ def _stdlib_adapted(cls: type[managers.BaseProxy]) -> type[managers.BaseProxy]:
             "__module__": cls.__module__,
             "__qualname__": cls.__qualname__,
             "__doc__": cls.__doc__,
-            "_callmethod": _callmethod_adapted,
-            "_reply": TypedProxy._reply,
-            "_returned_proxy": TypedProxy._returned_proxy,
-            "_connect": TypedProxy._connect,
-            "_incref": _incref_adapted,
-            "__reduce__": _reduce_adapted,
+            "_stdlib_class_": cls,
         }
-        adapted = _ADAPTED.setdefault(cls, type(cls.__name__, (cls,), namespace))
+        made = type(cls.__name__, (cls, _SessionCalls), namespace)
+        adapted = _ADAPTED.setdefault(cls, made)
     return adapted
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Any, Protocol
+from collections.abc import Mapping
+from multiprocessing.managers import BaseProxy
+from typing import Any, ClassVar, Protocol
 
 from tests.process.legacy import Family, Greeter
 from typedmgr import TypedManager
@@ -60,6 +62,23 @@ class TallyImpl:
         return self.total
 
 
+class CallingProxy(BaseProxy):
+    """A hand-written stdlib proxy class that overrides ``_callmethod``, as users do."""
+
+    _exposed_ = ("hello",)
+    called: ClassVar[list[str]] = []
+
+    def _callmethod(
+        self, methodname: str, args: tuple[Any, ...] = (), kwds: Mapping[str, Any] = {}
+    ) -> Any:
+        self.called.append(methodname)
+        return super()._callmethod(methodname, args, dict(kwds))
+
+    def hello(self, name: str) -> str:
+        answer: str = self._callmethod("hello", (name,))
+        return answer
+
+
 class CountingManager(TypedManager):
     """String registrations served by a CountingServer."""
 
@@ -70,4 +89,5 @@ CountingManager.register("Counts", Counts)
 CountingManager.register("Sleeper", Sleeper)
 CountingManager.register("Family", Family, method_to_typeid={"eldest": "Member"})
 CountingManager.register("Member", create_method=False)
+CountingManager.register("Called", Greeter, CallingProxy)
 CountingManager.register(Tally, TallyImpl)

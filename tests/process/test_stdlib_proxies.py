@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.process.counting import CountingManager
+from tests.process.counting import CallingProxy, CountingManager
 from tests.process.nesting import TypedSync
 from tests.process.support import server_process, stop
 from tests.runtime.certs import Authority
@@ -55,6 +55,21 @@ def test_a_returned_object_of_a_string_typeid_takes_one_round_trip(
     assert connections == after_connections
     assert after_requests - requests <= 3  # eldest(), and this seen()
     assert "hi, ann" == member.hello("ann")
+
+
+def test_a_proxy_class_overriding_callmethod_keeps_its_override(
+    counting: CountingManager,
+) -> None:
+    """A hand-written proxy class's own ``_callmethod`` still runs, and its ``super()``
+    call goes on the thread's connection: no connection is opened."""
+    counts: Any = counting.Counts()  # type: ignore[attr-defined]
+    called: Any = counting.Called()  # type: ignore[attr-defined]
+    connections, _ = counts.seen()
+    assert isinstance(called, CallingProxy)
+    assert "CallingProxy" == type(called).__name__
+    assert "hello, cy" == called.hello("cy")
+    assert ["hello"] == CallingProxy.called[-1:]
+    assert connections == counts.seen()[0]
 
 
 def test_runtime_built_proxies_are_created_and_released_as_generated_ones(
