@@ -12,6 +12,7 @@ import pytest
 from tests.golden.bag.protocols import Bag, Lease, Ledger
 from tests.golden.forms.protocols import Forms, FormsImpl, Leaf, Node, NodeImpl
 from tests.golden.forms.values import Color
+from tests.shadowing import ShadowsStr
 from typedmgr import InterfaceError, TypedManager, interface_of, oneway
 from typedmgr.model import (
     ITERATOR_TYPEID,
@@ -628,3 +629,14 @@ def test_check_implementation_names_implementation_protocol_and_method(
 def test_factories_without_a_declared_class_are_not_checked() -> None:
     """A factory whose return annotation names no class leaves nothing to check."""
     check_implementation(interface_of(Item), make_anything)
+
+
+def test_an_annotation_naming_a_member_is_refused_with_the_way_out() -> None:
+    """A method named like a builtin shadows it in the class's annotations (from 3.14 on
+    whatever the order): the error names the member and says to spell builtins.str."""
+    with pytest.raises(InterfaceError) as raised:
+        interface_of(ShadowsStr)
+    message = str(raised.value)
+    assert message.startswith("ShadowsStr.name: the annotation of 'return' is ")
+    assert "ShadowsStr.str, a member of the class" in message
+    assert "spell it builtins.str" in message

@@ -774,13 +774,24 @@ def _hints(
     where: str, func: Callable[..., object], namespace: Mapping[str, object]
 ) -> dict[str, object]:
     try:
-        return typing.get_type_hints(
+        hints = typing.get_type_hints(
             func, globalns=dict(namespace), include_extras=True
         )
     except NameError as exc:
         raise InterfaceError(f"{where}: cannot resolve an annotation: {exc}") from None
     except Exception as exc:  # a bad annotation is the user's to fix: say where it is
         raise InterfaceError(f"{where}: invalid annotation: {exc}") from None
+    for name, hint in hints.items():
+        if inspect.isfunction(hint) or isinstance(hint, property):
+            getter = hint.fget if isinstance(hint, property) else hint
+            member = str(getattr(getter, "__qualname__", "a property"))
+            raise InterfaceError(
+                f"{where}: the annotation of {name!r} is {member}, a member of the "
+                "class, not a type (a member's name shadows a builtin in the class's "
+                "annotations; from Python 3.14 whatever their order): spell it "
+                f"builtins.{member.rpartition('.')[2]}, or name the type otherwise"
+            )
+    return hints
 
 
 def _annotation_namespace(protocol: type) -> dict[str, object]:

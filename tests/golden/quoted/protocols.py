@@ -4,7 +4,8 @@ Forward references to a Protocol defined further down, names imported only under
 TYPE_CHECKING (a Literal of one of their enum members too), classes whose ``__module__`` is
 private (``io.BytesIO`` says ``_io``), the empty tuple, attribute declarations with values, a
 parameter named like the generated module's ``typing`` alias, and methods named ``str``,
-``float`` and ``property``.
+``float`` and ``property`` (which shadow the builtins in the class's annotations: from
+Python 3.14 on, whatever their order, so the other methods spell ``builtins.str``).
 """
 
 import builtins
@@ -25,11 +26,11 @@ class Catalog(Protocol):
     size: int = 0
     kind: ClassVar[str] = "catalog"
 
-    def entry(self, name: str) -> "Entry":
+    def entry(self, name: builtins.str) -> "Entry":
         """The entry called ``name``, created on first use."""
         ...
 
-    def find(self, name: str) -> Optional["Entry"]: ...
+    def find(self, name: builtins.str) -> Optional["Entry"]: ...
 
     def summary(self, report: "Report") -> "list[Report]": ...
 
@@ -39,7 +40,7 @@ class Catalog(Protocol):
 
     def dump(self, where: pathlib.PurePosixPath) -> io.BytesIO: ...
 
-    def forward(self, _typing: int, /, _builtins: str = "b") -> str:
+    def forward(self, _typing: int, /, _builtins: builtins.str = "b") -> builtins.str:
         """Parameters named like the generated module's aliases."""
         ...
 
