@@ -206,11 +206,8 @@ class TypedProxy(managers.BaseProxy):
             exposed=exposed,
             incref=False,
         )
-        if serializer == "pickle" and isinstance(proxy, managers.BaseProxy):
-            # A stdlib proxy class (AutoProxy, SyncManager's, hand-written): typedmgr's
-            # connection handling, TLS and session counting, its public face unchanged.
-            proxy.__class__ = _stdlib_adapted(type(proxy))
-            proxy._Client = channel.client  # type: ignore[attr-defined]
+        if serializer == "pickle":
+            _adapt(proxy)
         _hold_until_collected(proxy)
         adopted: _P = proxy
         return adopted
@@ -463,9 +460,7 @@ def _load_stdlib_reply(address: Any, data: bytes | bytearray) -> Any:
         kwds = {k: v for k, v in kwds.items() if k != "incref"}
         kwds.setdefault("authkey", peers.peer(address).authkey)
         proxy = func(token, serializer, incref=False, **kwds)
-        if isinstance(proxy, managers.BaseProxy) and not isinstance(proxy, TypedProxy):
-            proxy.__class__ = _stdlib_adapted(type(proxy))
-            proxy._Client = channel.client  # type: ignore[attr-defined]
+        _adapt(proxy)
         rebuilt.append(proxy)
         return proxy
 
@@ -487,6 +482,14 @@ class _RebuildingUnpickler(pickle.Unpickler):
         if (module, name) == _stdlib.REBUILD_PROXY:
             return self._rebuild
         return super().find_class(module, name)
+
+
+def _adapt(proxy: object) -> None:
+    """Make a stdlib-class proxy (AutoProxy, SyncManager's, a hand-written class) talk
+    through typedmgr's connections, TLS and sessions, its public face unchanged."""
+    if isinstance(proxy, managers.BaseProxy) and not isinstance(proxy, TypedProxy):
+        proxy.__class__ = _stdlib_adapted(type(proxy))
+        proxy._Client = channel.client  # type: ignore[attr-defined]
 
 
 _ADAPTED: dict[type, type[managers.BaseProxy]] = {}
