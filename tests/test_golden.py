@@ -6,6 +6,7 @@ Regenerate with ``pytest tests/test_golden.py --update-golden`` and read the dif
 from __future__ import annotations
 
 import collections.abc
+import importlib.metadata
 import io
 import json
 import os
@@ -32,6 +33,7 @@ from typedmgr_codegen.render import (
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {
+    "loose": "tests.golden.loose.protocols:LooseManager",
     "bag": "tests.golden.bag.protocols:BagManager",
     "forms": "tests.golden.forms.protocols:FormsManager",
     "generic": "tests.golden.generic.protocols:GenericManager",
@@ -95,12 +97,82 @@ def test_golden_modules_pass_mypy_strict() -> None:
 
 
 def test_golden_files_are_ruff_clean() -> None:
-    """Generated code is formatted and lint-free."""
+    """Generated code is formatted and lint-free, by this repository's rules and by
+    ruff's defaults (``--isolated``: no configuration, as in a project without any)."""
     files = [str(path) for case in CASES for path in expected(case)]
-    checked = run(tool("ruff"), "check", *files)
-    assert 0 == checked.returncode, checked.stdout
-    formatted = run(tool("ruff"), "format", "--check", *files)
-    assert 0 == formatted.returncode, formatted.stdout
+    for isolated in ((), ("--isolated",)):
+        checked = run(tool("ruff"), "check", *isolated, *files)
+        assert 0 == checked.returncode, checked.stdout
+        formatted = run(tool("ruff"), "format", "--check", *isolated, *files)
+        assert 0 == formatted.returncode, formatted.stdout
+
+
+def test_golden_modules_pass_basedpyright_strict(tmp_path: Path) -> None:
+    """basedpyright, strict with every rule the type tests enable, finds nothing in the
+    generated modules and stubs but ``reportAny`` where a Protocol itself declares Any."""
+    settings = json.loads(
+        (ROOT / "tests" / "typing" / "pyrightconfig.json").read_text()
+    )
+    settings.update(stubPath=str(tmp_path), extraPaths=[str(ROOT)])
+    config = tmp_path / "pyrightconfig.json"
+    config.write_text(json.dumps(settings))
+    files = [str(path) for case in CASES for path in expected(case)]
+    result = run(
+        tool("basedpyright"),
+        "--outputjson",
+        "--pythonpath",
+        sys.executable,
+        "--project",
+        str(config),
+        *files,
+    )
+    report = json.loads(result.stdout)
+    assert len(files) == report["summary"]["filesAnalyzed"], result.stdout
+    found = {
+        (Path(d["file"]).relative_to(GOLDEN).parts[0], d.get("rule", ""))
+        for d in report["generalDiagnostics"]
+    }
+    assert {("loose", "reportAny")} == found, result.stdout
+    declared_any = {
+        "anything",
+        "anys",
+        "get",
+        "holder",
+    }  # tests/golden/loose/protocols.py
+    for d in report["generalDiagnostics"]:
+        lines = (
+            Path(d["file"]).read_text().splitlines()[: d["range"]["start"]["line"] + 1]
+        )
+        method = next(line for line in reversed(lines) if " def " in line)
+        assert method.split("def ")[1].split("(")[0] in declared_any, d
+
+
+def test_no_redundant_cast_for_loose_results() -> None:
+    """``-> object`` (and ``object | None``) and ``-> Any`` pass ``_call``'s result on
+    uncast, ``-> None`` returns nothing, ``NoReturn`` raises if the server returned."""
+    source = expected("loose")[0].read_text()
+    for method in ("obj", "anything", "maybe"):
+        assert f'        return self._call("{method}"' in source
+    assert '        return self._get("tag")' in source
+    assert '        self._call("nothing")\n' in source
+    assert 'cast("object' not in source
+    assert 'cast("_typing.Any"' not in source
+    assert "        raise AssertionError(" in source
+
+
+def test_the_generator_runs_no_formatter() -> None:
+    """typedmgr-codegen lays its output out itself: it requires no ruff, so installing it
+    leaves a project's own ruff alone, and the output does not depend on one."""
+    requires = importlib.metadata.requires("typedmgr-codegen") or []
+    assert [] == [r for r in requires if r.split()[0].lower().startswith("ruff")]
+    sources = (ROOT / "codegen" / "typedmgr_codegen").glob("*.py")
+    imports = [
+        line.strip()
+        for path in sources
+        for line in path.read_text().splitlines()
+        if line.strip().startswith(("import ", "from "))
+    ]
+    assert [] == [i for i in imports if "ruff" in i or "subprocess" in i]
 
 
 def test_stubtest_holds_stubs_against_modules() -> None:
