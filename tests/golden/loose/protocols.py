@@ -4,7 +4,8 @@ overloads and generics, as results, properties, parameters and type arguments.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Generic, NoReturn, Optional, Protocol, TypeVar, overload
+from typing import Any, Generic, NoReturn, Optional, Protocol, TypeVar
+from typing_extensions import overload  # typing.overload is recorded from 3.11 on only
 
 from typedmgr import TypedManager
 
@@ -131,7 +132,7 @@ class HolderImpl(Generic[T]):
         return self._items[index[0] : index[1]]
 
 
-def object_holder(item: object = None) -> HolderImpl[object]:
+def object_holder(item: object = 0) -> HolderImpl[object]:
     return HolderImpl(item)
 
 

@@ -130,7 +130,7 @@ class LooseManager(_typedmgr.TypedManager):
         """Create a remote ``Loose`` with ``tests.golden.loose.protocols.LooseImpl`` and return its proxy."""
         return self._create_proxy("Loose", LooseProxy)
 
-    def ObjectHolder(self, item: object = None) -> HolderProxy[object]:
+    def ObjectHolder(self, item: object = 0) -> HolderProxy[object]:
         """Create a remote ``Holder`` with ``tests.golden.loose.protocols.object_holder`` and return its proxy."""
         return _typing.cast(
             "HolderProxy[object]",
