@@ -46,8 +46,8 @@ CASES = {
 def outside_the_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run in-process `typedmgr gen` away from the repository's [tool.typedmgr] settings.
 
-    Its stubs-dir would send the .pyi of a temporary module into the repository's stubs/;
-    sys.path, which `typedmgr gen` extends, is restored afterwards.
+    Its targets and out belong to the reference example, not to these runs; sys.path,
+    which `typedmgr gen` extends, is restored afterwards.
     """
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(ROOT))
