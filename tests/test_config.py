@@ -102,7 +102,9 @@ def test_command_line_targets_do_not_take_the_configured_out(project: Path) -> N
     assert 0 == gen(["app.two:Two"])
     assert configured == (project / "app" / "proxies.py").read_text()
     assert "class Two(" in (project / "app" / "two_proxies.py").read_text()
-    assert 0 == gen(["app.one:One", "--check"])  # the configured targets: configured out
+    assert 0 == gen(
+        ["app.one:One", "--check"]
+    )  # the configured targets: configured out
 
 
 def test_command_line_targets_may_not_overwrite_the_configured_out(
