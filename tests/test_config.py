@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from typedmgr_codegen.cli import KEYS
-from typedmgr_codegen.cli import main as gen
+from typedmgr_codegen.cli import KEYS, main as gen
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -293,7 +293,7 @@ def venv(dists: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     installed from the built wheels only (their dependencies from the index first)."""
     home = tmp_path_factory.mktemp("user-venv")
     run(sys.executable, "-m", "venv", home, cwd=home)
-    pip = [home / "bin" / "python", "-m", "pip", "install", "-q"]
+    pip: list[str | Path] = [home / "bin" / "python", "-m", "pip", "install", "-q"]
     run(*pip, "typing-extensions>=4.12", "jinja2>=3.1", cwd=home)
     run(*pip, "--no-index", "--find-links", dists, "typedmgr[gen]", cwd=home)
     return home
