@@ -4,7 +4,7 @@ checker's rules for overriding: parameters contravariant, results covariant."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypedDict, TypeVar
 from typing_extensions import overload
 
 import pytest
@@ -14,6 +14,10 @@ from typedmgr.conformance import is_subtype
 from typedmgr.model import InterfaceError
 
 T = TypeVar("T")
+
+
+class Line(TypedDict):
+    sku: str
 
 
 class Kv(Protocol):
@@ -176,6 +180,8 @@ def test_each_overload_must_be_accepted() -> None:
         (str, Item, None),
         (Any, int, True),
         (bytes, object, True),
+        (Line, dict, None),  # a TypedDict: structural, and refuses issubclass()
+        (list[object], list[Line], True),  # related one way: variance not judged
     ],
 )
 def test_subtypes(sub: object, sup: object, expected: bool | None) -> None:

@@ -52,9 +52,15 @@ def is_subtype(sub: object, sup: object) -> bool | None:
         return None
     if _is_protocol(sup_class) or _is_protocol(sub_class):
         return None  # structural, or a proxy standing for a remote object: not judged
-    if not (
-        issubclass(sub_class, sup_class) or sup_class in _PROMOTIONS.get(sub_class, ())
+    if typing_extensions.is_typeddict(sub_class) or typing_extensions.is_typeddict(
+        sup_class
     ):
+        return None  # structural too
+    try:
+        related = issubclass(sub_class, sup_class)
+    except TypeError:  # a class refusing subclass checks
+        return None
+    if not (related or sup_class in _PROMOTIONS.get(sub_class, ())):
         return False
     sub_args, sup_args = typing.get_args(sub), typing.get_args(sup)
     if sub_class is sup_class and len(sub_args) == len(sup_args):
