@@ -479,7 +479,8 @@ def test_golden_files_are_fresh_in_other_processes(tmp_path: Path) -> None:
 def test_dump_model_records_overloads_properties_and_oneway(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """--dump-model keeps what the render depends on: overloads, properties, @oneway."""
+    """--dump-model keeps what the render depends on: overloads, properties, @oneway;
+    types and defaults by their modules' names, a default of None apart from none."""
     assert 0 == gen([CASES["bag"], CASES["forms"], "--dump-model"])
     model = json.loads(capsys.readouterr().out)
     methods = {
@@ -501,7 +502,10 @@ def test_dump_model_records_overloads_properties_and_oneway(
         ].items()
         if k == "Forms"
     }
-    assert (
-        "_tests_golden_forms_values.Color.RED"
-        == (methods["Forms", "values"]["params"][0]["default"])
+    values = methods["Forms", "values"]["params"]
+    assert "tests.golden.forms.values.Color.RED" == values[0]["default"]
+    assert "tests.golden.forms.values.Point | None" == values[1]["annotation"]
+    assert (True, "None") == (values[1]["has_default"], values[1]["default"])
+    assert (False, None) == tuple(
+        methods["Forms", "kinds"]["params"][0][k] for k in ("has_default", "default")
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -250,14 +251,38 @@ def _module_path(py_path: Path) -> Path:
     return py_path.relative_to(root)
 
 
+class _DumpWriter:
+    """Annotations and defaults spelled with their modules' real names (``shop.api.Cart``),
+    not the generated code's import aliases (``_shop_api.Cart``)."""
+
+    def __init__(self) -> None:
+        self.imports = Imports()
+        self.writer = TypeWriter(self.imports, {})
+
+    def spell(self, tp: object) -> str:
+        return self._unaliased(self.writer.spell(tp))
+
+    def literal(self, value: object) -> str:
+        return self._unaliased(self.writer.literal(value))
+
+    def _unaliased(self, text: str) -> str:
+        for module, alias in sorted(
+            self.imports.names.items(), key=lambda m: -len(m[1])
+        ):
+            text = re.sub(rf"(?<![\w.]){re.escape(alias)}\.", f"{module}.", text)
+        return text
+
+
 def _dump(managers: Sequence[type[TypedManager]]) -> dict[str, object]:
-    writer = TypeWriter(Imports(), {})
+    writer = _DumpWriter()
 
     def param(p: Param) -> dict[str, object]:
+        # "has_default" tells a default of None ("default": "None") from none at all.
         return {
             "name": p.name,
             "kind": p.kind.value,
             "annotation": writer.spell(p.annotation),
+            "has_default": p.has_default,
             "default": writer.literal(p.default) if p.has_default else None,
         }
 
