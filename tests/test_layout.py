@@ -26,12 +26,14 @@ def test_the_last_bracket_pair_is_exploded_with_a_trailing_comma() -> None:
 
 
 def test_a_lone_item_keeps_its_meaning() -> None:
-    """A lone subscript item gets no comma (``x[a,]`` is a tuple); a one-tuple keeps its
-    own; a lone call argument gets one, as ruff adds it."""
+    """A lone subscript item gets no comma (``x[a,]`` is a tuple), nor does a lone item in
+    parentheses; a one-tuple keeps its own; a call's or a list's lone item gets one."""
     name = "n" * 90
     assert f"x = list[\n    {name}\n]" == render_statement(f"x = list[{name}]", 0)
     assert f'x = (\n    "{name}",\n)' == render_statement(f'x = ("{name}",)', 0)
     assert f"x = f(\n    {name},\n)" == render_statement(f"x = f({name})", 0)
+    assert f"x = [\n    {name},\n]" == render_statement(f"x = [{name}]", 0)
+    assert f"x = (\n    {name}\n)" == render_statement(f"x = ({name})", 0)
 
 
 def test_brackets_and_commas_inside_strings_are_text() -> None:

@@ -56,11 +56,12 @@ class Group:
         """Whether exploded items end with a comma without changing the meaning.
 
         ``x[a,]`` is ``x[(a,)]`` and ``(a,)`` a tuple: a lone item of a subscript or of
-        parentheses that are not a call keeps no comma unless it had one.
+        parentheses that are not a call keeps no comma unless it had one; a call's lone
+        argument and a list's or dict's lone item get one, as ruff gives them.
         """
         if len(self.items) != 1 or self.trailing_comma:
             return True
-        return self.open == "{" or (self.open == "(" and self.subscript)
+        return self.open == "{" or (self.open != "[") == self.subscript
 
 
 @dataclass
