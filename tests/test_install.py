@@ -321,7 +321,8 @@ def test_a_user_project_generates_checks_and_runs(
     venv: Path, project: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """typedmgr gen and gen --check, mypy --strict, basedpyright strict and ruff on the
-    project (generated files included), then a server and a client process."""
+    project (generated files included), then a server and a client process; then a
+    Protocol added without regenerating, which `gen --check` reports."""
     started = time.monotonic()
     python = venv / "bin" / "python"
     located = run(
@@ -377,6 +378,27 @@ def test_a_user_project_generates_checks_and_runs(
 
     with_server = server_and_client(venv, project)
     assert EXPECTED_OUTPUT == with_server
+
+    # A Protocol changed and not regenerated: CI's `gen --check` fails with a diff.
+    api = project / "ratekv" / "api.py"
+    api.write_text(
+        api.read_text() + "\n\nclass Extra(Protocol):\n    def ping(self) -> int: ...\n"
+    )
+    server_py = project / "ratekv" / "server.py"
+    server_py.write_text(
+        server_py.read_text().replace("api import Limiter", "api import Extra, Limiter")
+        + "\n\nclass ExtraImpl:\n    def ping(self) -> int:\n        return 1\n\n\n"
+        "RateKvManager.register(Extra, ExtraImpl)\n"
+    )
+    stale = subprocess.run(
+        [str(venv / "bin" / "typedmgr"), "gen", "--check"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert 1 == stale.returncode, stale.stdout + stale.stderr
+    assert "+class ExtraProxy(_typedmgr.TypedProxy):" in stale.stdout
     print(f"user project: {time.monotonic() - started:.1f} s after the install")
 
 
