@@ -437,3 +437,22 @@ def server_and_client(venv: Path, project: Path) -> str:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_two_distributions_require_each_other_s_minor_version() -> None:
+    """typedmgr-codegen requires typedmgr of its own minor version, and typedmgr's gen
+    extra typedmgr-codegen of typedmgr's: a version bump must move both ranges."""
+    import tomllib
+
+    import typedmgr
+    import typedmgr_codegen
+
+    runtime = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    codegen = tomllib.loads((ROOT / "codegen" / "pyproject.toml").read_text())[
+        "project"
+    ]
+    assert typedmgr.__version__ == typedmgr_codegen.__version__
+    major, minor, _ = (int(part) for part in typedmgr.__version__.split("."))
+    compatible = f">={major}.{minor}.0,<{major}.{minor + 1}"
+    assert [f"typedmgr-codegen{compatible}"] == runtime["optional-dependencies"]["gen"]
+    assert f"typedmgr{compatible}" in codegen["dependencies"]
