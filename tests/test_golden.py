@@ -509,3 +509,45 @@ def test_dump_model_records_overloads_properties_and_oneway(
     assert (False, None) == tuple(
         methods["Forms", "kinds"]["params"][0][k] for k in ("has_default", "default")
     )
+
+
+def test_a_method_named_overload_keeps_overloads_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a class with a method named ``overload``, overloads are decorated through the
+    typing module (a bare ``@overload`` would be that method); elsewhere they stay bare."""
+    (tmp_path / "shadow_protocols.py").write_text(
+        "from typing import Protocol\n"
+        "import typing_extensions\n"
+        "from typing_extensions import overload\n"
+        "from typedmgr import TypedManager\n"
+        "class Odd(Protocol):\n"
+        "    def overload(self) -> int: ...\n"
+        "    @typing_extensions.overload\n"
+        "    def pick(self, key: str) -> int: ...\n"
+        "    @typing_extensions.overload\n"
+        "    def pick(self, key: int) -> str: ...\n"
+        "    def pick(self, key: str | int) -> int | str: ...\n"
+        "class Even(Protocol):\n"
+        "    @overload\n"
+        "    def pick(self, key: str) -> int: ...\n"
+        "    @overload\n"
+        "    def pick(self, key: int) -> str: ...\n"
+        "    def pick(self, key: str | int) -> int | str: ...\n"
+        "class ShadowManager(TypedManager): ...\n"
+        "ShadowManager.register(Odd)\n"
+        "ShadowManager.register(Even)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "shadow_proxies.py"
+    assert 0 == gen(["shadow_protocols:ShadowManager", "--out", str(out)])
+    source = out.read_text()
+    odd = source[source.index("class OddProxy") :]
+    even = source[source.index("class EvenProxy") : source.index("class OddProxy")]
+    assert 2 == odd.count("    @_typing.overload\n")
+    assert 2 == even.count("    @overload\n")
+    module = __import__("shadow_proxies")  # the class bodies run: decorators resolve
+    assert callable(module.OddProxy.pick)
+    for path in (out, out.with_suffix(".pyi")):
+        result = run(tool("mypy"), "--strict", "--no-incremental", str(path))
+        assert 0 == result.returncode, result.stdout
