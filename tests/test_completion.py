@@ -53,3 +53,23 @@ def test_completion_shows_signature_and_docstring() -> None:
         "Add ``qty`` of ``sku``; return the quantity of it now in the cart."
         in add.docstring()
     )
+
+
+@pytest.mark.parametrize("files", [("proxies.py",), ("proxies.py", "proxies.pyi")])
+def test_overloads_are_shown_from_the_module_and_from_its_stub(
+    files: tuple[str, ...], tmp_path: Path
+) -> None:
+    """jedi lists each ``@overload`` of a method, reading the .py alone or the .pyi beside
+    it (it knows an overload only by a decorator spelled ``overload``)."""
+    package = tmp_path / "client_pkg"
+    package.mkdir()
+    (package / "__init__.py").touch()
+    for name in files:
+        source = ROOT / "tests" / "golden" / "bag" / "expected" / name
+        (package / name).write_text(source.read_text())
+    code = "from client_pkg.proxies import BagProxy\ndef f(b: BagProxy):\n    b.pick("
+    project = jedi.Project(tmp_path, added_sys_path=[str(ROOT)])
+    script = jedi.Script(code, path=tmp_path / "snippet.py", project=project)
+    assert ["pick(key: str) -> int", "pick(key: str, default: str) -> int | str"] == [
+        s.to_string() for s in script.get_signatures(3, len("    b.pick("))
+    ]

@@ -6,6 +6,7 @@ Regenerate with ``pytest tests/test_golden.py --update-golden`` and read the dif
 from __future__ import annotations
 
 import collections.abc
+import importlib.metadata
 import io
 import json
 import os
@@ -32,6 +33,7 @@ from typedmgr_codegen.render import (
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {
+    "loose": "tests.golden.loose.protocols:LooseManager",
     "bag": "tests.golden.bag.protocols:BagManager",
     "forms": "tests.golden.forms.protocols:FormsManager",
     "generic": "tests.golden.generic.protocols:GenericManager",
@@ -44,8 +46,8 @@ CASES = {
 def outside_the_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run in-process `typedmgr gen` away from the repository's [tool.typedmgr] settings.
 
-    Its stubs-dir would send the .pyi of a temporary module into the repository's stubs/;
-    sys.path, which `typedmgr gen` extends, is restored afterwards.
+    Its targets and out belong to the reference example, not to these runs; sys.path,
+    which `typedmgr gen` extends, is restored afterwards.
     """
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(ROOT))
@@ -95,12 +97,82 @@ def test_golden_modules_pass_mypy_strict() -> None:
 
 
 def test_golden_files_are_ruff_clean() -> None:
-    """Generated code is formatted and lint-free."""
+    """Generated code is formatted and lint-free, by this repository's rules and by
+    ruff's defaults (``--isolated``: no configuration, as in a project without any)."""
     files = [str(path) for case in CASES for path in expected(case)]
-    checked = run(tool("ruff"), "check", *files)
-    assert 0 == checked.returncode, checked.stdout
-    formatted = run(tool("ruff"), "format", "--check", *files)
-    assert 0 == formatted.returncode, formatted.stdout
+    for isolated in ((), ("--isolated",)):
+        checked = run(tool("ruff"), "check", *isolated, *files)
+        assert 0 == checked.returncode, checked.stdout
+        formatted = run(tool("ruff"), "format", "--check", *isolated, *files)
+        assert 0 == formatted.returncode, formatted.stdout
+
+
+def test_golden_modules_pass_basedpyright_strict(tmp_path: Path) -> None:
+    """basedpyright, strict with every rule the type tests enable, finds nothing in the
+    generated modules and stubs but ``reportAny`` where a Protocol itself declares Any."""
+    settings = json.loads(
+        (ROOT / "tests" / "typing" / "pyrightconfig.json").read_text()
+    )
+    settings.update(stubPath=str(tmp_path), extraPaths=[str(ROOT)])
+    config = tmp_path / "pyrightconfig.json"
+    config.write_text(json.dumps(settings))
+    files = [str(path) for case in CASES for path in expected(case)]
+    result = run(
+        tool("basedpyright"),
+        "--outputjson",
+        "--pythonpath",
+        sys.executable,
+        "--project",
+        str(config),
+        *files,
+    )
+    report = json.loads(result.stdout)
+    assert len(files) == report["summary"]["filesAnalyzed"], result.stdout
+    found = {
+        (Path(d["file"]).relative_to(GOLDEN).parts[0], d.get("rule", ""))
+        for d in report["generalDiagnostics"]
+    }
+    assert {("loose", "reportAny")} == found, result.stdout
+    declared_any = {
+        "anything",
+        "anys",
+        "get",
+        "holder",
+    }  # tests/golden/loose/protocols.py
+    for d in report["generalDiagnostics"]:
+        lines = (
+            Path(d["file"]).read_text().splitlines()[: d["range"]["start"]["line"] + 1]
+        )
+        method = next(line for line in reversed(lines) if " def " in line)
+        assert method.split("def ")[1].split("(")[0] in declared_any, d
+
+
+def test_no_redundant_cast_for_loose_results() -> None:
+    """``-> object`` (and ``object | None``) and ``-> Any`` pass ``_call``'s result on
+    uncast, ``-> None`` returns nothing, ``NoReturn`` raises if the server returned."""
+    source = expected("loose")[0].read_text()
+    for method in ("obj", "anything", "maybe"):
+        assert f'        return self._call("{method}"' in source
+    assert '        return self._get("tag")' in source
+    assert '        self._call("nothing")\n' in source
+    assert 'cast("object' not in source
+    assert 'cast("_typing.Any"' not in source
+    assert "        raise AssertionError(" in source
+
+
+def test_the_generator_runs_no_formatter() -> None:
+    """typedmgr-codegen lays its output out itself: it requires no ruff, so installing it
+    leaves a project's own ruff alone, and the output does not depend on one."""
+    requires = importlib.metadata.requires("typedmgr-codegen") or []
+    assert [] == [r for r in requires if r.split()[0].lower().startswith("ruff")]
+    sources = (ROOT / "codegen" / "typedmgr_codegen").glob("*.py")
+    imports = [
+        line.strip()
+        for path in sources
+        for line in path.read_text().splitlines()
+        if line.strip().startswith(("import ", "from "))
+    ]
+    assert [] == [i for i in imports if "ruff" in i or "subprocess" in i]
 
 
 def test_stubtest_holds_stubs_against_modules() -> None:
@@ -407,7 +479,8 @@ def test_golden_files_are_fresh_in_other_processes(tmp_path: Path) -> None:
 def test_dump_model_records_overloads_properties_and_oneway(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """--dump-model keeps what the render depends on: overloads, properties, @oneway."""
+    """--dump-model keeps what the render depends on: overloads, properties, @oneway;
+    types and defaults by their modules' names, a default of None apart from none."""
     assert 0 == gen([CASES["bag"], CASES["forms"], "--dump-model"])
     model = json.loads(capsys.readouterr().out)
     methods = {
@@ -429,7 +502,52 @@ def test_dump_model_records_overloads_properties_and_oneway(
         ].items()
         if k == "Forms"
     }
-    assert (
-        "_tests_golden_forms_values.Color.RED"
-        == (methods["Forms", "values"]["params"][0]["default"])
+    values = methods["Forms", "values"]["params"]
+    assert "tests.golden.forms.values.Color.RED" == values[0]["default"]
+    assert "tests.golden.forms.values.Point | None" == values[1]["annotation"]
+    assert (True, "None") == (values[1]["has_default"], values[1]["default"])
+    assert (False, None) == tuple(
+        methods["Forms", "kinds"]["params"][0][k] for k in ("has_default", "default")
     )
+
+
+def test_a_method_named_overload_keeps_overloads_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a class with a method named ``overload``, overloads are decorated through the
+    typing module (a bare ``@overload`` would be that method); elsewhere they stay bare."""
+    (tmp_path / "shadow_protocols.py").write_text(
+        "from typing import Protocol\n"
+        "import typing_extensions\n"
+        "from typing_extensions import overload\n"
+        "from typedmgr import TypedManager\n"
+        "class Odd(Protocol):\n"
+        "    def overload(self) -> int: ...\n"
+        "    @typing_extensions.overload\n"
+        "    def pick(self, key: str) -> int: ...\n"
+        "    @typing_extensions.overload\n"
+        "    def pick(self, key: int) -> str: ...\n"
+        "    def pick(self, key: str | int) -> int | str: ...\n"
+        "class Even(Protocol):\n"
+        "    @overload\n"
+        "    def pick(self, key: str) -> int: ...\n"
+        "    @overload\n"
+        "    def pick(self, key: int) -> str: ...\n"
+        "    def pick(self, key: str | int) -> int | str: ...\n"
+        "class ShadowManager(TypedManager): ...\n"
+        "ShadowManager.register(Odd)\n"
+        "ShadowManager.register(Even)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "shadow_proxies.py"
+    assert 0 == gen(["shadow_protocols:ShadowManager", "--out", str(out)])
+    source = out.read_text()
+    odd = source[source.index("class OddProxy") :]
+    even = source[source.index("class EvenProxy") : source.index("class OddProxy")]
+    assert 2 == odd.count("    @_typing.overload\n")
+    assert 2 == even.count("    @overload\n")
+    module = __import__("shadow_proxies")  # the class bodies run: decorators resolve
+    assert callable(module.OddProxy.pick)
+    for path in (out, out.with_suffix(".pyi")):
+        result = run(tool("mypy"), "--strict", "--no-incremental", str(path))
+        assert 0 == result.returncode, result.stdout

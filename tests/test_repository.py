@@ -34,7 +34,7 @@ def test_example_is_generated_from_its_protocols() -> None:
 
 
 def test_stubtest_holds_the_example_stubs_against_its_module() -> None:
-    """mypy.stubtest: stubs/shop_proxies.pyi matches examples/shop_proxies.py."""
+    """mypy.stubtest: examples/shop_proxies.pyi matches examples/shop_proxies.py."""
     result = subprocess.run(
         [
             sys.executable,

@@ -274,27 +274,27 @@ def test_no_any_reaches_client_code_under_basedpyright(revealed: Path) -> None:
 
 
 def test_the_generated_module_alone_types_the_same(tmp_path: Path) -> None:
-    """Without stubs/, both checkers read examples/shop_proxies.py and the cases still hold."""
+    """Without the .pyi beside it, both checkers read shop_proxies.py and the cases hold."""
     cases = [TYPING / "check_shop.py", TYPING / "check_runtime_api.py"]
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    module = alone / "shop_proxies.py"
+    module.write_text((ROOT / "examples" / "shop_proxies.py").read_text())
     mypy_config = tmp_path / "mypy.ini"
     mypy_config.write_text(
         "[mypy]\n"
-        f"mypy_path = {ROOT / 'examples'}\n"
+        f"mypy_path = {alone}:{ROOT / 'examples'}\n"
         "explicit_package_bases = True\n"
         "warn_unreachable = True\n"
         "enable_error_code = ignore-without-code, redundant-expr\n"
     )
     by_mypy = mypy(*cases, config=mypy_config)
     assert (0, []) == (by_mypy.returncode, by_mypy.diagnostics), by_mypy.output
-    assert f"Parsing {ROOT / 'examples' / 'shop_proxies.py'} " in by_mypy.output
+    assert f"Parsing {module} " in by_mypy.output
     assert "shop_proxies.pyi" not in by_mypy.output
 
     settings = json.loads(PYRIGHT_CONFIG.read_text())
-    (tmp_path / "no-stubs").mkdir()
-    settings.update(
-        stubPath=str(tmp_path / "no-stubs"),
-        extraPaths=[str(ROOT / "examples"), str(ROOT)],
-    )
+    settings.update(extraPaths=[str(alone), str(ROOT / "examples"), str(ROOT)])
     pyright_config = tmp_path / "pyrightconfig.json"
     pyright_config.write_text(json.dumps(settings))
     by_pyright = basedpyright(*cases, config=pyright_config)

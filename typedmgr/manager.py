@@ -331,7 +331,9 @@ class TypedManager(managers.BaseManager):
         )
         super().register(
             name,
-            callable,
+            _CheckedFactory(callable, protocol)
+            if callable is not None and not isinstance(callable, type)
+            else callable,
             proxytype or ProxyFactory(protocol),
             exposed or interface.exposed,
             methods,
@@ -484,6 +486,41 @@ class _ServerStart:
     def __call__(self) -> None:
         if self.initializer is not None:
             self.initializer(*self.initargs)
+
+
+class _CheckedFactory:
+    """A registered factory whose results are held against the Protocol on the server,
+    each result class at its first creation: a result lacking a method fails that
+    creation, naming the class, the Protocol and the method, instead of its first call.
+
+    A class at module level, so that a registry holding it pickles (``start()`` with the
+    spawn method) wherever the factory itself does.
+    """
+
+    def __init__(self, factory: Callable[..., object], protocol: type) -> None:
+        self.factory = factory
+        self.protocol = protocol
+        self.checked: set[type] = set()
+        self.__wrapped__ = factory  # inspect.signature() sees the factory's
+
+    def __call__(self, *args: object, **kwds: object) -> object:
+        result = self.factory(*args, **kwds)
+        cls = type(result)
+        # A class answering through __getattr__ has methods no static look-up finds.
+        if cls not in self.checked and not hasattr(cls, "__getattr__"):
+            try:
+                check_implementation(interface_of(self.protocol), cls)
+            except InterfaceError as exc:
+                where = getattr(self.factory, "__qualname__", repr(self.factory))
+                raise InterfaceError(
+                    f"the factory {where} registered for {self.protocol.__qualname__} "
+                    f"returned a {cls.__qualname__}: {exc}"
+                ) from None
+            self.checked.add(cls)
+        return result
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"factory": self.factory, "protocol": self.protocol, "checked": set()}
 
 
 def _creation_method(

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from typedmgr import _stdlib
+from typedmgr.conformance import type_problem
 
 __all__ = [
     "DUNDERS",
@@ -883,6 +884,30 @@ def check_implementation(interface: Interface, impl: Callable[..., object]) -> N
             problem = _signature_problem(params, impl_params)
             if problem:
                 raise InterfaceError(f"{where}: {problem}")
+            problem = type_problem(
+                [
+                    (p.name, p.annotation, p.kind is ParamKind.KEYWORD_ONLY)
+                    for p in params
+                    if p.kind not in (ParamKind.VAR_POSITIONAL, ParamKind.VAR_KEYWORD)
+                ],
+                None if method.overloads else method.returns,
+                attr,
+            )
+            if problem:
+                raise InterfaceError(
+                    f"{where}: {problem}"
+                    + _both_signatures(interface.protocol, method.name, attr)
+                )
+
+
+def _both_signatures(protocol: type, name: str, impl: Callable[..., object]) -> str:
+    """``; implementation (...), Protocol (...)``, as far as both can be read."""
+    try:
+        mine = inspect.signature(impl, eval_str=True)
+        theirs = inspect.signature(getattr(protocol, name), eval_str=True)
+    except Exception:  # annotations that do not evaluate: the names alone
+        return ""
+    return f"; implementation {name}{mine}, Protocol {name}{theirs}"
 
 
 def _declared_return_class(factory: Callable[..., object]) -> type | None:

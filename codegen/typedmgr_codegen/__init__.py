@@ -4,7 +4,7 @@ The pipeline, one module a stage:
 
     load    import the targets and find their TypedManager classes
     render  Protocol models (``typedmgr.model``) -> template context -> source text
-    format  ruff, pinned, so the output is byte-identical everywhere
+    layout  line breaking of its own, so the output is byte-identical everywhere
     write   put files in place, or with --check diff them against the disk
     cli     ``typedmgr gen`` arguments and ``[tool.typedmgr]`` in pyproject.toml
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from typedmgr import TypedManager
 from typedmgr.model import InterfaceError, Param
@@ -20,12 +24,20 @@ from typedmgr_codegen.render import (
 )
 from typedmgr_codegen.write import Output, stale_diff, write
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib
-
 __all__ = ["main"]
+
+
+#: Every key ``[tool.typedmgr]`` accepts, and what it holds (docs/configuration.md).
+KEYS: dict[str, str] = {
+    "targets": "a list of strings",
+    "out": "a string",
+    "stubs-dir": "a string",
+    "path": "a list of strings",
+}
+
+
+class ConfigError(Exception):
+    """``[tool.typedmgr]`` or the command line asks for something ambiguous or wrong."""
 
 
 @dataclass
@@ -36,6 +48,8 @@ class Config:
     out: Path | None = None
     stubs_dir: Path | None = None
     path: list[Path] = field(default_factory=list)
+    source: Path | None = None
+    """The pyproject.toml this was read from, if any."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,9 +65,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="module:ManagerClass, or a module (all its TypedManagers); "
         "default: [tool.typedmgr] targets in pyproject.toml",
     )
-    parser.add_argument("--out", type=Path, help="path of the generated .py module")
     parser.add_argument(
-        "--stubs-dir", type=Path, help="write the .pyi into this stub tree"
+        "--out",
+        type=Path,
+        help="path of the generated .py module; its .pyi is written beside it "
+        "(default: [tool.typedmgr] out, else MODULE_proxies.py beside the first "
+        "manager's module)",
+    )
+    parser.add_argument(
+        "--stubs-dir",
+        type=Path,
+        help="write the .pyi into this stub tree instead, at the module's import path "
+        "(for a stub-only distribution)",
     )
     parser.add_argument(
         "--check",
@@ -66,11 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="print the interface model as JSON and exit",
     )
     args = parser.parse_args(argv)
-    config = _config(Path.cwd())
-    if args.targets:
-        config.targets = list(args.targets)
-    config.out = args.out or config.out
-    config.stubs_dir = args.stubs_dir or config.stubs_dir
+    try:
+        configured = _config(Path.cwd())
+        config = _merge(configured, args)
+    except ConfigError as exc:
+        print(f"typedmgr gen: error: {exc}", file=sys.stderr)
+        return 2
     if not config.targets:
         parser.error("no TARGET given and no [tool.typedmgr] targets in pyproject.toml")
     sys.path[:0] = [str(p) for p in [*config.path, Path.cwd()]]
@@ -80,10 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(_dump(managers), indent=2))
             return 0
         module = render_module(managers)
-    except (TargetError, InterfaceError) as exc:
+        py_path = config.out or _default_out(managers[0])
+        _refuse_overwriting(configured, config, py_path)
+    except (TargetError, InterfaceError, ConfigError) as exc:
         print(f"typedmgr gen: error: {exc}", file=sys.stderr)
         return 2
-    py_path = config.out or _default_out(managers[0])
     outputs = [
         Output(py_path, module.source),
         Output(_stub_path(py_path, config), module.stub),
@@ -104,21 +129,104 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _config(start: Path) -> Config:
+    """``[tool.typedmgr]`` of the nearest pyproject.toml, paths resolved against its folder.
+
+    A key it does not know, or a value of the wrong type, is an error naming the key.
+    """
     for directory in (start, *start.parents):
         pyproject = directory / "pyproject.toml"
         if pyproject.is_file():
-            table = (
-                tomllib.loads(pyproject.read_text()).get("tool", {}).get("typedmgr", {})
-            )
-            return Config(
-                targets=list(table.get("targets", [])),
-                out=directory / table["out"] if "out" in table else None,
-                stubs_dir=directory / table["stubs-dir"]
-                if "stubs-dir" in table
-                else None,
-                path=[directory / p for p in table.get("path", [])],
-            )
+            try:
+                document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{pyproject}: {exc}") from None
+            table = document.get("tool", {}).get("typedmgr", {})
+            return _validated(table, directory, pyproject)
     return Config()
+
+
+def _validated(table: object, directory: Path, pyproject: Path) -> Config:
+    where = f"{pyproject} [tool.typedmgr]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table")
+    for key, value in table.items():
+        if key not in KEYS:
+            close = difflib.get_close_matches(key.replace("_", "-"), KEYS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"{where}: unknown key {key!r}{hint} (known: {', '.join(KEYS)})"
+            )
+        wanted = KEYS[key]
+        if wanted == "a string":
+            ok = isinstance(value, str)
+        else:
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if not ok:
+            raise ConfigError(
+                f"{where}: {key} must be {wanted}, not {_toml_type(value)}"
+                + (f' (write {key} = ["{value}"])' if isinstance(value, str) else "")
+            )
+    return Config(
+        targets=list(table.get("targets", [])),
+        out=directory / table["out"] if "out" in table else None,
+        stubs_dir=directory / table["stubs-dir"] if "stubs-dir" in table else None,
+        path=[directory / p for p in table.get("path", [])],
+        source=pyproject,
+    )
+
+
+def _toml_type(value: object) -> str:
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "a list holding something other than strings"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _merge(configured: Config, args: argparse.Namespace) -> Config:
+    """The command line over the configuration.
+
+    ``out`` and ``stubs-dir`` in ``[tool.typedmgr]`` belong to its ``targets``: targets
+    given on the command line (other than the configured ones) take their outputs from the
+    command line or the default, never from the configuration.
+    """
+    config = Config(path=configured.path, source=configured.source)
+    own_targets = (
+        not args.targets
+        or not configured.targets  # outputs configured for command-line targets
+        or set(args.targets) == set(configured.targets)
+    )
+    config.targets = configured.targets if not args.targets else list(args.targets)
+    config.out = args.out or (configured.out if own_targets else None)
+    config.stubs_dir = args.stubs_dir or (configured.stubs_dir if own_targets else None)
+    return config
+
+
+def _refuse_overwriting(configured: Config, config: Config, py_path: Path) -> None:
+    """Refuse to write other targets' code over the files ``[tool.typedmgr]`` generates."""
+    if not configured.targets or set(config.targets) == set(configured.targets):
+        return
+    out = configured.out
+    if out is None:  # the configured targets' default module, beside the first one's
+        try:
+            out = _default_out(load_managers(configured.targets)[0])
+        except (TargetError, InterfaceError):
+            return  # not generated as configured either: nothing to overwrite
+    ours = {out.resolve(), _stub_path(out, configured).resolve()}
+    mine = {py_path.resolve(), _stub_path(py_path, config).resolve()}
+    if ours & mine:
+        clash = sorted(str(p) for p in ours & mine)[0]
+        raise ConfigError(
+            f"{clash} is generated from [tool.typedmgr] targets "
+            f"{', '.join(configured.targets)} ({configured.source}); "
+            f"targets {', '.join(config.targets)} would overwrite it: pass another --out"
+        )
 
 
 def _default_out(manager: type) -> Path:
@@ -140,14 +248,38 @@ def _module_path(py_path: Path) -> Path:
     return py_path.relative_to(root)
 
 
+class _DumpWriter:
+    """Annotations and defaults spelled with their modules' real names (``shop.api.Cart``),
+    not the generated code's import aliases (``_shop_api.Cart``)."""
+
+    def __init__(self) -> None:
+        self.imports = Imports()
+        self.writer = TypeWriter(self.imports, {})
+
+    def spell(self, tp: object) -> str:
+        return self._unaliased(self.writer.spell(tp))
+
+    def literal(self, value: object) -> str:
+        return self._unaliased(self.writer.literal(value))
+
+    def _unaliased(self, text: str) -> str:
+        for module, alias in sorted(
+            self.imports.names.items(), key=lambda m: -len(m[1])
+        ):
+            text = re.sub(rf"(?<![\w.]){re.escape(alias)}\.", f"{module}.", text)
+        return text
+
+
 def _dump(managers: Sequence[type[TypedManager]]) -> dict[str, object]:
-    writer = TypeWriter(Imports(), {})
+    writer = _DumpWriter()
 
     def param(p: Param) -> dict[str, object]:
+        # "has_default" tells a default of None ("default": "None") from none at all.
         return {
             "name": p.name,
             "kind": p.kind.value,
             "annotation": writer.spell(p.annotation),
+            "has_default": p.has_default,
             "default": writer.literal(p.default) if p.has_default else None,
         }
 

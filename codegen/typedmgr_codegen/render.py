@@ -35,7 +35,7 @@ from typedmgr.model import (
     signature_of,
 )
 from typedmgr_codegen import __version__
-from typedmgr_codegen.format import format_source
+from typedmgr_codegen.layout import render_def, render_statement
 
 __all__ = ["GeneratedModule", "collect_interfaces", "render_module"]
 
@@ -79,6 +79,8 @@ class Imports:
     reserved: frozenset[str] = frozenset()
     """Names the generated code binds otherwise (parameters), which no alias may take."""
     names: dict[str, str] = field(default_factory=dict)
+    overload: bool = False
+    """``from typing import overload``: jedi knows an overload by that bare name only."""
 
     def alias(self, module: str, *, runtime: bool = False, in_stub: bool = True) -> str:
         """The alias of ``module``, recorded as needed at run time or only for typing."""
@@ -97,10 +99,13 @@ class Imports:
     def lines(self, *, stub: bool) -> tuple[list[str], list[str]]:
         """(imports needed at run time, imports needed only by type checkers), isort-ed."""
         if stub:
-            return self._block(self.stub), []
-        return self._block(self.runtime), self._block(self.typing_only - self.runtime)
+            return self._block(self.stub, self.overload), []
+        return (
+            self._block(self.runtime, self.overload),
+            self._block(self.typing_only - self.runtime, False),
+        )
 
-    def _block(self, modules: set[str]) -> list[str]:
+    def _block(self, modules: set[str], overload: bool) -> list[str]:
         """Standard library first, then the rest, a blank line between: isort's sections.
 
         ``typing_extensions``, typing's backport, sorts with the standard library (ruff's
@@ -114,7 +119,9 @@ class Imports:
         )
         others = sorted(modules.difference(stdlib))
         lines = [f"import {m} as {self.names[m]}" for m in stdlib]
-        if stdlib and others:
+        if overload:  # isort: an ``import`` before a ``from`` in one section
+            lines.append("from typing import overload")
+        if lines and others:
             lines.append("")
         return lines + [f"import {m} as {self.names[m]}" for m in others]
 
@@ -333,7 +340,7 @@ def _docstring(text: str | None, indent: int) -> str | None:
     if body.endswith('"'):
         body += " "
     pad = " " * indent
-    lines = [pad + line if line else "" for line in body.splitlines()]
+    lines = [(pad + line).rstrip() for line in body.splitlines()]
     if len(lines) == 1:
         return f'"""{body}"""'
     return '"""' + "\n".join(lines).lstrip() + "\n" + pad + '"""'
@@ -348,11 +355,12 @@ def _quoted(text: str) -> str:
 
 @dataclass(frozen=True)
 class MethodContext:
-    name: str
-    signature: str
-    returns: str
-    doc: str | None
-    body: str
+    header: str
+    """The ``def`` line(s), laid out and indented; in a stub, or for an overload, with
+    its ``: ...`` body."""
+    doc: str | None = None
+    body: str | None = None
+    """The statements, laid out and indented (none for a stub or an overload)."""
     decorator: str | None = None
     module_only: bool = False
     """An overloaded method's implementation: in the .py, never in the stub."""
@@ -360,13 +368,9 @@ class MethodContext:
 
 @dataclass(frozen=True)
 class ProxyContext:
-    name: str
-    bases: str
-    fingerprint: str
-    protocol: str
+    header: str
     doc: str | None
-    exposed: str
-    method_to_typeid: str
+    attributes: list[str]
     methods: list[MethodContext]
 
 
@@ -399,35 +403,46 @@ def collect_interfaces(managers: Sequence[type[TypedManager]]) -> list[Interface
 
 
 def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
-    """Render the proxy module and stub for ``managers`` (one generated module for all)."""
+    """Render the proxy module and stub for ``managers`` (one generated module for all).
+
+    The text is laid out by ``layout``, not by a formatter: see there why.
+    """
     interfaces = collect_interfaces(managers)
     proxies = _proxy_names(interfaces)
     sources = ", ".join(_manager_ref(m) for m in managers)
     header = f"# {GENERATED_MARK} by typedmgr-codegen {__version__} from {sources} - do not edit"
     rendered: dict[bool, str] = {}
     reserved = _parameter_names(interfaces, managers)
+    # jedi takes a method for overloaded only under a decorator spelled ``overload``; a
+    # manager named so would hide it: then ``@_typing.overload``, as in a class with a
+    # method of that name.
+    bare_overload = "overload" not in {m.__name__ for m in managers}
     for stub in (False, True):
         imports = Imports(reserved=reserved)
         writer = TypeWriter(imports, proxies, stub=stub)
         imports.alias("typedmgr", runtime=True)
         proxy_contexts = [
-            _proxy_context(i, proxies[i.protocol], writer) for i in interfaces
+            _proxy_context(i, proxies[i.protocol], writer, bare_overload)
+            for i in interfaces
         ]
         manager_contexts = [_manager_context(m, proxies, writer) for m in managers]
-        type_vars = writer.type_var_declarations()
+        type_vars = [render_statement(d, 0) for d in writer.type_var_declarations()]
         runtime, typing_only = imports.lines(stub=stub)
+        all_names = sorted([*proxies.values(), *(m.__name__ for m in managers)])
         template = _TEMPLATES.get_template("proxy.pyi.j2" if stub else "proxy.py.j2")
         text = template.render(
             header=header,
             runtime_imports=runtime,
             typing_imports=typing_only,
             typing_alias=imports.alias("typing", runtime=True),
+            all_names=render_statement(
+                f"__all__ = [{', '.join(_quoted(n) for n in all_names)}]", 0
+            ),
             type_vars=type_vars,
             proxies=proxy_contexts,
             managers=manager_contexts,
-            all_names=sorted([*proxies.values(), *(m.__name__ for m in managers)]),
         )
-        rendered[stub] = format_source(text, stub=stub)
+        rendered[stub] = text
     return GeneratedModule(rendered[False], rendered[True])
 
 
@@ -469,40 +484,32 @@ def _proxy_names(interfaces: Iterable[Interface]) -> dict[type, str]:
     return names
 
 
-def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> ProxyContext:
+def _proxy_context(
+    interface: Interface, name: str, writer: TypeWriter, bare_overload: bool
+) -> ProxyContext:
     shadowed = frozenset(interface.exposed)
     module = writer.imports.alias(interface.module, runtime=True, in_stub=False)
-    protocol = f"{module}.{interface.protocol.__qualname__}"
+    typing_alias = writer.imports.alias("typing", runtime=True)
     methods = []
     for method in interface.methods:
         if method.overloads:
-            methods += _overloaded(interface, method, writer, shadowed)
+            methods += _overloaded(
+                interface,
+                method,
+                writer,
+                shadowed,
+                bare_overload and "overload" not in shadowed,
+            )
             continue
         where = f"{interface.name}.{method.name}"
-        signature, call_args = _signature(where, method.params, writer, shadowed)
+        params, call_args = _signature(where, method.params, writer, shadowed)
         with _located(where):
             returns = writer.returns(method, shadowed)
-        call = f"self._call({_quoted(method.name)}{call_args})"
-        if method.is_property:
-            call = f"self._get({_quoted(method.name)})"
-        elif method.is_exit:
-            call = f"self._call_exit({_quoted(method.name)}{call_args})"
-        if method.oneway:
-            body = f"self._send({_quoted(method.name)}{call_args})"
-        elif method.return_kind is ReturnKind.SELF:
-            body = f"return self._call_self({_quoted(method.name)}{call_args})"
-        elif returns == "None":
-            body = call
-        else:
-            cast = f"{writer.imports.alias('typing', runtime=True)}.cast"
-            body = f"return {cast}({_quoted(returns)}, {call})"
         methods.append(
             MethodContext(
-                method.name,
-                signature,
-                returns,
+                _def_header(method.name, params, returns, writer.stub),
                 _docstring(method.doc, 8),
-                body,
+                _body(method, returns, call_args, writer),
                 _property_decorator(writer, shadowed) if method.is_property else None,
             )
         )
@@ -511,18 +518,83 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
     mapping = ", ".join(f"{_quoted(k)}: {_quoted(typeids[k])}" for k in sorted(typeids))
     bases = "_typedmgr.TypedProxy"
     if interface.type_params:
-        params = ", ".join(writer.spell(t) for t in interface.type_params)
-        bases += f", {writer.imports.alias('typing', runtime=True)}.Generic[{params}]"
+        type_params = ", ".join(writer.spell(t) for t in interface.type_params)
+        bases += f", {typing_alias}.Generic[{type_params}]"
+    exposed_value = f"({exposed},)" if len(interface.exposed) == 1 else f"({exposed})"
+    attributes = [
+        f"_protocol_ = {module}.{interface.protocol.__qualname__}",
+        f"_exposed_ = {exposed_value}",
+        f"_method_to_typeid_: {typing_alias}.ClassVar[dict[str, str]] = {{{mapping}}}",
+        f"_fingerprint_ = {_quoted(interface.fingerprint)}",
+    ]
     return ProxyContext(
-        name=name,
-        bases=bases,
-        fingerprint=_quoted(interface.fingerprint),
-        protocol=protocol,
+        header=render_statement(f"class {name}({bases}):", 0),
         doc=_docstring(interface.doc, 4),
-        exposed=f"({exposed},)" if len(interface.exposed) == 1 else f"({exposed})",
-        method_to_typeid="{" + mapping + "}",
+        attributes=[render_statement(a, 1) for a in attributes],
         methods=methods,
     )
+
+
+def _def_header(
+    name: str, params: list[str], returns: str, stub: bool, *, dots: bool = False
+) -> str:
+    """A method's ``def`` line(s) at one indent, ``self`` first."""
+    suffix = ": ..." if stub or dots else ":"
+    return render_def(f"def {name}", ["self", *params], returns, 1, suffix)
+
+
+def _passes_unchanged(annotation: object) -> bool:
+    """Whether what ``_call`` returns (``object``) needs no cast to ``annotation``.
+
+    A cast to ``object`` (or ``object | None``) is redundant, which ``mypy --strict`` and
+    basedpyright strict report; a cast to ``Any`` would put an ``Any`` expression in the
+    module, where ``object`` is already accepted as ``Any``.
+    """
+    members = typing.get_args(annotation) if _is_union(annotation) else (annotation,)
+    return any(m is object or m is typing.Any for m in members)
+
+
+def _is_union(annotation: object) -> bool:
+    return typing.get_origin(annotation) is typing.Union or isinstance(
+        annotation, types.UnionType
+    )
+
+
+def _never_returns(annotation: object) -> bool:
+    return annotation is typing.NoReturn or annotation is typing_extensions.Never
+
+
+def _body(
+    method: Method, returns: str, call_args: list[str], writer: TypeWriter
+) -> str:
+    """The statements of a proxy method, laid out at two indents."""
+    args = "".join(f", {a}" for a in call_args)
+    name = _quoted(method.name)
+    call = f"self._call({name}{args})"
+    if method.is_property:
+        call = f"self._get({name})"
+    elif method.is_exit:
+        call = f"self._call_exit({name}{args})"
+    if method.oneway:
+        return render_statement(f"self._send({name}{args})", 2)
+    if method.return_kind is ReturnKind.SELF:
+        return render_statement(f"return self._call_self({name}{args})", 2)
+    if returns == "None":
+        return render_statement(call, 2)
+    if method.return_kind is ReturnKind.VALUE and _never_returns(method.returns):
+        # A function that never returns may not ``return``: the server raised, or this
+        # line tells that it did not.
+        message = _quoted(f"{method.name}() is declared never to return, but returned")
+        return "\n".join(
+            [
+                render_statement(call, 2),
+                render_statement(f"raise AssertionError({message})", 2),
+            ]
+        )
+    if method.return_kind is ReturnKind.VALUE and _passes_unchanged(method.returns):
+        return render_statement(f"return {call}", 2)
+    cast = f"{writer.imports.alias('typing', runtime=True)}.cast"
+    return render_statement(f"return {cast}({_quoted(returns)}, {call})", 2)
 
 
 def _property_decorator(writer: TypeWriter, shadowed: frozenset[str]) -> str:
@@ -533,26 +605,40 @@ def _property_decorator(writer: TypeWriter, shadowed: frozenset[str]) -> str:
 
 
 def _overloaded(
-    interface: Interface, method: Method, writer: TypeWriter, shadowed: frozenset[str]
+    interface: Interface,
+    method: Method,
+    writer: TypeWriter,
+    shadowed: frozenset[str],
+    bare: bool,
 ) -> list[MethodContext]:
-    """Each ``@overload`` as declared, then one implementation forwarding the call as made."""
+    """Each ``@overload`` as declared, then one implementation forwarding the call as made.
+
+    ``bare``: decorated ``@overload`` (imported from typing), which jedi recognises,
+    rather than ``@_typing.overload``, which it does not.
+    """
     where = f"{interface.name}.{method.name}"
-    overload = f"@{writer.imports.alias('typing', runtime=True)}.overload"
+    if bare:
+        writer.imports.overload = True
+        overload = "@overload"
+    else:
+        overload = f"@{writer.imports.alias('typing', runtime=True)}.overload"
     contexts = []
     for variant in method.overloads:
-        signature, _ = _signature(where, variant.params, writer, shadowed)
+        params, _ = _signature(where, variant.params, writer, shadowed)
         with _located(where):
             returns = writer.spell(variant.returns, shadowed=shadowed)
-        contexts.append(
-            MethodContext(method.name, signature, returns, None, "...", overload)
-        )
+        header = _def_header(method.name, params, returns, writer.stub, dots=True)
+        contexts.append(MethodContext(header, decorator=overload))
     forward = f"return self._call({_quoted(method.name)}, *args, **kwargs)"
     implementation = MethodContext(
-        method.name,
-        ", *args: object, **kwargs: object",
-        writer.spell(object, shadowed=shadowed),
+        _def_header(
+            method.name,
+            ["*args: object", "**kwargs: object"],
+            writer.spell(object, shadowed=shadowed),
+            writer.stub,
+        ),
         _docstring(method.doc, 8),
-        forward,
+        render_statement(forward, 2),
         module_only=True,
     )
     return [*contexts, implementation]
@@ -582,14 +668,16 @@ def _manager_context(
             f" with ``{factory.__module__}.{factory.__qualname__}``" if factory else ""
         )
         doc = f"Create a remote ``{protocol.__qualname__}``{made_by} and return its proxy."
-        body = f"self._create_proxy({_quoted(typeid)}, {proxy}{call_args})"
-        if (
-            returns != proxy
-        ):  # a parametrized generic proxy: the class object is unparametrized
+        args = "".join(f", {a}" for a in call_args)
+        body = f"self._create_proxy({_quoted(typeid)}, {proxy}{args})"
+        if returns != proxy:
+            # A parametrized generic proxy: the class object is unparametrized.
             body = f"{writer.imports.alias('typing', runtime=True)}.cast({_quoted(returns)}, {body})"
         methods.append(
             MethodContext(
-                typeid, signature, returns, _docstring(doc, 8), f"return {body}"
+                _def_header(typeid, signature, returns, writer.stub),
+                _docstring(doc, 8),
+                render_statement(f"return {body}", 2),
             )
         )
     return ManagerContext(
@@ -614,8 +702,8 @@ def _located(where: str) -> Iterator[None]:
 
 def _signature(
     where: str, params: Sequence[Param], writer: TypeWriter, shadowed: frozenset[str]
-) -> tuple[str, str]:
-    """(the parameter list after ``self``, the arguments forwarding them, each led by ``, ``)."""
+) -> tuple[list[str], list[str]]:
+    """(the parameters after ``self``, the arguments forwarding them)."""
     parts: list[str] = []
     args: list[str] = []
     kinds = [p.kind for p in params]
@@ -647,7 +735,7 @@ def _signature(
             i + 1 == len(params) or params[i + 1].kind is not ParamKind.POSITIONAL_ONLY
         ):
             parts.append("/")
-    return "".join(f", {x}" for x in parts), "".join(f", {x}" for x in args)
+    return parts, args
 
 
 def template_dir() -> Path:
