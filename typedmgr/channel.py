@@ -96,6 +96,12 @@ def client(
 
     Over TLS when a TLS context is known for ``address`` (``typedmgr.peers``).
     """
+    if authkey is None:
+        raise AuthenticationError(
+            f"no authkey for the manager server at {address!r} in this process (a "
+            "proxy unpickled here carries none, and never uses the process's own): make "
+            "a TypedManager for that address with its authkey in this process first"
+        )
     context = peers.peer(address).ssl_context
     if context is not None:
         conn = tls.connect(address, context, timeout=CONNECT_TIMEOUT)
@@ -153,6 +159,7 @@ def exchange(
         raise _drop(conn, local, address, exc) from None
     # A reply the loader refuses raises here and keeps the connection: it was read whole.
     loaded: tuple[str, Any] = reply_loader(address)(reply)
+    unpickling.adopt_rebuilt(address, authkey)  # the proxies it carried, now it is read
     return loaded
 
 
@@ -189,6 +196,8 @@ def exchange_many(
             raise
     if failure is not None:
         results.extend(failure for _ in range(replies - len(results)))
+    else:
+        unpickling.adopt_rebuilt(address, authkey)
     return results
 
 
