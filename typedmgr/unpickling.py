@@ -275,7 +275,7 @@ class AllowList:
         found = self.replaced.get(key)
         if found is None:
             found = find(module, name)
-        if key not in self.values:
+        if key not in self.values and callable(found):
             self.callable_ids.add(id(found))
         self.resolved[key] = found
         return found

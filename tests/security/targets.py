@@ -6,10 +6,28 @@ Importable by the spawned server processes (``tests.security.targets:Name``).
 from __future__ import annotations
 
 import datetime
+import types
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from typedmgr import TypedManager
+
+
+def _manager(name: str, doc: str, **settings: Any) -> type[TypedManager]:
+    """``class <name>(TypedManager, **settings)``, defined in this module.
+
+    A typedmgr without these settings (the code before they existed, which these attacks
+    are run against to show they fail there) gets the class without them.
+    """
+
+    def body(namespace: dict[str, Any]) -> None:
+        namespace.update(__module__=__name__, __qualname__=name, __doc__=doc)
+
+    try:
+        made = types.new_class(name, (TypedManager,), settings, body)
+    except TypeError:
+        made = types.new_class(name, (TypedManager,), {}, body)
+    return made
 
 
 class Ledger(Protocol):
@@ -63,36 +81,37 @@ class FormsImpl:
         return when + datetime.timedelta(hours=hours)
 
 
-class Guarded(TypedManager, handshake_timeout=2.0):
-    """Default limits, but a short handshake deadline (the tests wait it out)."""
-
+Guarded = _manager(
+    "Guarded",
+    "Default limits, but a short handshake deadline (the tests wait it out).",
+    handshake_timeout=2.0,
+)
 
 Guarded.register(Ledger, LedgerImpl)
 Guarded.register(Forms, FormsImpl)
 
 
-class Thin(
-    TypedManager,
+Thin = _manager(
+    "Thin",
+    "Limits as high as a careless configuration: thread creation fails first.",
     handshake_timeout=2.0,
     max_unauthenticated=1000,
     max_connections=1000,
-):
-    """Limits as high as a careless configuration: thread creation fails first."""
-
+)
 
 Thin.register(Ledger, LedgerImpl)
 
 
-class Capped(TypedManager, max_session_objects=50):
-    """A small per-client object cap."""
-
+Capped = _manager("Capped", "A small per-client object cap.", max_session_objects=50)
 
 Capped.register(Ledger, LedgerImpl)
 
 
-class Administered(TypedManager, remote_admin=True):
-    """Key holders may shut the server down and list its objects."""
-
+Administered = _manager(
+    "Administered",
+    "Key holders may shut the server down and list its objects.",
+    remote_admin=True,
+)
 
 Administered.register(Ledger, LedgerImpl)
 

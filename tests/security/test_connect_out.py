@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pickle
 from multiprocessing import AuthenticationError
-from multiprocessing.managers import Token
 from typing import Any
 
 import pytest
@@ -56,18 +55,14 @@ def test_a_proxy_class_cannot_be_called_directly_while_loading(factory: str) -> 
         host, port = wire.address
         token = (
             op_global("multiprocessing.managers", "Token")
-            + b")\x81"  # Token.__new__(Token)
-            + b"N}"
-            + op_string("typeid")
+            + b")\x81"  # Token.__new__(Token), then its state (typeid, address, id)
             + op_string("Ledger")
-            + op_string("address")
             + op_string(host)
             + b"J"
             + port.to_bytes(4, "little")
             + b"\x86"
-            + op_string("id")
             + op_string("7f00")
-            + b"(u\x86b"  # BUILD (None, {slots})
+            + b"\x87b"
         )
         if factory == "ProxyFactory":
             callee = (
@@ -82,7 +77,8 @@ def test_a_proxy_class_cannot_be_called_directly_while_loading(factory: str) -> 
             session_less(target), call("0", "size", args)[:-2] + b"t."
         )
         assert 0 == wire.connections
-        assert "#TRACEBACK" == kind, text
+        assert "#TRACEBACK" == kind
+        assert "refused to call" in text
 
 
 def test_a_hostile_server_cannot_make_its_client_connect_elsewhere() -> None:
@@ -108,11 +104,3 @@ def test_an_unpickled_proxy_never_signs_with_the_process_authkey() -> None:
         with pytest.raises(AuthenticationError, match="no authkey"):
             pickle.loads(pickle.dumps(Smuggled(wire.address)))
         assert 0 == wire.connections
-
-
-def test_tokens_are_still_plain_values() -> None:
-    """The fix refuses connections, not tokens: a Token round-trips through a request."""
-    token = Token("Ledger", ("127.0.0.1", 9), "ab")
-    assert ("Ledger", ("127.0.0.1", 9), "ab") == pickle.loads(
-        pickle.dumps(token)
-    ).__getstate__()
