@@ -19,6 +19,7 @@ import pickle
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing import connection, managers, process, reduction, util
 from multiprocessing.context import AuthenticationError
@@ -102,25 +103,39 @@ def client(
             "proxy unpickled here carries none, and never uses the process's own): make "
             "a TypedManager for that address with its authkey in this process first"
         )
+    # A server at its connection limit refuses politely (``gate.BUSY``): wait for a
+    # place, up to CONNECT_TIMEOUT.
+    deadline = time.monotonic() + CONNECT_TIMEOUT
+    pause = 0.01
+    while True:
+        try:
+            return _authenticated(address, authkey, family)
+        except auth.ServerBusyError:
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(2 * pause, 0.5)
+
+
+def _authenticated(address: Any, authkey: bytes, family: str | None) -> Connection:
     context = peers.peer(address).ssl_context
     if context is not None:
         conn = tls.connect(address, context, timeout=CONNECT_TIMEOUT)
     else:
         conn = nodelay(connection.Client(address, family))
-    if authkey is not None:
-        try:
-            auth.answer_challenge(conn, bytes(authkey))
-            auth.deliver_challenge(conn, bytes(authkey), legacy_md5=False)
-        except AuthenticationError as e:
-            conn.close()
-            raise AuthenticationError(
-                f"the manager server at {address!r} refused this process's authkey "
-                f"({e}); proxies unpickled here carry no authkey: make a TypedManager "
-                "for that address with its authkey in this process first"
-            ) from e
-        except BaseException:
-            conn.close()
-            raise
+    try:
+        auth.answer_challenge(conn, bytes(authkey))
+        auth.deliver_challenge(conn, bytes(authkey), legacy_md5=False)
+    except AuthenticationError as e:
+        conn.close()
+        raise AuthenticationError(
+            f"the manager server at {address!r} refused this process's authkey "
+            f"({e}); proxies unpickled here carry no authkey: make a TypedManager "
+            "for that address with its authkey in this process first"
+        ) from e
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 

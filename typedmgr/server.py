@@ -264,19 +264,24 @@ class TypedServer(managers.Server):
     def _start_connection(self, conn: Connection) -> None:
         ticket = self._gate.admit(conn)
         if isinstance(ticket, str):
-            util.info("refused a connection: %s", ticket)
-            with contextlib.suppress(Exception):
-                conn.send_bytes(BUSY + ticket.encode())
-            conn.close()
+            self._refuse(conn, ticket)
             return
         try:
             thread = threading.Thread(
                 target=self._serve_connection, args=(conn, ticket), daemon=True
             )
             thread.start()
-        except BaseException:
+        except BaseException as e:
             self._gate.closed(ticket)
-            raise
+            self._refuse(conn, f"the server could not start a thread ({e})")
+
+    @staticmethod
+    def _refuse(conn: Connection, reason: str) -> None:
+        """Turn a connection away politely: a typedmgr client waits and tries again."""
+        util.info("refused a connection: %s", reason)
+        with contextlib.suppress(Exception):
+            conn.send_bytes(BUSY + reason.encode())
+        conn.close()
 
     def _serve_connection(self, conn: Connection, ticket: Ticket) -> None:
         self._connection.ticket = ticket

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from shop_proxies import ShopManager
+from tests.process import children, support
 from tests.security.attack import Target, eventually, limited_server
 from tests.security.targets import Guarded
 
@@ -62,3 +64,23 @@ def test_the_accept_loop_survives_failing_thread_creation() -> None:
         with idle_connections(target, IDLE):
             assert 1 == eventually(lambda: served_call(target))
         assert 1 == eventually(lambda: served_call(target), timeout=5)
+
+
+def test_the_load_test_runs_while_200_idle_connections_are_held() -> None:
+    """8 processes x 10,000 calls, exact, with the flood held open all along (default
+    limits: the server drops the idle connections at its deadline, clients wait for a
+    place instead of failing)."""
+    processes, calls = 8, 10_000
+    with (
+        limited_server("shop.server:ShopManager") as target,
+        idle_connections(target, IDLE),
+    ):
+        m = ShopManager(address=target.address, authkey=target.authkey)
+        m.connect()
+        counter = m.Counter()
+        runs = support.run_children(
+            children.increment_passed, [(counter, calls)] * processes, timeout=45
+        )
+        values = sorted(v for run in runs for v in run[0])
+        assert list(range(1, processes * calls + 1)) == values
+        assert processes * calls == counter.value()
