@@ -297,6 +297,7 @@ class TypedServer(managers.Server):
     def shutdown(self, c: Connection, secret: bytes | None = None) -> None:
         """The stdlib ``shutdown``: only with the secret of the process that started the
         server (``TypedManager.start()``), or from any peer if ``remote_admin``."""
+        secret = getattr(secret, "data", secret)  # xmlrpclib sends bytes as Binary
         allowed = self.remote_admin or (
             self.shutdown_secret is not None
             and isinstance(secret, bytes)

@@ -153,9 +153,8 @@ def rebuild_inert(
         raise RefusedType(f"refused to rebuild a proxy with {func!r}")
     exposed = kwds.get("exposed") if isinstance(kwds, dict) else None
     proxy = cls(token, "pickle", exposed=exposed, incref=False)
-    pending: list[object] | None = getattr(_rebuilt, "proxies", None)
-    if pending is not None:
-        pending.append(proxy)
+    if getattr(_rebuilt, "loading_reply", False):
+        _rebuilt.proxies.append(proxy)
     return proxy
 
 
@@ -246,7 +245,9 @@ class AllowList:
             # No opcode that looks a name up: nothing but builtin values can come out,
             # within the budget, and the C loader is much faster.
             return pickle.loads(data)
-        unpickler = self._unpickler(io.BytesIO(data))
+        file = io.BytesIO(data)
+        unpickler = self._unpickler(file)
+        unpickler._file = file
         unpickler.budget = budget
         return unpickler.load()
 
@@ -560,10 +561,10 @@ class _Guarded(_Python):  # type: ignore[misc]
     dispatch: typing.ClassVar[dict[int, typing.Any]] = dict(_Python.dispatch)
 
     def load(self) -> typing.Any:
-        self._unframer = pickle._Unframer(self._file_read, self._file_readline)  # type: ignore[attr-defined]
-        self.read = self._unframer.read
-        self.readinto = self._unframer.readinto
-        self.readline = self._unframer.readline
+        # The whole message is in memory: read it directly, frames are mere hints.
+        self.read = self._file_read
+        self.readline = self._file_readline
+        self.readinto = self._file.readinto
         self.metastack: list[typing.Any] = []
         self.stack: list[typing.Any] = []
         self.append = self.stack.append
@@ -710,7 +711,11 @@ class _Guarded(_Python):  # type: ignore[misc]
         self._keys(None, self.stack[0::2])
         super().load_dict()
 
+    def load_frame(self) -> None:
+        self.read(8)
+
     # A class's dispatch table holds functions: point it at these.
+    dispatch[pickle.FRAME[0]] = load_frame
     dispatch[pickle.REDUCE[0]] = load_reduce
     dispatch[pickle.NEWOBJ[0]] = load_newobj
     dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
@@ -760,7 +765,11 @@ def load_reply(data: bytes | bytearray) -> object:
         )
     if getattr(_rebuilt, "proxies", None) is None:
         _rebuilt.proxies = []
-    return allow.loads(data)
+    _rebuilt.loading_reply = True
+    try:
+        return allow.loads(data)
+    finally:
+        _rebuilt.loading_reply = False
 
 
 def value_types(interfaces: Iterable[Interface]) -> set[type]:

@@ -32,11 +32,16 @@ ADDRESS_SPACE = 1024 * 1024 * 1024
 AUTHKEY = b"key of the attacked server"
 
 
+def limit_address_space(limit: int = ADDRESS_SPACE) -> None:
+    """An initializer for ``start()``: the server process limits its own address space."""
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def serve_limited(
     manager: str, address: Any, authkey: bytes, limit: int, ready: Any
 ) -> None:
     """Child: limit the address space, then serve ``"module:Class"`` forever."""
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    limit_address_space(limit)
     module, _, name = manager.partition(":")
     manager_class: type[TypedManager] = getattr(importlib.import_module(module), name)
     server = manager_class(address=address, authkey=authkey).get_server()

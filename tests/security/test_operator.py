@@ -13,7 +13,7 @@ from multiprocessing import managers
 
 import pytest
 
-from tests.security.attack import Target, limited_server
+from tests.security.attack import Target, limit_address_space, limited_server
 from tests.security.targets import Guarded, Ledger, LedgerImpl
 from typedmgr import TypedManager
 from typedmgr.channel import client
@@ -50,7 +50,9 @@ def test_remote_admin_lets_key_holders_administer() -> None:
 
 def test_a_started_server_obeys_only_its_starter() -> None:
     """Another key holder's shutdown is refused; the starting manager's works."""
-    with Guarded(address=("127.0.0.1", 0), authkey=b"starter") as m:
+    m = Guarded(address=("127.0.0.1", 0), authkey=b"starter")
+    m.start(limit_address_space)
+    with m:
         assert m.address is not None
         target = Target(m.address, b"starter", 0)
         with pytest.raises(managers.RemoteError, match="shutdown refused"):
