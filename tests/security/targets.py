@@ -81,6 +81,24 @@ class FormsImpl:
         return when + datetime.timedelta(hours=hours)
 
 
+class Slow(Protocol):
+    """An object whose construction takes a while (a user constructor doing real work)."""
+
+    def ready(self) -> bool: ...
+
+
+class SlowImpl:
+    def __init__(self, marker: str, seconds: float) -> None:
+        import pathlib
+        import time
+
+        pathlib.Path(marker).touch()  # the construction has begun
+        time.sleep(seconds)  # the work this constructor does
+
+    def ready(self) -> bool:
+        return True
+
+
 Guarded = _manager(
     "Guarded",
     "Default limits, but a short handshake deadline (the tests wait it out).",
@@ -89,6 +107,7 @@ Guarded = _manager(
 
 Guarded.register(Ledger, LedgerImpl)
 Guarded.register(Forms, FormsImpl)
+Guarded.register(Slow, SlowImpl)
 
 
 Thin = _manager(

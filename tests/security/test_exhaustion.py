@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import pickle
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from multiprocessing import managers
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,3 +120,28 @@ def test_a_message_longer_than_the_limit_is_refused_unread(target: Target) -> No
     kind, text = conn.recv()
     assert "#TRACEBACK" == kind
     assert "exceeds the limit" in text
+
+
+def build_slowly(target: Target, marker: Path) -> None:
+    """Create an object whose constructor touches ``marker``, then works for 5 s."""
+    m = Guarded(address=target.address, authkey=target.authkey)
+    m.connect()
+    m.Slow(str(marker), 5.0)  # type: ignore[attr-defined]
+
+
+def test_a_slow_constructor_does_not_hold_up_other_clients(tmp_path: Path) -> None:
+    """Constructors run outside the server's mutex: while one client's object takes 5 s
+    to build, another client creates and releases objects as usual."""
+    with limited_server("tests.security.targets:Guarded") as target:
+        marker = tmp_path / "building"
+        slow = threading.Thread(target=build_slowly, args=(target, marker), daemon=True)
+        slow.start()
+        deadline = time.monotonic() + 10
+        while not marker.exists():  # the slow construction has begun
+            assert time.monotonic() < deadline, "the slow constructor never ran"
+            time.sleep(0.01)
+        started = time.monotonic()
+        assert 1 == ledger_of(target).load({1: 1})
+        elapsed = time.monotonic() - started
+        assert elapsed < 2.0, f"a creation waited {elapsed:.1f} s for another's"
+        slow.join(10)
