@@ -121,6 +121,9 @@ Thin = _manager(
 Thin.register(Ledger, LedgerImpl)
 
 
+Crowded = _manager("Crowded", "Room for eight connections at once.", max_connections=8)
+Crowded.register(Ledger, LedgerImpl)
+
 Capped = _manager("Capped", "A small per-client object cap.", max_session_objects=50)
 
 Capped.register(Ledger, LedgerImpl)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Iterator
+from multiprocessing import connection
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ from shop_proxies import ShopManager
 from tests.process import children, support
 from tests.security.attack import Target, eventually, limited_server
 from tests.security.targets import Guarded
+from typedmgr.auth import ServerBusyError, answer_challenge
+from typedmgr.channel import client
 
 pytestmark = pytest.mark.process
 
@@ -84,3 +87,21 @@ def test_the_load_test_runs_while_200_idle_connections_are_held() -> None:
         values = sorted(v for run in runs for v in run[0])
         assert list(range(1, processes * calls + 1)) == values
         assert processes * calls == counter.value()
+
+
+def test_connections_beyond_the_cap_are_refused_politely() -> None:
+    """The ninth connection of a server capped at eight gets a BUSY message naming the
+    limit at once, instead of a thread; a place freed is a place taken."""
+    with limited_server("tests.security.targets:Crowded") as target:
+        held = [client(target.address, authkey=target.authkey) for _ in range(8)]
+        extra = connection.Client(target.address)
+        with pytest.raises(ServerBusyError, match="max_connections"):
+            answer_challenge(extra, target.authkey)
+        extra.close()
+        held.pop().close()
+        assert isinstance(
+            eventually(lambda: client(target.address, authkey=target.authkey)),
+            connection.Connection,
+        )
+        for conn in held:
+            conn.close()
