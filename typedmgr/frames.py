@@ -31,8 +31,9 @@ _LONG_LENGTH = struct.Struct("!Q")
 # the large-message buffer. With 64 KiB reads into the shared buffer, a 100 KB echo over a
 # unix socket took 135 us instead of 50 us in some runs here, page faults included.
 _READ_SIZE = _DIRECT = 16 * 1024
-# A large message's buffer grows by this much beyond what has arrived, at most.
-_GROW = 1024 * 1024
+# A large message's buffer grows by this much beyond what has arrived, then doubles: a
+# connection claiming 256 MiB and sending little costs 256 KiB (x max_connections, at most).
+_GROW = 256 * 1024
 # Payloads up to this size are joined to their header; larger ones are written beside it.
 _JOIN_LIMIT = 16 * 1024
 # Waiting awake (``Wire._await``): how many times the base wait the longest wait may be,
