@@ -36,7 +36,7 @@ def server() -> Iterator[TypedServer]:
     try:
         yield server
     finally:
-        server.listener.close()  # type: ignore[attr-defined]
+        server.listener.close()
 
 
 def request(server: TypedServer, session: str | None, *message: Any) -> Any:

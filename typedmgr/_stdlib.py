@@ -146,9 +146,7 @@ def public_methods(obj: object) -> list[str]:
     return names
 
 
-def rebuild_proxy(
-    func: Callable[..., object], token: object, serializer: str, kwds: dict[str, Any]
-) -> object:
+def rebuild_proxy(func: object, token: object, serializer: str, kwds: Any) -> object:
     """The stdlib's ``RebuildProxy``."""
     return managers.RebuildProxy(func, token, serializer, kwds)  # type: ignore[attr-defined]
 

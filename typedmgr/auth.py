@@ -13,10 +13,17 @@ import os
 from multiprocessing import AuthenticationError
 from typing import TYPE_CHECKING
 
+from typedmgr.gate import BUSY
+
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-__all__ = ["answer_challenge", "deliver_challenge"]
+__all__ = ["ServerBusyError", "answer_challenge", "deliver_challenge"]
+
+
+class ServerBusyError(ConnectionRefusedError):
+    """The server is at its connection limit: it refused this connection politely."""
+
 
 _CHALLENGE = b"#CHALLENGE#"
 _WELCOME = b"#WELCOME#"
@@ -46,6 +53,11 @@ def answer_challenge(
 ) -> None:
     """Prove to the peer that we hold ``authkey``; in HMAC-MD5 only if ``legacy_md5``."""
     message = conn.recv_bytes(256)
+    if message.startswith(BUSY):
+        raise ServerBusyError(
+            "the manager server refused the connection: "
+            f"{message[len(BUSY) :].decode(errors='replace')}; try again later"
+        )
     if not message.startswith(_CHALLENGE):
         raise AuthenticationError(
             f"protocol error, expected a challenge: {message[:32]!r}"

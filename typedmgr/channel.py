@@ -19,6 +19,7 @@ import pickle
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing import connection, process, reduction, util
 from multiprocessing.context import AuthenticationError
@@ -95,25 +96,45 @@ def client(
 
     Over TLS when a TLS context is known for ``address`` (``typedmgr.peers``).
     """
+    if authkey is None:
+        raise AuthenticationError(
+            f"no authkey for the manager server at {address!r} in this process (a "
+            "proxy unpickled here carries none, and never uses the process's own): make "
+            "a TypedManager for that address with its authkey in this process first"
+        )
+    # A server at its connection limit refuses politely (``gate.BUSY``): wait for a
+    # place, up to CONNECT_TIMEOUT.
+    deadline = time.monotonic() + CONNECT_TIMEOUT
+    pause = 0.01
+    while True:
+        try:
+            return _authenticated(address, authkey, family)
+        except auth.ServerBusyError:
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(2 * pause, 0.5)
+
+
+def _authenticated(address: Any, authkey: bytes, family: str | None) -> Connection:
     context = peers.peer(address).ssl_context
     if context is not None:
         conn = tls.connect(address, context, timeout=CONNECT_TIMEOUT)
     else:
         conn = nodelay(connection.Client(address, family))
-    if authkey is not None:
-        try:
-            auth.answer_challenge(conn, bytes(authkey))
-            auth.deliver_challenge(conn, bytes(authkey), legacy_md5=False)
-        except AuthenticationError as e:
-            conn.close()
-            raise AuthenticationError(
-                f"the manager server at {address!r} refused this process's authkey "
-                f"({e}); proxies unpickled here carry no authkey: make a TypedManager "
-                "for that address with its authkey in this process first"
-            ) from e
-        except BaseException:
-            conn.close()
-            raise
+    try:
+        auth.answer_challenge(conn, bytes(authkey))
+        auth.deliver_challenge(conn, bytes(authkey), legacy_md5=False)
+    except AuthenticationError as e:
+        conn.close()
+        raise AuthenticationError(
+            f"the manager server at {address!r} refused this process's authkey "
+            f"({e}); proxies unpickled here carry no authkey: make a TypedManager "
+            "for that address with its authkey in this process first"
+        ) from e
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -155,6 +176,7 @@ def exchange(
         raise _drop(conn, local, address, exc) from None
     # A reply the loader refuses raises here and keeps the connection: it was read whole.
     loaded: tuple[str, Any] = (loads or reply_loader(address))(reply)
+    unpickling.adopt_rebuilt(address, authkey)  # the proxies it carried, now it is read
     return loaded
 
 
@@ -191,6 +213,8 @@ def exchange_many(
             raise
     if failure is not None:
         results.extend(failure for _ in range(replies - len(results)))
+    else:
+        unpickling.adopt_rebuilt(address, authkey)
     return results
 
 

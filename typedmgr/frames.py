@@ -23,7 +23,7 @@ from typedmgr import tls
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-__all__ = ["Crowd", "Wire", "frame", "framed", "write_parts"]
+__all__ = ["Crowd", "Wire", "frame", "framed", "read_message", "write_parts"]
 
 _LENGTH = struct.Struct("!i")
 _LONG_LENGTH = struct.Struct("!Q")
@@ -31,6 +31,9 @@ _LONG_LENGTH = struct.Struct("!Q")
 # the large-message buffer. With 64 KiB reads into the shared buffer, a 100 KB echo over a
 # unix socket took 135 us instead of 50 us in some runs here, page faults included.
 _READ_SIZE = _DIRECT = 16 * 1024
+# A large message's buffer grows by this much beyond what has arrived, then doubles: a
+# connection claiming 256 MiB and sending little costs 256 KiB (x max_connections, at most).
+_GROW = 256 * 1024
 # Payloads up to this size are joined to their header; larger ones are written beside it.
 _JOIN_LIMIT = 16 * 1024
 # Waiting awake (``Wire._await``): how many times the base wait the longest wait may be,
@@ -282,24 +285,56 @@ class Wire:
         The buffer is reused, not reallocated: each large message allocated and freed again
         moved the top of the heap by its size, and glibc gave the memory back and took it
         again, page faults and all (a 100 KB echo: 3 ``brk`` calls and 90 vs 300 us).
+        It grows only as the data arrives: a length header is a claim, not a promise (24
+        bytes of headers claiming 256 MiB each must not cost 256 MiB each).
         """
         head, size = self._body
         begun = self._start + head
         body = self._large
-        if len(body) != size:
-            body[size:] = b""  # shrinking keeps the allocation
-            body.extend(bytes(size - len(body)))
         have = len(self._buffer) - begun
+        if len(body) > size:
+            body[size:] = b""  # shrinking keeps the allocation
+        elif len(body) < have + _GROW:
+            body.extend(bytes(min(size, have + _GROW) - len(body)))
         body[:have] = memoryview(self._buffer)[begun:]
         self._buffer.clear()
         self._start = self._missing = 0
-        with memoryview(body) as view:
-            while have < size:
+        while have < size:
+            if have == len(body):  # full: at most double what has arrived
+                body.extend(bytes(min(size, 2 * have) - have))
+            with memoryview(body) as view:
                 n = self._readinto(view[have:])
-                if not n:
-                    raise OSError("got end of file during message")
-                have += n
+            if not n:
+                raise OSError("got end of file during message")
+            have += n
         return body
+
+
+def read_message(conn: Connection, limit: int) -> bytearray:
+    """One message from ``conn``, read as it arrives: no more than its header's claim,
+    nor than ``limit``, nor more memory than the bytes that came (``Connection.recv_bytes``
+    asks the kernel for the whole claimed size at once)."""
+    read: Callable[[int], bytes]
+    if isinstance(conn, tls.TLSConnection):
+        read = conn.read_some
+    else:
+        read = functools.partial(os.read, conn.fileno())
+    (size,) = _LENGTH.unpack(_read_exactly(read, 4))
+    if size == -1:
+        (size,) = _LONG_LENGTH.unpack(_read_exactly(read, 8))
+    if size < 0 or size > limit:
+        raise ValueError(f"a {size}-byte message exceeds the limit of {limit}")
+    return _read_exactly(read, size)
+
+
+def _read_exactly(read: Callable[[int], bytes], size: int) -> bytearray:
+    data = bytearray()
+    while len(data) < size:
+        chunk = read(min(size - len(data), _GROW))
+        if not chunk:
+            raise EOFError if not data else OSError("got end of file during message")
+        data += chunk
+    return data
 
 
 def _readinto(fd: int, view: memoryview) -> int:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import signal
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from multiprocessing import managers
+from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from typedmgr import _stdlib, channel, peers, tls, unpickling as unpickling_module
@@ -31,7 +32,7 @@ from typedmgr.proxy import (
     check_fingerprint,
     remote_error,
 )
-from typedmgr.server import TypedServer
+from typedmgr.server import TypedServer, is_local_address
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 __all__ = ["TypedManager"]
+
+# The secret each server this process started obeys ``shutdown`` with, by address.
+_shutdown_secrets: dict[Any, bytes] = {}
 
 _P = TypeVar("_P")
 
@@ -86,6 +90,13 @@ class TypedManager(managers.BaseManager):
         max_message_size: int | None = None,
         validate: bool | None = None,
         request_spin: float | None = None,
+        handshake_timeout: float | None = None,
+        max_unauthenticated: int | None = None,
+        max_connections: int | None = None,
+        max_session_objects: int | None = None,
+        max_objects: int | None = None,
+        load_amplification: int | None = None,
+        remote_admin: bool | None = None,
         **kwargs: Any,
     ) -> None:
         """``class M(TypedManager, unpickling="full", allow=(Decimal,))`` configures M's server.
@@ -104,12 +115,38 @@ class TypedManager(managers.BaseManager):
                 ``register(..., validate=...)`` decides for one registration.
             request_spin: seconds the server waits awake for a client's next request
                 before it sleeps (default 50 us; 0: sleep at once).
+            handshake_timeout: seconds a new connection gets to authenticate (default 10).
+            max_unauthenticated: connections authenticating at once (default 64).
+            max_connections: connections served at once (default 1024).
+            max_session_objects: objects one client process may hold (default 10,000).
+            max_objects: objects the server holds (default 1,000,000).
+            load_amplification: bytes a restricted load may build per byte of request
+                (default 32).
+            remote_admin: let any key holder call ``shutdown`` and ``debug_info``
+                (default: only the process that started the server may shut it down).
         """
         super().__init_subclass__(**kwargs)
         cls._adopt_stdlib_creations()
         if request_spin is not None and not request_spin >= 0:
             raise ValueError(f"request_spin must be >= 0 seconds, not {request_spin!r}")
         unpickling_module.expect_replies(types=allow)  # the values travel both ways
+        limits = {
+            name: value
+            for name, value in (
+                ("handshake_timeout", handshake_timeout),
+                ("max_unauthenticated", max_unauthenticated),
+                ("max_connections", max_connections),
+                ("max_session_objects", max_session_objects),
+                ("max_objects", max_objects),
+                ("load_amplification", load_amplification),
+            )
+            if value is not None
+        }
+        for name, value in limits.items():
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0, not {value!r}")
+        if remote_admin is not None:
+            limits["remote_admin"] = remote_admin
         if (
             unpickling
             or allow
@@ -117,9 +154,11 @@ class TypedManager(managers.BaseManager):
             or max_message_size
             or validate is not None
             or request_spin is not None
+            or limits
         ):
             base = cls._Server
             settings = {
+                **limits,
                 "unpickling": unpickling or base.unpickling,
                 "allow": allow or base.allow,
                 "legacy_md5": base.legacy_md5 if legacy_md5 is None else legacy_md5,
@@ -175,18 +214,22 @@ class TypedManager(managers.BaseManager):
         """The stdlib's, serving with the source manager's server class."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # bpo-36368, as the stdlib does
         ssl_context = None
+        secret = None
         if isinstance(initializer, _ServerStart):
             start = initializer
-            ssl_context, initializer, initargs = (
+            ssl_context, initializer, initargs, secret = (
                 start.ssl_context,
                 start.initializer,
                 start.initargs,
+                start.shutdown_secret,
             )
         if initializer is not None:
             initializer(*initargs)
         server = cls._server_class()(
             registry, address, authkey, serializer, ssl_context=ssl_context
         )
+        if isinstance(server, TypedServer):
+            server.shutdown_secret = secret
         writer.send(server.address)
         writer.close()
         server.serve_forever()
@@ -250,7 +293,7 @@ class TypedManager(managers.BaseManager):
         host = self._address[0] if isinstance(self._address, tuple) else None
         if host is None or not self._weak_key or self._allow_insecure_network:
             return
-        if host in ("localhost", "::1") or host.startswith("127."):
+        if is_local_address(self._address):  # by what the host resolves to
             return
         raise ValueError(
             f"refusing to serve on {self._address!r} with an empty or inherited authkey: "
@@ -446,10 +489,38 @@ class TypedManager(managers.BaseManager):
                     "an SSLContext cannot be sent to a spawned server process: use the "
                     "fork start method, or serve with get_server().serve_forever()"
                 )
-            initializer = _ServerStart(self._server_ssl_context, initializer, initargs)
-            initargs = ()
-        super().start(initializer, initargs)
+        # Only this process may shut the server down: it alone knows the secret.
+        secret = os.urandom(32)
+        initializer = _ServerStart(
+            self._server_ssl_context, initializer, initargs, secret
+        )
+        super().start(initializer, ())
+        _shutdown_secrets[self._address] = secret
         self._remember()  # the address is known now
+
+    @staticmethod
+    def _finalize_manager(
+        process: Any,
+        address: Any,
+        authkey: bytes,
+        state: Any,
+        _Client: Callable[..., Connection],
+        *rest: Any,
+    ) -> None:
+        """The stdlib's, sending the secret the server was started with."""
+        secret = _shutdown_secrets.pop(address, None)
+        if secret is not None and process.is_alive():
+            try:
+                conn = _Client(address, authkey=authkey)
+                with contextlib.closing(conn):
+                    _stdlib.dispatch(conn, "shutdown", (secret,))
+            except Exception as e:
+                util.info("sending shutdown to the manager failed: %r", e)
+            else:
+                process.join(rest[0] if rest else 1.0)
+        managers.BaseManager._finalize_manager(  # type: ignore[attr-defined]
+            process, address, authkey, state, _Client, *rest
+        )
 
     def get_server(self) -> managers.Server:
         """The server object, of this manager's ``_Server`` class (the stdlib ignores it)."""
@@ -477,11 +548,13 @@ class TypedManager(managers.BaseManager):
 
 @dataclass(frozen=True)
 class _ServerStart:
-    """``start()``'s initializer, carrying the server's TLS context to the forked child."""
+    """``start()``'s initializer, carrying the server's TLS context (to a forked child)
+    and the secret the server obeys ``shutdown`` with."""
 
-    ssl_context: ssl.SSLContext
+    ssl_context: ssl.SSLContext | None
     initializer: Callable[..., object] | None
     initargs: Any
+    shutdown_secret: bytes | None = None
 
     def __call__(self) -> None:
         if self.initializer is not None:

@@ -154,18 +154,31 @@ class TypedProxy(managers.BaseProxy):
         incref: bool = True,
         manager_owned: bool = False,
     ) -> None:
+        unknown = False
         if authkey is None and manager is None:
             # Rebuilt from a pickle, which never carries the key (gh-139801): the key a
-            # manager in this process has for the address, else the process's own.
+            # manager in this process has for the address, never the process's own (the
+            # stdlib's fallback signed any server's challenge with it).
             authkey = peers.peer(token.address).authkey
+            unknown = authkey is None
         elif authkey is not None and peers.peer(token.address).authkey is None:
             # A proxy handed over at spawning carries the key: lend it to later arrivals.
             peers.remember(token.address, authkey=authkey)
         super().__init__(
-            token, serializer, manager, authkey, exposed, incref, manager_owned
+            token,
+            serializer,
+            manager,
+            b"" if unknown else authkey,
+            exposed,
+            False,
+            manager_owned,
         )
         if serializer == "pickle":
             self._Client = channel.client
+        if unknown:
+            self._authkey = None  # type: ignore[assignment]  # channel.client refuses it
+        if incref:
+            self._incref()
 
     @classmethod
     def _adopt(

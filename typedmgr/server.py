@@ -18,9 +18,12 @@ Differences from ``multiprocessing.managers.Server``, each invisible to stdlib c
 from __future__ import annotations
 
 import contextlib
+import hmac
 import io
+import ipaddress
 import logging
 import pickle
+import socket
 import ssl
 import sys
 import threading
@@ -43,10 +46,18 @@ from typedmgr.channel import (
     nodelay,
 )
 from typedmgr.frames import framed
+from typedmgr.gate import BUSY, Gate, Ticket
 from typedmgr.model import ITERATOR_TYPEID, interface_of
-from typedmgr.proxy import TRACEBACK_ATTR
+from typedmgr.proxy import TRACEBACK_ATTR, ProxyFactory, TypedProxy
 from typedmgr.sessions import Sessions, session_of
-from typedmgr.unpickling import AllowList, loads_replacing, value_types
+from typedmgr.unpickling import (
+    AllowList,
+    ProxyRecipe,
+    loads_replacing,
+    rebuild_inert,
+    value_objects,
+    value_types,
+)
 from typedmgr.validation import Validator, validator_for
 
 if TYPE_CHECKING:
@@ -58,6 +69,17 @@ _log = logging.getLogger("typedmgr.server")
 
 #: The connection argument of server functions called by the server itself.
 _SELF: Any = None
+#: The session of connections that name none (stdlib clients): what they create and take
+#: they hold together, and only that can they release.
+ANONYMOUS = ""
+#: What a pickled proxy may not decide for the proxy the server rebuilds from it.
+_NOT_GIVEN = frozenset({"incref", "authkey", "manager", "manager_owned"})
+#: Idents released per hold of the mutex: a long release lets others in between.
+_RELEASE_CHUNK = 256
+
+
+class LimitError(RuntimeError):
+    """A request would take the server past one of its limits."""
 
 
 class TypedServer(managers.Server):
@@ -73,6 +95,7 @@ class TypedServer(managers.Server):
         id_to_local_proxy_obj: dict[str, tuple[Any, AbstractSet[str], Any]]
         stop_event: threading.Event
         mutex: threading.Lock
+        listener: Any
         fallback_mapping: dict[str, Any]
 
     #: "restricted": requests may only name the types the Protocols name; "full": any pickle
@@ -96,6 +119,21 @@ class TypedServer(managers.Server):
 
     #: Seconds a client gets to complete the TLS handshake.
     tls_handshake_timeout: ClassVar[float] = 10.0
+    #: Seconds a new connection gets to complete the authkey handshake (TLS's included).
+    handshake_timeout: ClassVar[float] = 10.0
+    #: Connections in their handshake at once, at most: more are refused at once.
+    max_unauthenticated: ClassVar[int] = 64
+    #: Connections served at once, at most (each has a thread): more are refused at once.
+    max_connections: ClassVar[int] = 1024
+    #: Objects one client session (one stdlib-client pool) may hold references to.
+    max_session_objects: ClassVar[int] = 10_000
+    #: Objects the server holds, at most.
+    max_objects: ClassVar[int] = 1_000_000
+    #: A restricted load may build about this many bytes per byte of message.
+    load_amplification: ClassVar[int] = 32
+    #: Whether an authenticated peer may call ``shutdown`` and ``debug_info``; a server
+    #: made by ``start()`` obeys its starting process's ``shutdown`` either way.
+    remote_admin: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -110,8 +148,16 @@ class TypedServer(managers.Server):
             tls.check_context(ssl_context, server_side=True)
             if not isinstance(address, tuple):
                 raise ValueError(f"TLS needs a TCP address, not {address!r}")
+        _check_full_pickle_exposure(registry, address, self.unpickling)
         super().__init__(registry, address, authkey, serializer)
         self.ssl_context = ssl_context
+        #: Set by ``TypedManager.start()``: the secret its ``shutdown`` sends.
+        self.shutdown_secret: bytes | None = None
+        self._gate = Gate(
+            handshake_timeout=self.handshake_timeout,
+            max_unauthenticated=self.max_unauthenticated,
+            max_connections=self.max_connections,
+        )
         self.serializer = serializer
         # The Protocol each typeid serves; None for stdlib-style string registrations.
         self.protocols = {
@@ -120,6 +166,7 @@ class TypedServer(managers.Server):
             if typeid != ITERATOR_TYPEID
         }
         all_protocols = all(self.protocols.values())
+        self._full_loads: Callable[[bytes | bytearray], Any] | None = None
         self.loads = self._loader(all_protocols)
         self.accepts_md5 = (
             not all_protocols if self.legacy_md5 is None else self.legacy_md5
@@ -153,21 +200,28 @@ class TypedServer(managers.Server):
         if self.unpickling == "full" or (
             self.unpickling == "auto" and not all_protocols
         ):
-            return loads_replacing(replaced)
+            self._full_loads = loads_replacing(replaced)
+            return self._full_loads
         typed = {p for p in self.protocols.values() if p is not None}
-        types = value_types(interface_of(p) for p in typed)
-        return AllowList([*types, *self.allow], replaced=replaced).loads
+        interfaces = [interface_of(p) for p in typed]
+        return AllowList(
+            [*value_types(interfaces), *self.allow],
+            values=value_objects(interfaces),
+            replaced=replaced,
+            amplification=self.load_amplification,
+        ).loads
 
     def _handle_request(self, c: Connection) -> None:
         """A new connection: authenticate, then one server request (loaded like any other)."""
-        if self.serializer != "pickle":
-            super()._handle_request(c)  # type: ignore[misc]
-            return
         request = None
         try:
             auth.deliver_challenge(c, bytes(self.authkey), legacy_md5=self.accepts_md5)
             auth.answer_challenge(c, bytes(self.authkey), legacy_md5=self.accepts_md5)
-            request = self.loads(c.recv_bytes(self.max_message_size))
+            self._gate.authenticated(getattr(self._connection, "ticket", None))
+            if self.serializer == "pickle":
+                request = self.loads(frames.read_message(c, self.max_message_size))
+            else:
+                request = c.recv()
             _, funcname, args, kwds = request
             if funcname not in self.public:  # an assert in the stdlib: gone under -O
                 raise ValueError(f"{funcname!r} unrecognized")
@@ -186,6 +240,78 @@ class TypedServer(managers.Server):
                 c.send(("#TRACEBACK", traceback.format_exc()))
             util.info("failure to send %r in reply to %r: %r", msg, request, e)
 
+    # Accepting connections. The stdlib's accepter thread starts a thread per connection
+    # and dies on the first exception (thread creation failing under load): the server then
+    # listens and serves no one, for good. This one survives anything, and admits through
+    # the gate (typedmgr.gate): bounded connections, a deadline on the handshake.
+
+    def accepter(self) -> None:
+        """Accept connections until the process ends; no failure stops it."""
+        while True:
+            try:
+                conn = self.listener.accept()
+            except Exception as e:  # EMFILE, a reset before accept, a TLS listener...
+                util.info("accepting a connection failed: %r", e)
+                if self.stop_event.wait(0.01):  # out of descriptors: do not spin
+                    return
+                continue
+            try:
+                self._start_connection(conn)
+            except Exception as e:
+                util.info("serving a connection failed: %r", e)
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+    def _start_connection(self, conn: Connection) -> None:
+        ticket = self._gate.admit(conn)
+        if isinstance(ticket, str):
+            self._refuse(conn, ticket)
+            return
+        try:
+            thread = threading.Thread(
+                target=self._serve_connection, args=(conn, ticket), daemon=True
+            )
+            thread.start()
+        except BaseException as e:
+            self._gate.closed(ticket)
+            self._refuse(conn, f"the server could not start a thread ({e})")
+
+    @staticmethod
+    def _refuse(conn: Connection, reason: str) -> None:
+        """Turn a connection away politely: a typedmgr client waits and tries again."""
+        util.info("refused a connection: %s", reason)
+        with contextlib.suppress(Exception):
+            conn.send_bytes(BUSY + reason.encode())
+        conn.close()
+
+    def _serve_connection(self, conn: Connection, ticket: Ticket) -> None:
+        self._connection.ticket = ticket
+        try:
+            self.handle_request(conn)
+        finally:
+            self._gate.closed(ticket)
+
+    def stop(self) -> None:
+        """Stop ``serve_forever`` (from the serving process: a peer may not, by default)."""
+        self.stop_event.set()
+
+    def shutdown(self, c: Connection, secret: bytes | None = None) -> None:
+        """The stdlib ``shutdown``: only with the secret of the process that started the
+        server (``TypedManager.start()``), or from any peer if ``remote_admin``."""
+        secret = getattr(secret, "data", secret)  # xmlrpclib sends bytes as Binary
+        allowed = self.remote_admin or (
+            self.shutdown_secret is not None
+            and isinstance(secret, bytes)
+            and hmac.compare_digest(secret, self.shutdown_secret)
+        )
+        if not allowed:
+            raise PermissionError(
+                "shutdown refused: only the process that started this server may shut "
+                "it down; serve with `class M(TypedManager, remote_admin=True)` to let "
+                "key holders do it"
+            )
+        super().shutdown(c)
+
     def accept_connection(self, c: Connection, name: str) -> None:
         """Serve a long-lived connection; when a session's lease ends, release its refs."""
         session, is_lease = session_of(name)
@@ -202,10 +328,11 @@ class TypedServer(managers.Server):
     # counts those each client session holds (self.sessions), and those that replies carry
     # in flight (_sent). All three change together, under self.mutex.
 
-    def _session(self) -> str | None:
-        """The session of the connection this thread serves; None for a stdlib client."""
+    def _session(self) -> str:
+        """The session of the connection this thread serves; ``ANONYMOUS`` for one that
+        names none (a stdlib client)."""
         session: str | None = getattr(self._connection, "session", None)
-        return session
+        return ANONYMOUS if session is None else session
 
     def create(
         self, c: Any, typeid: str, /, *args: object, **kwds: object
@@ -237,22 +364,48 @@ class TypedServer(managers.Server):
                 f"{type(method_to_typeid)!s}, not dict"
             )
         factory, exposed, names, method_to_typeid = creation
+        self._check_room(session, None)
+        # The object is new: built outside the mutex, which every other client's creations
+        # and releases need (the stdlib holds it while a user constructor runs).
+        if factory is not None:
+            obj = factory(*args, **kwds)
+        elif kwds or len(args) != 1:
+            raise ValueError("Without callable, must have one non-keyword argument")
+        else:
+            obj = args[0]
+        if names is None:  # ``exposed=None``: the object's public methods
+            names = (*_stdlib.public_methods(obj), *(method_to_typeid or ()))
+            exposed = frozenset(names)
+        ident = f"{id(obj):x}"
         with self.mutex:
-            if factory is not None:
-                obj = factory(*args, **kwds)
-            elif kwds or len(args) != 1:
-                raise ValueError("Without callable, must have one non-keyword argument")
-            else:
-                obj = args[0]
-            if names is None:  # ``exposed=None``: the object's public methods
-                names = (*_stdlib.public_methods(obj), *(method_to_typeid or ()))
-                exposed = frozenset(names)
-            ident = f"{id(obj):x}"
+            self._check_room(session, ident)
             self.id_to_obj[ident] = (obj, exposed, method_to_typeid)
             self.id_to_refcount[ident] = self.id_to_refcount.get(ident, 0) + 1
             if session is not None:
                 self.sessions.adopted(session, ident)
         return ident, names
+
+    def _check_room(self, session: str | None, ident: str | None) -> None:
+        """Raise ``LimitError`` if ``session`` may not hold one more object (``ident``,
+        if known: one it holds already takes no room)."""
+        if ident is not None and ident in self.id_to_obj:
+            # An object that exists: it takes room only in a session not holding it yet.
+            if session is None or self.sessions.holds(session, ident):
+                return
+        elif len(self.id_to_obj) >= self.max_objects:
+            raise LimitError(
+                f"the server holds {len(self.id_to_obj)} objects, its limit "
+                "(max_objects): release proxies no longer needed, or raise it with "
+                "`class M(TypedManager, max_objects=...)`"
+            )
+        if session is not None and self.sessions.count(session) >= (
+            self.max_session_objects
+        ):
+            raise LimitError(
+                f"this client holds {self.sessions.count(session)} objects, the "
+                "server's limit (max_session_objects): release proxies it no longer "
+                "needs, or raise it with `class M(TypedManager, max_session_objects=...)`"
+            )
 
     def incref(self, c: Any, ident: str) -> None:
         """The stdlib incref, counted against the connection's session; the receiver of a
@@ -260,9 +413,14 @@ class TypedServer(managers.Server):
         self._take_ref(ident, self._session())
 
     def decref(self, c: Any, ident: str) -> None:
-        """The stdlib decref; on a session's connection, of a reference the session holds."""
+        """The stdlib decref, of a reference the connection's session holds (a stdlib
+        client's: one that a connection naming no session took)."""
         if not self._release_refs(self._session(), (ident,)):
-            super().decref(_SELF, ident)  # skips a stashed referent, or raises KeyError
+            if ident in self.id_to_local_proxy_obj and ident not in self.id_to_refcount:
+                return  # the stdlib skips a stashed referent
+            raise KeyError(
+                f"decref of {ident!r}: this connection's session holds no reference to it"
+            )
 
     def _release(self, conn: Connection, idents: tuple[str, ...]) -> None:
         """Decrefs of collected proxies; a bad ident must not end the connection."""
@@ -281,10 +439,14 @@ class TypedServer(managers.Server):
         """
         known = True
         disposed: list[object] = []
-        with self.mutex:
-            for ident in idents:
-                if session is None or self.sessions.released(session, ident):
-                    known = self._drop(ident, disposed) and known
+        idents = list(idents)
+        for start in range(0, len(idents), _RELEASE_CHUNK):
+            with self.mutex:  # taken per chunk: others get their turn in between
+                for ident in idents[start : start + _RELEASE_CHUNK]:
+                    if session is None or self.sessions.released(session, ident):
+                        known = self._drop(ident, disposed) and known
+                    else:
+                        known = False
         del disposed  # outside the mutex: an object holding proxies releases more
         self._release_local()
         return known
@@ -310,9 +472,12 @@ class TypedServer(managers.Server):
         """A client process's lease closed: give back every reference its session held."""
         disposed: list[object] = []
         with self.mutex:
-            for ident, count in self.sessions.end(session).items():
-                for _ in range(count):
-                    self._drop(ident, disposed)
+            held = list(self.sessions.end(session).items())
+        for start in range(0, len(held), _RELEASE_CHUNK):
+            with self.mutex:
+                for ident, count in held[start : start + _RELEASE_CHUNK]:
+                    for _ in range(min(count, self.id_to_refcount.get(ident, 0))):
+                        self._drop(ident, disposed)
         del disposed
         self._release_local()
 
@@ -327,20 +492,46 @@ class TypedServer(managers.Server):
 
     def _rebuild_proxy(
         self,
-        func: Callable[..., Any],
+        func: object,
         token: Any,
         serializer: str,
-        kwds: dict[str, Any],
+        kwds: Any,
     ) -> Any:
-        """Load a proxy a request carries; one of ours holds a reference while it lives."""
+        """Load a proxy a request carries; one of ours holds a reference while it lives.
+
+        A proxy of another server is rebuilt inert (``unpickling.rebuild_inert``): loading a
+        request never connects anywhere, nor answers anyone's challenge.
+        """
+        recipe: ProxyRecipe | None = None
+        if isinstance(func, ProxyRecipe):
+            recipe = func
+        elif isinstance(func, ProxyFactory):  # a full load
+            recipe = ProxyRecipe(func.protocol)
+        elif isinstance(func, type) and issubclass(func, TypedProxy):
+            recipe = ProxyRecipe(getattr(func, "_protocol_", None))
+        elif self._full_loads is None or not callable(func):
+            raise pickle.UnpicklingError(f"refused to rebuild a proxy with {func!r}")
         if token.address != self.address:
+            if recipe is not None:
+                return rebuild_inert(recipe, token, serializer, kwds)
+            # A stdlib proxy class: a full load keeps the stdlib's trust.
             return _stdlib.rebuild_proxy(func, token, serializer, kwds)
         ident = token.id
         self._take_ref(ident)
-        kwds = {k: v for k, v in kwds.items() if k != "incref"}
-        kwds.setdefault("authkey", self.authkey)  # to call us, if the referent does
+        given = dict(kwds) if isinstance(kwds, dict) else {}
+        options = {"exposed": given.get("exposed")}
+        if recipe is None:  # a stdlib proxy class, in a full load
+            options = {k: v for k, v in given.items() if k not in _NOT_GIVEN}
         try:
-            proxy = func(token, serializer, incref=False, manager_owned=True, **kwds)
+            factory: Any = func if recipe is None else recipe.proxy_class()
+            proxy = factory(
+                token,
+                "pickle" if recipe is not None else serializer,
+                authkey=self.authkey,  # to call us, if the referent does
+                incref=False,
+                manager_owned=True,
+                **options,
+            )
         except BaseException:
             self._local_releases.append(ident)
             raise
@@ -375,6 +566,8 @@ class TypedServer(managers.Server):
         """One more reference to ``ident``: one taken for a reply in flight, or a new one;
         held by ``session``, if given."""
         with self.mutex:
+            if session is not None:
+                self._check_room(session, ident)
             in_flight = self._in_flight.get(ident)
             count = self.id_to_refcount.get(ident)
             if in_flight:
@@ -427,6 +620,13 @@ class TypedServer(managers.Server):
         return int(super().number_of_objects(c))
 
     def debug_info(self, c: Any) -> str:
+        """The stdlib's list of every object, with its ``str()``: only if ``remote_admin``
+        (it hands out every object's ident, which names it in calls)."""
+        if not self.remote_admin:
+            raise PermissionError(
+                "debug_info refused: it lists every client's objects; serve with "
+                "`class M(TypedManager, remote_admin=True)` to allow it"
+            )
         self._release_local()
         return str(super().debug_info(c))
 
@@ -595,7 +795,7 @@ class TypedServer(managers.Server):
             return (PROXIED, (typeid, rexposed, rident))
         # A stdlib proxy (a typedmgr client's process may have some) takes and gives back
         # its references on connections of their own, naming no session: so does this.
-        rident, rexposed = self._create(typeid, (res,), {}, None)
+        rident, rexposed = self._create(typeid, (res,), {}, ANONYMOUS)
         return ("#PROXY", (rexposed, managers.Token(typeid, self.address, rident)))
 
     def _getattr(
@@ -785,6 +985,49 @@ class _ReplyPickler(pickle.Pickler):
         if entry is not None and entry[0]() is obj:
             self.sent.append(entry[1])
         return NotImplemented
+
+
+def is_local_address(address: Any) -> bool:
+    """Whether only this host can reach ``address``: a unix socket, or a host name that
+    resolves to loopback addresses only (by what it resolves to, not how it is spelled:
+    ``127.attacker.example`` is not local)."""
+    if not isinstance(address, tuple):
+        return True  # a unix socket (or a Windows pipe)
+    host = address[0]
+    if not isinstance(host, str) or not host:
+        return False  # "": every interface
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    try:
+        return bool(infos) and all(
+            ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback
+            for info in infos
+        )
+    except ValueError:
+        return False
+
+
+def _check_full_pickle_exposure(
+    registry: dict[str, Any], address: Any, unpickling: str
+) -> None:
+    """Refuse to serve string registrations (the stdlib's trust: a peer with the key runs
+    code) beyond this host, unless ``unpickling="full"`` was chosen explicitly."""
+    if unpickling != "auto":
+        return
+    strings = sorted(
+        typeid
+        for typeid, entry in registry.items()
+        if typeid != ITERATOR_TYPEID and _protocol_of_entry(entry) is None
+    )
+    if strings and not is_local_address(address):
+        raise ValueError(
+            f"refusing to serve string registrations ({', '.join(strings)}) on "
+            f"{address!r}, which other hosts can reach: they load requests in full, so "
+            "any key holder could run code here; register Protocols, or accept that "
+            'with `class M(TypedManager, unpickling="full")`'
+        )
 
 
 def _protocol_of_entry(entry: tuple[Any, ...]) -> type | None:

@@ -60,6 +60,14 @@ class Sessions:
             else:
                 holders.add(session)
 
+    def holds(self, session: str, ident: str) -> bool:
+        """Whether ``session`` holds a reference to ``ident``."""
+        return ident in self._held.get(session, ())
+
+    def count(self, session: str) -> int:
+        """How many objects ``session`` holds references to."""
+        return len(self._held.get(session, ()))
+
     def released(self, session: str, ident: str) -> bool:
         """``session`` gives one reference to ``ident`` back; whether it held one."""
         held = self._held.get(session)

@@ -1,0 +1,131 @@
+"""The gate: how many connections a server serves, and how long a peer may take to
+authenticate.
+
+The stdlib server starts a thread for every connection it accepts and waits for the HMAC
+handshake without a deadline: a peer without the key could hold connections open until
+thread creation failed, and the exception killed the accepting thread for good. A
+``Gate`` admits at most ``max_connections`` connections, of which at most
+``max_unauthenticated`` may still be in their handshake, refuses the others at once (with
+a ``BUSY`` message a typedmgr client reports), and shuts down the socket of a connection
+whose handshake has not completed within ``handshake_timeout`` seconds, which ends any read
+its thread is blocked in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing import util
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+__all__ = ["BUSY", "Gate", "Ticket"]
+
+#: What a refused connection gets instead of a challenge (``auth.answer_challenge``).
+BUSY = b"#BUSY#"
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One admitted connection; ``sock`` (a duplicate of its socket) until authenticated."""
+
+    deadline: float
+    sock: socket.socket | None = field(default=None)
+
+
+class Gate:
+    """Admission of connections to one server (thread-safe)."""
+
+    def __init__(
+        self,
+        *,
+        handshake_timeout: float,
+        max_unauthenticated: int,
+        max_connections: int,
+    ) -> None:
+        self.handshake_timeout = handshake_timeout
+        self.max_unauthenticated = max_unauthenticated
+        self.max_connections = max_connections
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        # Tickets still in their handshake, in order of their deadlines (all have the same
+        # timeout, so admission order is deadline order).
+        self._pending: dict[int, Ticket] = {}
+        self.connections = 0
+        self._reaper: threading.Thread | None = None
+
+    @property
+    def unauthenticated(self) -> int:
+        """Connections admitted that have not authenticated yet."""
+        return len(self._pending)
+
+    def admit(self, conn: Connection) -> Ticket | str:
+        """A ticket for ``conn``, or why it is refused."""
+        with self._lock:
+            if self.connections >= self.max_connections:
+                return (
+                    f"the server serves {self.connections} connections, its limit "
+                    "(max_connections)"
+                )
+            if len(self._pending) >= self.max_unauthenticated:
+                return (
+                    f"{len(self._pending)} connections are authenticating, the "
+                    "server's limit (max_unauthenticated)"
+                )
+            sock = socket.socket(fileno=os.dup(conn.fileno()))
+            ticket = Ticket(time.monotonic() + self.handshake_timeout, sock)
+            self._pending[id(ticket)] = ticket
+            self.connections += 1
+            if self._reaper is None:
+                self._reaper = threading.Thread(
+                    target=self._reap, name="typedmgr-handshake-deadline", daemon=True
+                )
+                self._reaper.start()
+            elif len(self._pending) == 1:
+                self._wake.notify()
+            return ticket
+
+    def authenticated(self, ticket: Ticket | None) -> None:
+        """``ticket``'s peer proved it holds the key: no deadline any more."""
+        if ticket is None:
+            return
+        with self._lock:
+            self._forget(ticket)
+
+    def closed(self, ticket: Ticket) -> None:
+        """``ticket``'s connection is closed (or was never served)."""
+        with self._lock:
+            self._forget(ticket)
+            self.connections -= 1
+
+    def _forget(self, ticket: Ticket) -> None:
+        self._pending.pop(id(ticket), None)
+        if ticket.sock is not None:
+            ticket.sock.close()
+            ticket.sock = None
+
+    def _reap(self) -> None:
+        """Shut down the sockets of connections past their handshake deadline."""
+        with self._lock:
+            while True:
+                now = time.monotonic()
+                expired = []
+                wait: float | None = None
+                for ticket in self._pending.values():
+                    if ticket.deadline > now:
+                        wait = ticket.deadline - now
+                        break
+                    expired.append(ticket)
+                for ticket in expired:
+                    if ticket.sock is not None:
+                        util.info("a connection did not authenticate in time: closed")
+                        with contextlib.suppress(OSError):
+                            ticket.sock.shutdown(socket.SHUT_RDWR)
+                    self._forget(ticket)
+                self._wake.wait(wait)
