@@ -5,6 +5,7 @@ of a Protocol feeds both the runtime registration and the build-time generator.
 """
 
 from typedmgr.channel import ServerConnectionError
+from typedmgr.deadlines import DeadlineExceeded, deadline
 from typedmgr.manager import TypedManager
 from typedmgr.model import Interface, InterfaceError, interface_of, oneway
 from typedmgr.pipeline import Pipeline, Reply
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ClientException",
+    "DeadlineExceeded",
     "Interface",
     "InterfaceError",
     "Pipeline",
@@ -30,6 +32,7 @@ __all__ = [
     "TypedManager",
     "TypedProxy",
     "__version__",
+    "deadline",
     "interface_of",
     "oneway",
     "proxy_class_for",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from multiprocessing import managers, process, util
+from multiprocessing import connection, managers, process, util
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ __all__ = [
     "SERIALS",
     "SERVER_NAMES",
     "address_local",
+    "address_type",
     "authentication_string",
     "auto_proxy",
     "class_annotation_names",
@@ -58,6 +59,7 @@ MODULE_NAMES: dict[str, tuple[str, ...]] = {
     ),
     "multiprocessing.util": ("ForkAwareLocal", "register_after_fork", "info"),
     "multiprocessing.process": ("AuthenticationString",),
+    "multiprocessing.connection": ("address_type",),
 }
 
 #: What typedmgr reads or overrides on ``BaseProxy`` (the class, or an instance).
@@ -127,6 +129,12 @@ def dispatch(
 ) -> Any:
     """Call a server-level function over a fresh connection, as the stdlib does."""
     return managers.dispatch(conn, None, name, args, kwds or {})  # type: ignore[attr-defined]
+
+
+def address_type(address: object) -> str:
+    """The family ``multiprocessing.connection.Client`` connects to ``address`` with."""
+    family: str = connection.address_type(address)  # type: ignore[attr-defined]
+    return family
 
 
 def convert_to_error(kind: str, result: object) -> BaseException:

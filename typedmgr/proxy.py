@@ -329,6 +329,7 @@ class TypedProxy(managers.BaseProxy):
             self._authkey,
             self._Client,
             (self._id, methodname, args, kwds, ()),
+            typeid=self._token.typeid,
         )
         return self._reply(kind, result)
 
@@ -407,6 +408,7 @@ def _callmethod_adapted(
         self._Client,  # type: ignore[attr-defined]
         (self._id, methodname, args, kwds, ()),  # type: ignore[attr-defined]
         loads=functools.partial(_load_stdlib_reply, address),
+        typeid=self._token.typeid,  # type: ignore[attr-defined]
     )
     return TypedProxy._reply(self, kind, result)  # type: ignore[arg-type]
 
