@@ -4,6 +4,8 @@ Protocol -> ``model.interface_of`` -> (``TypedManager.register`` | ``typedmgr ge
 of a Protocol feeds both the runtime registration and the build-time generator.
 """
 
+import logging
+
 from typedmgr.channel import ServerConnectionError
 from typedmgr.deadlines import DeadlineExceeded, deadline
 from typedmgr.manager import TypedManager
@@ -18,6 +20,9 @@ from typedmgr.proxy import (
 )
 
 __version__ = "0.1.0"
+
+# A library is quiet unless its application configures logging (``typedmgr serve`` does).
+logging.getLogger("typedmgr").addHandler(logging.NullHandler())
 
 __all__ = [
     "ClientException",

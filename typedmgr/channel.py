@@ -399,8 +399,8 @@ def _drop(
         conn.close()
     if getattr(local, "connection", None) is conn:
         del local.connection
-    if isinstance(exc, (EOFError, ConnectionError)) and not isinstance(
-        exc, ServerConnectionError
+    if isinstance(exc, (EOFError, OSError)) and not isinstance(
+        exc, (ServerConnectionError, TimeoutError, ssl.SSLError)
     ):
         error = ServerConnectionError(
             f"lost the connection to the manager server at {address!r}: {exc!r}"

@@ -544,9 +544,9 @@ class TypedServer(managers.Server):
                 msg = ("#RETURN", [_sendable(reply) for reply in replies])
         try:
             return framed(self._dumps_reply(msg))
-        except Exception:
+        except Exception as e:
             try:
-                return framed(dumps(("#UNSERIALIZABLE", traceback.format_exc())))
+                return framed(dumps(_unserializable(msg, e)))
             except Exception as e:
                 self._give_up(conn, e)
 
@@ -762,9 +762,23 @@ def _sendable(msg: tuple[str, object]) -> tuple[str, object]:
     """``msg`` if it pickles, else the ``#UNSERIALIZABLE`` reply saying why."""
     try:
         dumps(msg)
-    except Exception:
-        return ("#UNSERIALIZABLE", traceback.format_exc())
+    except Exception as e:
+        return _unserializable(msg, e)
     return msg
+
+
+def _unserializable(msg: tuple[str, object], error: Exception) -> tuple[str, str]:
+    """The ``#UNSERIALIZABLE`` reply to ``msg``: its first line names the value's type
+    (``typedmgr.errors`` reads it), the traceback follows."""
+    cls = type(msg[1])
+    _log.warning(
+        "cannot pickle a %s.%s reply: %s", cls.__module__, cls.__qualname__, error
+    )
+    return (
+        "#UNSERIALIZABLE",
+        f"cannot pickle the result, a {cls.__module__}.{cls.__qualname__}: {error}\n"
+        + traceback.format_exc(),
+    )
 
 
 class _ReplyPickler(pickle.Pickler):

@@ -1,7 +1,9 @@
-"""Protocols whose methods take as long as they are told: deadlines are tested on them."""
+"""A Protocol whose methods take as long as they are told (deadlines are tested on it),
+and one that returns what cannot be pickled."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Protocol
@@ -13,6 +15,7 @@ class Sleeper(Protocol):
     def nap(self, seconds: float, result: str) -> str: ...
     def child(self, seconds: float) -> Sleeper: ...
     def count(self, seconds: float, n: int) -> Iterator[int]: ...
+    def lock(self) -> object: ...
 
 
 class SleeperImpl:
@@ -31,6 +34,9 @@ class SleeperImpl:
         for i in range(n):
             time.sleep(seconds)
             yield i
+
+    def lock(self) -> object:
+        return threading.Lock()
 
 
 class SlowManager(TypedManager):
