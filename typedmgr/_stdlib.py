@@ -137,6 +137,14 @@ def address_type(address: object) -> str:
     return family
 
 
+def listen_again(server: Any, address: Any, family: str) -> None:
+    """Make ``server`` (a ``Server``) listen at ``address`` of ``family`` instead: its
+    ``__init__`` makes a listener of the family the address's type implies (IPv4)."""
+    server.listener.close()
+    server.listener = connection.Listener(address=address, family=family, backlog=128)
+    server.address = server.listener.address
+
+
 def convert_to_error(kind: str, result: object) -> BaseException:
     """The stdlib's exception for a failed server-level reply."""
     error: BaseException = managers.convert_to_error(kind, result)  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ import pickle
 import ssl
 import sys
 import threading
+import time
 import traceback
 import weakref
 from collections import Counter
@@ -31,7 +32,7 @@ from collections.abc import Callable, Iterable, Set as AbstractSet
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from typedmgr import _stdlib, auth, frames, tls
+from typedmgr import _stdlib, auth, frames, introspect, tls
 from typedmgr.channel import (
     BATCH,
     GETATTR,
@@ -46,7 +47,7 @@ from typedmgr.frames import framed
 from typedmgr.model import ITERATOR_TYPEID, interface_of
 from typedmgr.proxy import TRACEBACK_ATTR
 from typedmgr.sessions import Sessions, session_of
-from typedmgr.unpickling import AllowList, loads_replacing, value_types
+from typedmgr.unpickling import AllowList, RefusedType, loads_replacing, value_types
 from typedmgr.validation import Validator, validator_for
 
 if TYPE_CHECKING:
@@ -55,6 +56,12 @@ if TYPE_CHECKING:
 __all__ = ["TypedServer"]
 
 _log = logging.getLogger("typedmgr.server")
+#: Connections accepted and closed.
+_connections_log = logging.getLogger("typedmgr.connections")
+#: Handshakes (authkey, TLS) that failed.
+_auth_log = logging.getLogger("typedmgr.auth")
+#: Client sessions ended, and what they released.
+_sessions_log = logging.getLogger("typedmgr.sessions")
 
 #: The connection argument of server functions called by the server itself.
 _SELF: Any = None
@@ -67,7 +74,6 @@ class TypedServer(managers.Server):
         # Stdlib internals typeshed does not declare.
         id_to_refcount: dict[str, int]
         authkey: bytes
-        public: list[str]
         registry: dict[str, tuple[Any, Any, Any, Any]]
         id_to_obj: dict[str, tuple[Any, AbstractSet[str], Any]]  # type: ignore[assignment]
         id_to_local_proxy_obj: dict[str, tuple[Any, AbstractSet[str], Any]]
@@ -97,6 +103,10 @@ class TypedServer(managers.Server):
     #: Seconds a client gets to complete the TLS handshake.
     tls_handshake_timeout: ClassVar[float] = 10.0
 
+    #: The server functions a new connection may call: the stdlib's, and the report of
+    #: ``typedmgr inspect`` (``introspect``).
+    public = [*managers.Server.public, introspect.REQUEST]  # noqa: RUF012
+
     def __init__(
         self,
         registry: dict[str, Any],
@@ -110,7 +120,12 @@ class TypedServer(managers.Server):
             tls.check_context(ssl_context, server_side=True)
             if not isinstance(address, tuple):
                 raise ValueError(f"TLS needs a TCP address, not {address!r}")
-        super().__init__(registry, address, authkey, serializer)
+        super().__init__(registry, _ipv4_stand_in(address), authkey, serializer)
+        if _ipv4_stand_in(address) is not address:  # the stdlib listens on IPv4 only
+            _stdlib.listen_again(self, address, "AF_INET6")
+        self.started = time.monotonic()
+        #: The connections being served, by serving thread (``introspect``).
+        self.links: dict[int, introspect.Link] = {}
         self.ssl_context = ssl_context
         self.serializer = serializer
         # The Protocol each typeid serves; None for stdlib-style string registrations.
@@ -165,9 +180,25 @@ class TypedServer(managers.Server):
             return
         request = None
         try:
-            auth.deliver_challenge(c, bytes(self.authkey), legacy_md5=self.accepts_md5)
-            auth.answer_challenge(c, bytes(self.authkey), legacy_md5=self.accepts_md5)
-            request = self.loads(c.recv_bytes(self.max_message_size))
+            try:
+                key, md5 = bytes(self.authkey), self.accepts_md5
+                auth.deliver_challenge(c, key, legacy_md5=md5)
+                auth.answer_challenge(c, key, legacy_md5=md5)
+            except Exception as e:
+                _auth_log.warning(
+                    "authkey handshake with %s failed: %s%s",
+                    self._peer(),
+                    e or repr(e),
+                    " (the client holds another authkey)"
+                    if str(e) == "digest received was wrong"
+                    else "",
+                )
+                raise
+            try:
+                request = self.loads(c.recv_bytes(self.max_message_size))
+            except RefusedType as e:
+                _log.warning("refused a request from %s: %s", self._peer(), e)
+                raise
             _, funcname, args, kwds = request
             if funcname not in self.public:  # an assert in the stdlib: gone under -O
                 raise ValueError(f"{funcname!r} unrecognized")
@@ -190,6 +221,9 @@ class TypedServer(managers.Server):
         """Serve a long-lived connection; when a session's lease ends, release its refs."""
         session, is_lease = session_of(name)
         self._connection.session = session
+        link = self.links.get(threading.get_ident())
+        if link is not None:
+            link.session, link.lease, link.name = session, is_lease, name
         try:
             super().accept_connection(c, name)
         finally:
@@ -310,9 +344,19 @@ class TypedServer(managers.Server):
         """A client process's lease closed: give back every reference its session held."""
         disposed: list[object] = []
         with self.mutex:
-            for ident, count in self.sessions.end(session).items():
+            held = self.sessions.end(session)
+            for ident, count in held.items():
                 for _ in range(count):
                     self._drop(ident, disposed)
+        _sessions_log.info(
+            "session %s of %s ended: released %d references to %d objects "
+            "(%d disposed of)",
+            session,
+            self._peer(),
+            sum(held.values()),
+            len(held),
+            sum(1 for obj in disposed if obj is not None),
+        )
         del disposed
         self._release_local()
 
@@ -441,6 +485,7 @@ class TypedServer(managers.Server):
             conn, self.max_message_size, spin=self.request_spin, crowd=self._crowd
         )
         replies: list[bytes] = []
+        link = self.links.get(threading.get_ident(), introspect.Link(""))
         while not self.stop_event.is_set():
             try:
                 payload: bytes | bytearray | None = wire.buffered()
@@ -452,9 +497,12 @@ class TypedServer(managers.Server):
             # Garbled framing: this stream cannot be resynchronised.
             except Exception as e:
                 self._give_up(conn, e)
+            link.last = time.monotonic()
             try:
                 request = self.loads(payload)
-            except Exception:
+            except Exception as e:
+                if isinstance(e, RefusedType):
+                    _log.warning("refused a request from %s: %s", self._peer(), e)
                 msg: tuple[str, object] | None = ("#TRACEBACK", traceback.format_exc())
             else:
                 msg = self._handle(conn, request)
@@ -571,8 +619,8 @@ class TypedServer(managers.Server):
                 self._give_up(wire.conn, e)
             replies.clear()
 
-    @staticmethod
-    def _give_up(conn: Connection, error: Exception) -> NoReturn:
+    def _give_up(self, conn: Connection, error: Exception) -> NoReturn:
+        _log.warning("closing the connection of %s: %s", self._peer(), error)
         util.info(
             "exception in thread serving %r: %r", threading.current_thread().name, error
         )
@@ -636,12 +684,18 @@ class TypedServer(managers.Server):
         if kind == "#ERROR":
             assert isinstance(result, BaseException)
             _log.error(
-                "one-way call %s() failed",
+                "one-way call %s() from %s failed",
                 methodname,
+                self._peer(),
                 exc_info=(type(result), result, result.__traceback__),
             )
         elif kind != "#RETURN":
-            _log.error("one-way call %s() failed:\n%s", methodname, result)
+            _log.error(
+                "one-way call %s() from %s failed:\n%s",
+                methodname,
+                self._peer(),
+                result,
+            )
 
     def _call(
         self,
@@ -686,13 +740,38 @@ class TypedServer(managers.Server):
         peer that fails it (plaintext, a certificate the context refuses) is disconnected.
         """
         conn = nodelay(conn)
-        if self.ssl_context is not None:
-            try:
-                conn = tls.handshake(conn, self.ssl_context, self.tls_handshake_timeout)
-            except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
-                util.info("TLS handshake with a client failed: %r", e)
-                return
-        super().handle_request(conn)
+        link = introspect.Link(introspect.peer_of(conn))
+        thread = threading.get_ident()
+        self.links[thread] = link
+        _connections_log.debug("connection from %s accepted", link.peer)
+        try:
+            if self.ssl_context is not None:
+                try:
+                    conn = tls.handshake(
+                        conn, self.ssl_context, self.tls_handshake_timeout
+                    )
+                except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
+                    _auth_log.warning("TLS handshake with %s failed: %s", link.peer, e)
+                    util.info("TLS handshake with a client failed: %r", e)
+                    return
+            super().handle_request(conn)
+        finally:
+            del self.links[thread]
+            _connections_log.debug(
+                "connection from %s closed after %.1f s%s",
+                link.peer,
+                time.monotonic() - link.since,
+                f" ({link.name})" if link.name else "",
+            )
+
+    def _peer(self) -> str:
+        """The peer of the connection this thread serves, as logs name it."""
+        link = self.links.get(threading.get_ident())
+        return link.peer if link is not None else "?"
+
+    def introspect(self, c: Connection) -> dict[str, Any]:
+        """The report ``typedmgr inspect`` prints (``introspect.report``)."""
+        return introspect.report(self)
 
     def _server_rpc(
         self, conn: Connection, name: str, args: tuple[Any, ...], kwds: dict[str, Any]
@@ -839,3 +918,11 @@ def _attach_traceback(exc: BaseException) -> None:
     # An exception type that refuses attributes travels without its traceback.
     with contextlib.suppress(Exception):
         setattr(exc, TRACEBACK_ATTR, "".join(traceback.format_exception(exc)))
+
+
+def _ipv4_stand_in(address: Any) -> Any:
+    """An address the stdlib's ``Server`` can listen on, for an IPv6 one (listened on in
+    its place once the stdlib's ``__init__`` is done); any other address as it is."""
+    if isinstance(address, tuple) and ":" in str(address[0]):
+        return ("127.0.0.1", 0)
+    return address
