@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from decimal import Decimal
+from multiprocessing.managers import dispatch  # type: ignore[attr-defined]
 from typing import Any
 
 import pytest
 
 from tests.runtime.fixtures import RuntimeManager
 from tests.runtime.slow import SlowManager
-from typedmgr import Pipeline, ServerConnectionError
-from typedmgr.errors import RefusedArgument, UnpicklableResult
+from typedmgr import Pipeline, ServerConnectionError, introspect
+from typedmgr.channel import client
+from typedmgr.errors import ObjectGone, RefusedArgument, UnpicklableResult
 
 pytestmark = pytest.mark.process
 
@@ -59,8 +62,27 @@ def test_a_lost_server_fails_every_call_alike_and_a_server_back_is_used() -> Non
         fresh = m.Tally()
         assert 5 == fresh.add(5)
         assert 1 == again._number_of_objects()  # type: ignore[attr-defined]
+        # The session has a new lease there too (what it holds is released with it).
+        (session,) = introspect.request(address, AUTHKEY)["sessions"]
+        assert 2 == session["connections"]
+        assert 1 == session["objects"]
     finally:
         again.shutdown()
+
+
+def test_a_proxy_whose_object_is_gone_says_so() -> None:
+    """A call on a proxy whose object the server disposed of raises ObjectGone, naming
+    the typeid and the object, not a KeyError traceback."""
+    with RuntimeManager(address=("127.0.0.1", 0), authkey=AUTHKEY) as m:
+        tally: Any = m.Tally()  # type: ignore[attr-defined]
+        assert m.address is not None
+        conn = client(m.address, authkey=AUTHKEY)  # a stdlib-style release, no session
+        with contextlib.closing(conn):
+            dispatch(conn, None, "decref", (tally._id,))
+        with pytest.raises(ObjectGone) as raised:
+            tally.add()
+        assert f"holds no Tally object {tally._id}" in str(raised.value)
+        assert "Traceback" not in str(raised.value)
 
 
 def test_a_wrong_authkey_says_so() -> None:
