@@ -403,7 +403,7 @@ def _serve(options: argparse.Namespace) -> int:
         objects = len(server.id_to_refcount)
         sessions = len(server.sessions.held())
     _log.info(
-        "stopped by %s: %d objects alive, %d client sessions dropped",
+        "stopped by %s (objects alive: %d, client sessions: %d)",
         stopped_by[0] if stopped_by else "a shutdown request",
         objects,
         sessions,

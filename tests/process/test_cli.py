@@ -278,7 +278,10 @@ def test_serve_inspect_ping_and_stop_with_sigterm(tmp_path: Path) -> None:
         server.proc.send_signal(signal.SIGTERM)
         assert 0 == server.proc.wait(TIMEOUT)
         log = server.log.read_text()
-        assert "INFO typedmgr.server: stopped by SIGTERM: 4 objects alive" in log
+        assert (
+            "INFO typedmgr.server: stopped by SIGTERM (objects alive: 4, client sessions: 1)"
+            in log
+        )
         assert "Traceback" not in log
         after = typedmgr_run("ping", server.cli_address, *KEY_OPTION, "--timeout", "2")
         assert 1 == after.returncode
