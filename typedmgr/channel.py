@@ -120,7 +120,6 @@ def client(
             "the next call connects again)"
         ) from e
     if authkey is None:
-        _receive_timeout(conn, None)
         return conn
     try:
         _receive_timeout(conn, max(budget - (time.monotonic() - start), 0.001))
@@ -229,7 +228,7 @@ def exchange(
     the late reply and gives back the remote objects it carried.
     """
     until = deadlines.call_deadline(address)
-    start = time.monotonic()
+    start = 0.0 if until is None else time.monotonic()
     wire = _wire(local, address, authkey, connect)
     conn = wire.conn
     data = request if isinstance(request, bytes) else _releasing(address, request)

@@ -481,6 +481,6 @@ def _ping(options: argparse.Namespace) -> int:
     print(
         f"{options.address}: answered in {(time.monotonic() - start) * 1000:.1f} ms "
         f"(typedmgr {server['typedmgr']}, Python {server['python']}, "
-        f"{len(report['sessions'])} sessions, {report['objects']} objects)"
+        f"sessions: {len(report['sessions'])}, objects: {report['objects']})"
     )
     return 0

@@ -684,14 +684,14 @@ class TypedServer(managers.Server):
         if kind == "#ERROR":
             assert isinstance(result, BaseException)
             _log.error(
-                "one-way call %s() from %s failed",
+                "one-way call %s() failed (caller %s)",
                 methodname,
                 self._peer(),
                 exc_info=(type(result), result, result.__traceback__),
             )
         elif kind != "#RETURN":
             _log.error(
-                "one-way call %s() from %s failed:\n%s",
+                "one-way call %s() failed (caller %s):\n%s",
                 methodname,
                 self._peer(),
                 result,

@@ -326,7 +326,8 @@ def test_a_served_session_logs_each_event(tmp_path: Path) -> None:
         stranger = RuntimeManager(address=s.address, authkey=b"not the right key!")
         with pytest.raises(Exception, match="wrong authkey"):
             stranger.connect()
-        wait_for(lambda: "ended: released" in s.log.read_text(), "the session's end")
+        for event in ("ended: released", "authkey handshake with"):
+            wait_for(lambda e=event: e in s.log.read_text(), event)
         s.proc.send_signal(signal.SIGINT)
         assert 0 == s.proc.wait(TIMEOUT)
     log = s.log.read_text()
@@ -338,7 +339,7 @@ def test_a_served_session_logs_each_event(tmp_path: Path) -> None:
         r"received was wrong \(the client holds another authkey\)",
         rf"WARNING typedmgr\.server: refused a request from {peer}: refused to load "
         r"decimal\.Decimal",
-        rf"ERROR typedmgr\.server: one-way call note\(\) from {peer} failed",
+        rf"ERROR typedmgr\.server: one-way call note\(\) failed \(caller {peer}\)",
         rf"WARNING typedmgr\.server: closing the connection of {peer}: a \d+-byte "
         r"message exceeds the limit of 65536",
         rf"INFO typedmgr\.sessions: session [0-9a-f]{{16}} of {peer} ended: released "
