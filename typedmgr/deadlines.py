@@ -76,11 +76,21 @@ class ConnectTimeout(DeadlineExceeded):
     """Connecting to a server (connect and handshakes) took longer than allowed."""
 
     def __init__(self, address: object, method: str, waited: float) -> None:
+        if method == "connect":
+            text = (
+                f"connecting to the manager server at {address!r} took longer than "
+                f"{waited:.2f} s; is it reachable?"
+            )
+        else:
+            text = (
+                f"the server at {address!r} accepted the connection but did not "
+                f"complete the {method} within {waited:.2f} s: is it a TLS server "
+                "(a client needs ssl_context=..., typedmgr ping/inspect --tls-ca), "
+                "or not a manager server?"
+            )
         TimeoutError.__init__(
             self,
-            f"connecting to the manager server at {address!r} took longer than "
-            f"{waited:.2f} s ({method}); is a manager server listening there? "
-            "(TypedManager(..., connect_timeout=seconds) sets the limit)",
+            f"{text} (TypedManager(..., connect_timeout=seconds) sets the limit)",
         )
         self.address = address
         self.method = method

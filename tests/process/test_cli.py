@@ -24,6 +24,7 @@ import pytest
 import typedmgr
 from tests.process import operating
 from tests.process.support import EXAMPLES, ROOT, TIMEOUT, run_children
+from tests.runtime.certs import Authority
 from tests.runtime.fixtures import RuntimeManager
 
 pytestmark = pytest.mark.process
@@ -304,7 +305,7 @@ def test_ping_fails_on_a_wrong_key_and_on_a_silent_listener() -> None:
         )
         assert time.monotonic() - start < TIMEOUT
         assert 1 == silent.returncode
-        assert "took longer than 0.50 s" in silent.stderr
+        assert "did not complete the authkey handshake within 0.50 s" in silent.stderr
 
 
 @contextlib.contextmanager
@@ -347,3 +348,29 @@ def test_a_served_session_logs_each_event(tmp_path: Path) -> None:
         r"INFO typedmgr\.server: stopped by SIGINT",
     ]:
         assert re.search(pattern, log), f"{pattern!r} not in the log:\n{log}"
+
+
+def test_ping_and_inspect_a_tls_server(tmp_path: Path) -> None:
+    """--tls-ca (and a client certificate for mutual TLS) reach a TLS server; without
+    them, ping fails with a message that points at TLS."""
+    ca = Authority(tmp_path, "ca")
+    clients = Authority(tmp_path, "clients")
+    server_id = ca.issue("localhost", server=True)
+    member = clients.issue("member", server=False)
+    options = ["--tls-cert", str(server_id.cert), "--tls-key", str(server_id.key)]
+    options += ["--tls-client-ca", str(clients.cert)]
+    target = "tests.runtime.fixtures:RuntimeManager"
+    with served(target, *options, tmp=tmp_path) as server:
+        tls = ["--tls-ca", str(ca.cert), "--tls-cert", str(member.cert)]
+        tls += ["--tls-key", str(member.key)]
+        ping = typedmgr_run("ping", server.cli_address, *KEY_OPTION, *tls)
+        assert 0 == ping.returncode, ping.stderr
+        report = json.loads(
+            typedmgr_run(
+                "inspect", server.cli_address, *KEY_OPTION, *tls, "--json"
+            ).stdout
+        )
+        assert report["server"]["tls"] is True
+        plain = typedmgr_run("ping", server.cli_address, *KEY_OPTION, "--timeout", "1")
+        assert 1 == plain.returncode
+        assert "is it a TLS server" in plain.stderr
