@@ -57,7 +57,7 @@ def explain(
     if not isinstance(result, str) or kind not in ("#TRACEBACK", "#UNSERIALIZABLE"):
         return None
     method = call[0] if call else "?"
-    where = f"{typeid}.{method}()"
+    where = f"creating {typeid}" if method == "__init__" else f"{typeid}.{method}()"
     error: RefusedArgument | UnpicklableResult | ObjectGone | None = None
     refused = _REFUSED.search(result)
     unpicklable = _UNPICKLABLE.search(result)
@@ -103,12 +103,15 @@ def _parameter_of(
             if m.name == method:
                 names = [p.name for p in m.params]
     candidates = [
-        *((names[i] if i < len(names) else f"#{i}", v) for i, v in enumerate(args)),
-        *kwds.items(),
+        *(
+            (f"parameter {names[i]!r}" if i < len(names) else f"argument {i + 1}", v)
+            for i, v in enumerate(args)
+        ),
+        *((f"parameter {name!r}", v) for name, v in kwds.items()),
     ]
     for name, value in candidates:
         if _holds(value, type_name, 4):
-            return f"parameter {name!r}"
+            return name
     return "an argument"
 
 

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from typedmgr import _stdlib, channel, peers, tls, unpickling as unpickling_module
+from typedmgr import (
+    _stdlib,
+    channel,
+    errors,
+    peers,
+    tls,
+    unpickling as unpickling_module,
+)
 from typedmgr.model import (
     ITERATOR_TYPEID,
     InterfaceError,
@@ -424,7 +431,15 @@ class TypedManager(managers.BaseManager):
             self._address, self._authkey, self._Client, "create", typeid, *args, **kwds
         )
         if kind != channel.PROXIED:
-            raise remote_error(kind, result)
+            raise errors.explain(
+                kind,
+                result,
+                address=self._address,
+                typeid=typeid,
+                ident=None,
+                protocol=None,
+                call=("__init__", args, kwds),
+            ) or remote_error(kind, result)
         _, exposed, ident = result
         token = managers.Token(typeid, self._address, ident)
         return TypedProxy._adopt(proxytype, token, self, self._authkey, exposed)

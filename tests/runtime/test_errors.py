@@ -110,6 +110,8 @@ def test_a_refused_argument_type_names_method_parameter_type_and_fix() -> None:
         assert "Traceback" not in message
         assert "Traceback" in raised.value.server_traceback
         assert raised.value.__cause__ is None
+        with pytest.raises(RefusedArgument, match=r"creating Tally: .* argument 1 of"):
+            m.Tally(Decimal(0))  # type: ignore[attr-defined]
         with Pipeline() as p:
             reply = p.call(tally.add, n=Decimal(2))
         with pytest.raises(RefusedArgument, match="parameter 'n'"):
