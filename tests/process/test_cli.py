@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from multiprocessing.managers import BaseManager
 from pathlib import Path
 from typing import Any
 
@@ -374,3 +375,25 @@ def test_ping_and_inspect_a_tls_server(tmp_path: Path) -> None:
         plain = typedmgr_run("ping", server.cli_address, *KEY_OPTION, "--timeout", "1")
         assert 1 == plain.returncode
         assert "is it a TLS server" in plain.stderr
+
+
+class StdlibClient(BaseManager):
+    """A plain stdlib client: HMAC-MD5 handshakes on Python 3.10/3.11."""
+
+
+StdlibClient.register("Tally")
+
+
+def test_legacy_md5_admits_a_stdlib_client(tmp_path: Path) -> None:
+    """serve --legacy-md5: a stdlib BaseManager client (HMAC-MD5 before 3.12) is served;
+    without it, on those Pythons, it is refused."""
+    target = "tests.runtime.fixtures:RuntimeManager"
+    with served(target, "--legacy-md5", tmp=tmp_path) as server:
+        m: Any = StdlibClient(address=server.address, authkey=KEY.encode())
+        m.connect()
+        assert 2 == m.Tally().add(2)
+    if sys.version_info < (3, 12):
+        with served(target, tmp=tmp_path) as server:
+            refused: Any = StdlibClient(address=server.address, authkey=KEY.encode())
+            with pytest.raises(Exception, match="digest sent was rejected"):
+                refused.connect()
