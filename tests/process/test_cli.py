@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from multiprocessing.managers import BaseManager
 from pathlib import Path
 from typing import Any
@@ -397,3 +398,18 @@ def test_legacy_md5_admits_a_stdlib_client(tmp_path: Path) -> None:
             refused: Any = StdlibClient(address=server.address, authkey=KEY.encode())
             with pytest.raises(Exception, match="digest sent was rejected"):
                 refused.connect()
+
+
+def test_validate_and_allow_flags(tmp_path: Path) -> None:
+    """serve --validate checks arguments against the Protocol; --allow lets a type in."""
+    target = "tests.runtime.fixtures:RuntimeManager"
+    options = ["--validate", "--allow", "decimal:Decimal"]
+    with served(target, *options, tmp=tmp_path) as server:
+        m: Any = RuntimeManager(address=server.address, authkey=KEY.encode())
+        m.connect()
+        tally = m.Tally()
+        with pytest.raises(TypeError, match="parameter 'n' expects int, got str"):
+            tally.add("2")
+        with pytest.raises(TypeError, match="parameter 'n' expects int, got Decimal"):
+            tally.add(Decimal(2))  # loaded (allowed), then refused by validation
+        assert 2 == tally.add(2)
