@@ -455,6 +455,8 @@ def _ask(options: argparse.Namespace) -> tuple[dict[str, Any] | None, str]:
         ), ""
     except (OSError, EOFError, AuthenticationError, ServerConnectionError) as e:
         return None, str(e) or repr(e)
+    except Exception as e:  # a garbled or refused reply: not an answer either
+        return None, f"{type(e).__name__}: {e}"
 
 
 def _inspect(options: argparse.Namespace) -> int:

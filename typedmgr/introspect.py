@@ -164,7 +164,7 @@ def request(
     ``ServerConnectionError`` when it cannot be reached, ``AuthenticationError`` when it
     refuses the key.
     """
-    from typedmgr import channel, deadlines, peers
+    from typedmgr import channel, deadlines, peers, unpickling
     from typedmgr.channel import client
 
     peers.remember(
@@ -176,7 +176,9 @@ def request(
         conn.send((None, REQUEST, (), {}))
         if not deadlines.readable(conn, start + timeout):
             raise deadlines.DeadlineExceeded(address, "introspect", timeout)
-        kind, result = conn.recv()
+        # Loaded restricted: plain values, whatever the server sends.
+        reply: Any = unpickling.load_reply(conn.recv_bytes())
+    kind, result = reply
     if kind != "#RETURN" or not isinstance(result, dict):
         raise channel.ServerConnectionError(
             f"the server at {address!r} does not answer introspection requests "
