@@ -3,14 +3,17 @@ and what the late reply carried is given back on the server."""
 
 from __future__ import annotations
 
+import multiprocessing
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.runtime.certs import Authority
 from tests.runtime.slow import SlowManager
 from typedmgr import DeadlineExceeded, Pipeline, deadline
 from typedmgr.deadlines import ConnectTimeout
@@ -167,3 +170,27 @@ def test_connecting_has_its_own_deadline() -> None:
         assert time.monotonic() - start < LIMIT + GRACE
         assert isinstance(raised.value, TimeoutError)
         assert repr(address) in str(raised.value)
+
+
+def test_deadlines_over_tls(tmp_path: Path) -> None:
+    """Over TLS too: a late call raises in time, its late reply (a remote object) is
+    drained and released, and the next call gets its own reply."""
+    ca = Authority(tmp_path, "ca")
+    server_context = ca.server_context(ca.issue("localhost", server=True))
+    m: Any
+    with SlowManager(
+        address=("127.0.0.1", 0),
+        authkey=AUTHKEY,
+        ctx=multiprocessing.get_context("fork"),
+        ssl_context=ca.client_context(),
+        server_ssl_context=server_context,
+        timeout=LIMIT,
+    ) as m:
+        sleeper = m.Sleeper()
+        baseline = m._number_of_objects()
+        start = time.monotonic()
+        with pytest.raises(DeadlineExceeded, match=r"Sleeper\.child\(\)"):
+            sleeper.child(SLOW)
+        assert time.monotonic() - start < LIMIT + GRACE
+        assert "own" == sleeper.nap(0, "own")
+        assert baseline == objects_settle_at(m, baseline)
