@@ -4,7 +4,10 @@ Protocol -> ``model.interface_of`` -> (``TypedManager.register`` | ``typedmgr ge
 of a Protocol feeds both the runtime registration and the build-time generator.
 """
 
+import logging
+
 from typedmgr.channel import ServerConnectionError
+from typedmgr.deadlines import DeadlineExceeded, deadline
 from typedmgr.manager import TypedManager
 from typedmgr.model import Interface, InterfaceError, interface_of, oneway
 from typedmgr.pipeline import Pipeline, Reply
@@ -18,8 +21,12 @@ from typedmgr.proxy import (
 
 __version__ = "0.1.0"
 
+# A library is quiet unless its application configures logging (``typedmgr serve`` does).
+logging.getLogger("typedmgr").addHandler(logging.NullHandler())
+
 __all__ = [
     "ClientException",
+    "DeadlineExceeded",
     "Interface",
     "InterfaceError",
     "Pipeline",
@@ -30,6 +37,7 @@ __all__ = [
     "TypedManager",
     "TypedProxy",
     "__version__",
+    "deadline",
     "interface_of",
     "oneway",
     "proxy_class_for",

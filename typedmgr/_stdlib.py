@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable
-from multiprocessing import managers, process, util
+from multiprocessing import connection, managers, process, util
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ __all__ = [
     "SERIALS",
     "SERVER_NAMES",
     "address_local",
+    "address_type",
     "authentication_string",
     "auto_proxy",
     "class_annotation_names",
@@ -63,6 +64,7 @@ MODULE_NAMES: dict[str, tuple[str, ...]] = {
         "info",
     ),
     "multiprocessing.process": ("AuthenticationString",),
+    "multiprocessing.connection": ("address_type",),
 }
 
 #: What typedmgr reads or overrides on ``BaseProxy`` (the class, or an instance).
@@ -132,6 +134,20 @@ def dispatch(
 ) -> Any:
     """Call a server-level function over a fresh connection, as the stdlib does."""
     return managers.dispatch(conn, None, name, args, kwds or {})  # type: ignore[attr-defined]
+
+
+def address_type(address: object) -> str:
+    """The family ``multiprocessing.connection.Client`` connects to ``address`` with."""
+    family: str = connection.address_type(address)  # type: ignore[attr-defined]
+    return family
+
+
+def listen_again(server: Any, address: Any, family: str) -> None:
+    """Make ``server`` (a ``Server``) listen at ``address`` of ``family`` instead: its
+    ``__init__`` makes a listener of the family the address's type implies (IPv4)."""
+    server.listener.close()
+    server.listener = connection.Listener(address=address, family=family, backlog=128)
+    server.address = server.listener.address
 
 
 def convert_to_error(kind: str, result: object) -> BaseException:

@@ -18,6 +18,8 @@ import os
 import pickle
 import secrets
 import socket
+import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from multiprocessing import connection, process, reduction, util
 from multiprocessing.context import AuthenticationError
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import _stdlib, auth, frames, peers, tls, unpickling
+from typedmgr import _stdlib, auth, deadlines, frames, peers, tls, unpickling
 from typedmgr.sessions import lease_name, session_name
 
 if TYPE_CHECKING:
@@ -94,7 +96,10 @@ def client(
 ) -> Connection:
     """``multiprocessing.connection.Client`` with TCP_NODELAY and a SHA-256 handshake.
 
-    Over TLS when a TLS context is known for ``address`` (``typedmgr.peers``).
+    Over TLS when a TLS context is known for ``address`` (``typedmgr.peers``). Connecting
+    and the handshakes together take at most the address's ``connect_timeout`` (or what
+    is left of the enclosing ``deadline()``): ``deadlines.ConnectTimeout`` past it. A
+    server that cannot be reached raises :class:`ServerConnectionError`, naming it.
     """
     if authkey is None:
         raise AuthenticationError(
@@ -103,34 +108,61 @@ def client(
             "a TypedManager for that address with its authkey in this process first"
         )
     # A server at its connection limit refuses politely (``gate.BUSY``): wait for a
-    # place, up to CONNECT_TIMEOUT.
-    deadline = time.monotonic() + CONNECT_TIMEOUT
+    # place, within the connect budget.
+    budget = deadlines.connect_budget(address)
+    give_up = time.monotonic() + budget
     pause = 0.01
     while True:
         try:
-            return _authenticated(address, authkey, family)
+            left = max(give_up - time.monotonic(), 0.001)
+            return _authenticated(address, authkey, family, left)
         except auth.ServerBusyError:
-            if time.monotonic() + pause > deadline:
+            if time.monotonic() + pause > give_up:
                 raise
             time.sleep(pause)
             pause = min(2 * pause, 0.5)
 
 
-def _authenticated(address: Any, authkey: bytes, family: str | None) -> Connection:
+def _authenticated(
+    address: Any, authkey: bytes, family: str | None, budget: float
+) -> Connection:
+    """One connection to ``address`` and both handshakes, within ``budget`` seconds."""
+    start = time.monotonic()
     context = peers.peer(address).ssl_context
-    if context is not None:
-        conn = tls.connect(address, context, timeout=CONNECT_TIMEOUT)
-    else:
-        conn = nodelay(connection.Client(address, family))
     try:
+        if context is not None:
+            conn = tls.connect(address, context, timeout=budget)
+        else:
+            conn = _open(address, family, budget)
+    except TimeoutError as e:
+        raise deadlines.ConnectTimeout(address, "connect", budget) from e
+    except ssl.SSLError:  # a certificate refused: not a server that is away
+        raise
+    except OSError as e:
+        raise ServerConnectionError(
+            f"cannot connect to the manager server at {address!r}: "
+            f"{e.strerror or e}; is it running, at this address? (once it is, "
+            "the next call connects again)"
+        ) from e
+    try:
+        _receive_timeout(conn, max(budget - (time.monotonic() - start), 0.001))
         auth.answer_challenge(conn, bytes(authkey))
         auth.deliver_challenge(conn, bytes(authkey), legacy_md5=False)
+        _receive_timeout(conn, None)
     except AuthenticationError as e:
         conn.close()
-        raise AuthenticationError(
-            f"the manager server at {address!r} refused this process's authkey "
-            f"({e}); proxies unpickled here carry no authkey: make a TypedManager "
-            "for that address with its authkey in this process first"
+        raise AuthenticationError(_refusal(address, authkey, e)) from e
+    except auth.ServerBusyError:
+        conn.close()
+        raise
+    except (OSError, EOFError) as e:
+        conn.close()
+        if isinstance(e, (TimeoutError, BlockingIOError, ssl.SSLWantReadError)):
+            raise deadlines.ConnectTimeout(address, "authkey handshake", budget) from e
+        raise ServerConnectionError(
+            f"the manager server at {address!r} closed the connection during the "
+            f"authkey handshake ({e!r}): is it a TLS server (this client needs "
+            "ssl_context=...), or at its connection limit?"
         ) from e
     except BaseException:
         conn.close()
@@ -138,8 +170,60 @@ def _authenticated(address: Any, authkey: bytes, family: str | None) -> Connecti
     return conn
 
 
-#: Seconds a TLS client waits for the TCP connection and the TLS handshake.
-CONNECT_TIMEOUT = 30.0
+def _open(address: Any, family: str | None, timeout: float) -> Connection:
+    """A plain connection to ``address``, connected within ``timeout`` seconds, with
+    reads that give up after ``timeout`` (until ``_receive_timeout(conn, None)``)."""
+    family = family or _stdlib.address_type(address)
+    if family == "AF_INET" and isinstance(address, tuple):
+        sock = socket.create_connection(address[:2], timeout=timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    elif family == "AF_UNIX":
+        sock = socket.socket(socket.AF_UNIX)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+        except BaseException:
+            sock.close()
+            raise
+    else:  # a Windows pipe
+        return connection.Client(address, family)
+    sock.settimeout(None)  # blocking again: Connection reads the descriptor directly
+    return connection.Connection(sock.detach())
+
+
+def _receive_timeout(conn: Connection, seconds: float | None) -> None:
+    """Make a read on ``conn`` give up after ``seconds`` (``None``: never)."""
+    if isinstance(conn, tls.TLSConnection):
+        conn._sock.settimeout(seconds)
+        return
+    sec = 0 if seconds is None else int(seconds)
+    usec = 0 if seconds is None else max(int((seconds - sec) * 1e6), 1)
+    with contextlib.suppress(OSError):
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+        try:
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", sec, usec)
+            )
+        finally:
+            sock.close()
+
+
+def _refusal(address: Any, authkey: bytes, error: AuthenticationError) -> str:
+    """Why the handshake with ``address`` failed, and what to do about it."""
+    text = str(error)
+    if text not in ("digest sent was rejected", "digest received was wrong"):
+        return f"the manager server at {address!r}: {text}"
+    if peers.peer(address).authkey is None:
+        return (
+            f"the manager server at {address!r} refused this process's own authkey: "
+            "proxies unpickled here carry no authkey; make a TypedManager for that "
+            "address with its authkey in this process first"
+        )
+    return (
+        f"wrong authkey: the manager server at {address!r} was started with another "
+        "key than this client's (compare the authkey= given here with the server's "
+        "--authkey-env/--authkey-file, or its TypedManager(authkey=...))"
+    )
 
 
 class ServerConnectionError(ConnectionError):
@@ -155,23 +239,34 @@ def exchange(
     patience: float = 0.0,
     *,
     loads: Callable[[bytes | bytearray], Any] | None = None,
+    typeid: object = None,
 ) -> tuple[str, Any]:
     """Send ``request`` (or its pickle) on this thread's connection to ``address`` and
     return the reply.
 
     ``patience``: how long the server is expected to take (a batch), see ``Wire.read``.
     ``loads``: how to unpickle the reply, if not as ``reply_loader`` says.
+    ``typeid``: of the object called, to name the call in errors.
     If anything interrupts the exchange (a signal, KeyboardInterrupt, a broken socket), the
     connection is closed and forgotten: a reply still in flight must never be read as the
-    answer to the next call (the stdlib does exactly that).
+    answer to the next call (the stdlib does exactly that). Past its deadline
+    (``deadlines``), the connection is forgotten too, and handed to a thread that reads
+    the late reply and gives back the remote objects it carried.
     """
+    until = deadlines.call_deadline(address)
+    start = 0.0 if until is None else time.monotonic()
     wire = _wire(local, address, authkey, connect)
     conn = wire.conn
     data = request if isinstance(request, bytes) else _releasing(address, request)
     try:
         wire.write(_outgoing(address, frames.framed(data)))
         del data  # a large request's memory can take the reply
+        if until is not None and not deadlines.readable(conn, until):
+            _abandon(local, wire, address, 1)
+            raise _late(address, request, typeid, start)
         reply = wire.read(patience)
+    except deadlines.DeadlineExceeded:
+        raise
     except BaseException as exc:
         raise _drop(conn, local, address, exc) from None
     # A reply the loader refuses raises here and keeps the connection: it was read whole.
@@ -191,8 +286,10 @@ def exchange_many(
     """Write framed ``requests`` in one go, then read ``replies`` replies (a pipeline's chunk).
 
     A broken or interrupted exchange drops the connection, as :func:`exchange` does; the
-    replies not read by then become the error.
+    replies not read by then become the error (past the deadline: ``DeadlineExceeded``).
     """
+    until = deadlines.call_deadline(address)
+    start = time.monotonic()
     wire = _wire(local, address, authkey, connect)
     conn = wire.conn
     loads = reply_loader(address)
@@ -201,12 +298,21 @@ def exchange_many(
     try:
         wire.write(_outgoing(address, requests))
         while len(results) < replies:
-            data = wire.read()  # loaded at once: a large one is in the wire's buffer
+            data: bytes | bytearray | None = wire.buffered()
+            if data is None:
+                if until is not None and not deadlines.readable(conn, until):
+                    _abandon(local, wire, address, replies - len(results))
+                    raise _late(address, f"{replies} pipelined calls", None, start)
+                data = (
+                    wire.read()
+                )  # loaded at once: a large one is in the wire's buffer
             try:
                 results.append(loads(data))
             # A refused type: this reply's error, not the batch's.
             except Exception as exc:
                 results.append(exc)
+    except deadlines.DeadlineExceeded as exc:
+        failure = exc
     except BaseException as exc:
         failure = _drop(conn, local, address, exc)
         if not isinstance(exc, Exception):
@@ -216,6 +322,84 @@ def exchange_many(
     else:
         unpickling.adopt_rebuilt(address, authkey)
     return results
+
+
+def _late(
+    address: Any, request: object, typeid: object, start: float
+) -> deadlines.DeadlineExceeded:
+    """The error of a call to ``address``, begun at ``start``, whose reply is late."""
+    waited = time.monotonic() - start
+    return deadlines.DeadlineExceeded(address, _describe(request, typeid), waited)
+
+
+def _describe(request: object, typeid: object) -> str:
+    """A call as errors name it: ``Cart.add()``, ``creating Cart``, ``a pipeline``."""
+    if isinstance(request, str):
+        return request
+    if not isinstance(request, tuple) or len(request) < 3:
+        return "a pipeline of calls"
+    ident, name, args = request[:3]
+    if ident is None and name == "create" and isinstance(args, tuple) and args:
+        return f"creating {args[0]}"
+    if ident is None:
+        return f"{name}()"
+    if name == GETATTR and isinstance(args, tuple) and args:
+        name = args[0]
+        return f"{typeid}.{name}" if typeid else f"attribute {name!r}"
+    return f"{typeid}.{name}()" if typeid else f"{name}()"
+
+
+def _abandon(local: Any, wire: frames.Wire, address: Any, replies: int) -> None:
+    """Forget this thread's connection, whose ``replies`` replies are late; a daemon thread
+    reads them, releases the remote objects they carry and closes it."""
+    if getattr(local, "connection", None) is wire.conn:
+        del local.connection
+    threading.Thread(
+        target=_drain,
+        args=(wire, address, replies),
+        name="typedmgr-late-replies",
+        daemon=True,
+    ).start()
+
+
+#: Seconds a late reply is waited for before its connection is closed unread.
+LATE_REPLY_LIMIT = 600.0
+
+
+def _drain(wire: frames.Wire, address: Any, replies: int) -> None:
+    conn = wire.conn
+    until = time.monotonic() + LATE_REPLY_LIMIT
+    try:
+        held: list[str] = []
+        for _ in range(replies):
+            data: bytes | bytearray | None = wire.buffered()
+            if data is None:
+                if not deadlines.readable(conn, until):
+                    return
+                data = wire.read()
+            with contextlib.suppress(Exception):
+                held += _proxied(reply_loader(address)(data))
+        if held:  # on this connection: its session holds them
+            wire.write([frame((None, RELEASE, tuple(held), {}))])
+    except Exception:
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
+def _proxied(reply: Any) -> list[str]:
+    """The idents of the remote objects a reply (or a batch's replies) hands over."""
+    kind, result = reply
+    if kind == PROXIED:
+        return [result[2]]
+    if kind == "#RETURN" and isinstance(result, list):
+        return [
+            item[1][2]
+            for item in result
+            if isinstance(item, tuple) and len(item) == 2 and item[0] == PROXIED
+        ]
+    return []
 
 
 def _wire(
@@ -243,8 +427,8 @@ def _drop(
         conn.close()
     if getattr(local, "connection", None) is conn:
         del local.connection
-    if isinstance(exc, (EOFError, ConnectionError)) and not isinstance(
-        exc, ServerConnectionError
+    if isinstance(exc, (EOFError, OSError)) and not isinstance(
+        exc, (ServerConnectionError, TimeoutError, ssl.SSLError)
     ):
         error = ServerConnectionError(
             f"lost the connection to the manager server at {address!r}: {exc!r}"
@@ -321,10 +505,26 @@ def _ensure_lease(
     address: Any, authkey: bytes, connect: Callable[..., Connection]
 ) -> None:
     with _leases_lock:
+        lease = _leases.get(address)
+        if lease is not None and _ended(lease):
+            # The server went away (and released what the session held): a server back
+            # at the address gets a new lease.
+            del _leases[address]
+            with contextlib.suppress(Exception):
+                lease.close()
         if address not in _leases:
             _leases[address] = _accepted(
                 address, authkey, connect, lease_name(_session)
             )
+
+
+def _ended(lease: Connection) -> bool:
+    """Whether the server closed ``lease`` (it never writes on it unprompted)."""
+    with _lease_lock:
+        try:
+            return lease.closed or lease.poll(0)
+        except Exception:
+            return True
 
 
 def server_request(

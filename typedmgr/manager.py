@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from typedmgr import _stdlib, channel, peers, tls, unpickling as unpickling_module
+from typedmgr import (
+    _stdlib,
+    channel,
+    errors,
+    peers,
+    tls,
+    unpickling as unpickling_module,
+)
 from typedmgr.model import (
     ITERATOR_TYPEID,
     InterfaceError,
@@ -246,6 +253,8 @@ class TypedManager(managers.BaseManager):
         ssl_context: ssl.SSLContext | None = None,
         server_ssl_context: ssl.SSLContext | None = None,
         reply_spin: float | None = None,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
     ) -> None:
         """As ``BaseManager``.
 
@@ -260,9 +269,19 @@ class TypedManager(managers.BaseManager):
         ``reply_spin``: seconds this process's calls to the server wait awake for a reply,
         polling and yielding the CPU, before they sleep (default 50 us; 0: sleep at once).
         Waking a sleeping thread can cost more than a whole exchange.
+
+        ``timeout``: seconds a call of this process to the server waits for its reply
+        (default: no limit); past it, ``typedmgr.DeadlineExceeded``. ``with
+        typedmgr.deadline(seconds):`` overrides it for a block. ``connect_timeout``:
+        seconds connecting may take, handshakes included (default 30).
         """
         if reply_spin is not None and not reply_spin >= 0:
             raise ValueError(f"reply_spin must be >= 0 seconds, not {reply_spin!r}")
+        for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be > 0 seconds, not {value!r}")
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
         super().__init__(
             address, authkey, serializer, ctx, shutdown_timeout=shutdown_timeout
         )
@@ -287,6 +306,8 @@ class TypedManager(managers.BaseManager):
             ssl_context=self._ssl_context,
             full_pickle=True if type(self)._Server.unpickling == "full" else None,
             reply_spin=self._reply_spin,
+            timeout=self._timeout,
+            connect_timeout=self._connect_timeout,
         )
 
     def _check_exposure(self) -> None:
@@ -451,7 +472,15 @@ class TypedManager(managers.BaseManager):
             self._address, self._authkey, self._Client, "create", typeid, *args, **kwds
         )
         if kind != channel.PROXIED:
-            raise remote_error(kind, result)
+            raise errors.explain(
+                kind,
+                result,
+                address=self._address,
+                typeid=typeid,
+                ident=None,
+                protocol=None,
+                call=("__init__", args, kwds),
+            ) or remote_error(kind, result)
         _, exposed, ident = result
         token = managers.Token(typeid, self._address, ident)
         return TypedProxy._adopt(proxytype, token, self, self._authkey, exposed)

@@ -31,6 +31,10 @@ class Peer:
     full_pickle: bool = False
     #: Seconds a client waits awake for a reply before it sleeps (``frames.Wire._await``).
     reply_spin: float = 50e-6
+    #: Seconds a call waits for its reply (``None``: no deadline), see ``deadlines``.
+    timeout: float | None = None
+    #: Seconds connecting may take: connect, TLS and authkey handshakes.
+    connect_timeout: float = 30.0
 
 
 _UNKNOWN = Peer()
@@ -50,6 +54,8 @@ def remember(
     ssl_context: ssl.SSLContext | None = None,
     full_pickle: bool | None = None,
     reply_spin: float | None = None,
+    timeout: float | None = None,
+    connect_timeout: float | None = None,
 ) -> None:
     """Record what is given for the server at ``address``; what is ``None`` stays as it was."""
     if address is None:
@@ -59,6 +65,8 @@ def remember(
         "ssl_context": ssl_context,
         "full_pickle": full_pickle,
         "reply_spin": reply_spin,
+        "timeout": timeout,
+        "connect_timeout": connect_timeout,
     }
     with _lock:
         _peers[address] = replace(

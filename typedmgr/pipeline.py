@@ -22,7 +22,7 @@ import contextvars
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from typing_extensions import ParamSpec, Self
 
 from typedmgr import channel
@@ -183,11 +183,12 @@ def _send_batch(batch: list[_Queued]) -> None:
         for _, reply in waiting:
             reply._resolve(error=garbled)
         return
-    for (proxy, reply), outcome in zip(waiting, result, strict=True):
+    calls = [call for _, call, _, expects in batch if expects]
+    for (proxy, reply), outcome, call in zip(waiting, result, calls, strict=True):
         if outcome.__class__ is tuple and outcome[0] == "#RETURN":
             reply._resolve(outcome[1])  # most replies: a value, nothing to rebuild
         else:
-            _resolve(proxy, reply, outcome)
+            _resolve(proxy, reply, outcome, call)
 
 
 def _send_each(batch: list[_Queued]) -> None:
@@ -223,16 +224,33 @@ def _send_each(batch: list[_Queued]) -> None:
             framed,
             len(waiting),
         )
-        for (proxy, reply), outcome in zip(waiting, outcomes, strict=True):
-            _resolve(proxy, reply, outcome)
+        waiting_calls = [
+            (proxy, request, reply) for proxy, request, reply, e in chunk if e
+        ]
+        for (proxy, request, reply), outcome in zip(
+            waiting_calls, outcomes, strict=True
+        ):
+            _resolve(proxy, reply, outcome, request)
 
 
-def _resolve(proxy: TypedProxy, reply: Reply[Any], outcome: object) -> None:
-    """Give ``reply`` what ``outcome``, a ``(kind, result)`` reply or an error, stands for."""
+def _resolve(
+    proxy: TypedProxy,
+    reply: Reply[Any],
+    outcome: object,
+    request: tuple[object, ...] | None = None,
+) -> None:
+    """Give ``reply`` what ``outcome``, a ``(kind, result)`` reply or an error, stands for.
+
+    ``request``: the call's, to name it in errors.
+    """
     if isinstance(outcome, BaseException):
         reply._resolve(error=outcome)
         return
+    call: Any = None
+    if request is not None and isinstance(request[1], str):
+        call = (request[1], request[2], request[3])
+    kind, result = cast("tuple[str, Any]", outcome)
     try:
-        reply._resolve(proxy._reply(*outcome))  # type: ignore[misc]
+        reply._resolve(proxy._reply(kind, result, call))
     except Exception as error:
         reply._resolve(error=error)

@@ -18,7 +18,7 @@ from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from typing_extensions import Self
 
-from typedmgr import _stdlib, channel, peers, unpickling
+from typedmgr import _stdlib, channel, errors, peers, unpickling
 from typedmgr.channel import GETATTR, ONEWAY, PROXIED
 from typedmgr.model import (
     ITERATOR_TYPEID,
@@ -339,18 +339,38 @@ class TypedProxy(managers.BaseProxy):
             self._authkey,
             self._Client,
             (self._id, methodname, args, kwds, ()),
+            typeid=self._token.typeid,
         )
-        return self._reply(kind, result)
+        if kind == "#RETURN":
+            return result
+        return self._reply(kind, result, (methodname, args, kwds))
 
-    def _reply(self, kind: str, result: Any) -> Any:
-        """The value a reply stands for: a copy, a new proxy, or the exception raised."""
+    def _reply(
+        self,
+        kind: str,
+        result: Any,
+        call: tuple[str, tuple[Any, ...], Mapping[str, Any]] | None = None,
+    ) -> Any:
+        """The value a reply stands for: a copy, a new proxy, or the exception raised.
+
+        ``call``: the method called, its arguments and keywords, to name in errors.
+        """
         if kind == "#RETURN":
             return result
         if kind == PROXIED:
             typeid, exposed, ident = result
             return self._returned_proxy(typeid, exposed, ident)
+        explained = errors.explain(
+            kind,
+            result,
+            address=self._token.address,
+            typeid=self._token.typeid,
+            ident=self._id,
+            protocol=getattr(self, "_protocol_", None),
+            call=call,
+        )
         try:
-            raise remote_error(kind, result)
+            raise explained or remote_error(kind, result)
         finally:
             del result  # the traceback would keep the exception alive (gh-106558)
 
@@ -427,8 +447,10 @@ class _SessionCalls(managers.BaseProxy):
             self._Client,
             (self._id, methodname, args, kwds, ()),
             loads=functools.partial(_load_stdlib_reply, address),
+            typeid=self._token.typeid,
         )
-        return TypedProxy._reply(self, kind, result)  # type: ignore[arg-type]
+        call = (methodname, args, kwds)
+        return TypedProxy._reply(self, kind, result, call)  # type: ignore[arg-type]
 
     def _returned_proxy(
         self, typeid: str, exposed: tuple[str, ...], ident: str

@@ -27,6 +27,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 import traceback
 import weakref
 from collections import Counter
@@ -34,7 +35,7 @@ from collections.abc import Callable, Iterable, Set as AbstractSet
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from typedmgr import _stdlib, auth, frames, tls
+from typedmgr import _stdlib, auth, frames, introspect, tls
 from typedmgr.channel import (
     BATCH,
     GETATTR,
@@ -53,6 +54,7 @@ from typedmgr.sessions import Sessions, session_of
 from typedmgr.unpickling import (
     AllowList,
     ProxyRecipe,
+    RefusedType,
     loads_replacing,
     rebuild_inert,
     value_objects,
@@ -66,6 +68,12 @@ if TYPE_CHECKING:
 __all__ = ["TypedServer"]
 
 _log = logging.getLogger("typedmgr.server")
+#: Connections accepted and closed.
+_connections_log = logging.getLogger("typedmgr.connections")
+#: Handshakes (authkey, TLS) that failed.
+_auth_log = logging.getLogger("typedmgr.auth")
+#: Client sessions ended, and what they released.
+_sessions_log = logging.getLogger("typedmgr.sessions")
 
 #: The connection argument of server functions called by the server itself.
 _SELF: Any = None
@@ -89,7 +97,6 @@ class TypedServer(managers.Server):
         # Stdlib internals typeshed does not declare.
         id_to_refcount: dict[str, int]
         authkey: bytes
-        public: list[str]
         registry: dict[str, tuple[Any, Any, Any, Any]]
         id_to_obj: dict[str, tuple[Any, AbstractSet[str], Any]]  # type: ignore[assignment]
         id_to_local_proxy_obj: dict[str, tuple[Any, AbstractSet[str], Any]]
@@ -135,6 +142,10 @@ class TypedServer(managers.Server):
     #: made by ``start()`` obeys its starting process's ``shutdown`` either way.
     remote_admin: ClassVar[bool] = False
 
+    #: The server functions a new connection may call: the stdlib's, and the report of
+    #: ``typedmgr inspect`` (``introspect``).
+    public = [*managers.Server.public, introspect.REQUEST]  # noqa: RUF012
+
     def __init__(
         self,
         registry: dict[str, Any],
@@ -149,7 +160,12 @@ class TypedServer(managers.Server):
             if not isinstance(address, tuple):
                 raise ValueError(f"TLS needs a TCP address, not {address!r}")
         _check_full_pickle_exposure(registry, address, self.unpickling)
-        super().__init__(registry, address, authkey, serializer)
+        super().__init__(registry, _ipv4_stand_in(address), authkey, serializer)
+        if _ipv4_stand_in(address) is not address:  # the stdlib listens on IPv4 only
+            _stdlib.listen_again(self, address, "AF_INET6")
+        self.started = time.monotonic()
+        #: The connections being served, by serving thread (``introspect``).
+        self.links: dict[int, introspect.Link] = {}
         self.ssl_context = ssl_context
         #: Set by ``TypedManager.start()``: the secret its ``shutdown`` sends.
         self.shutdown_secret: bytes | None = None
@@ -215,13 +231,29 @@ class TypedServer(managers.Server):
         """A new connection: authenticate, then one server request (loaded like any other)."""
         request = None
         try:
-            auth.deliver_challenge(c, bytes(self.authkey), legacy_md5=self.accepts_md5)
-            auth.answer_challenge(c, bytes(self.authkey), legacy_md5=self.accepts_md5)
+            try:
+                key, md5 = bytes(self.authkey), self.accepts_md5
+                auth.deliver_challenge(c, key, legacy_md5=md5)
+                auth.answer_challenge(c, key, legacy_md5=md5)
+            except Exception as e:
+                _auth_log.warning(
+                    "authkey handshake with %s failed: %s%s",
+                    self._peer(),
+                    e or repr(e),
+                    " (the client holds another authkey)"
+                    if str(e) == "digest received was wrong"
+                    else "",
+                )
+                raise
             self._gate.authenticated(getattr(self._connection, "ticket", None))
-            if self.serializer == "pickle":
-                request = self.loads(frames.read_message(c, self.max_message_size))
-            else:
-                request = c.recv()
+            try:
+                if self.serializer == "pickle":
+                    request = self.loads(frames.read_message(c, self.max_message_size))
+                else:
+                    request = c.recv()
+            except RefusedType as e:
+                _log.warning("refused a request from %s: %s", self._peer(), e)
+                raise
             _, funcname, args, kwds = request
             if funcname not in self.public:  # an assert in the stdlib: gone under -O
                 raise ValueError(f"{funcname!r} unrecognized")
@@ -316,6 +348,9 @@ class TypedServer(managers.Server):
         """Serve a long-lived connection; when a session's lease ends, release its refs."""
         session, is_lease = session_of(name)
         self._connection.session = session
+        link = self.links.get(threading.get_ident())
+        if link is not None:
+            link.session, link.lease, link.name = session, is_lease, name
         try:
             super().accept_connection(c, name)
         finally:
@@ -472,12 +507,22 @@ class TypedServer(managers.Server):
         """A client process's lease closed: give back every reference its session held."""
         disposed: list[object] = []
         with self.mutex:
-            held = list(self.sessions.end(session).items())
-        for start in range(0, len(held), _RELEASE_CHUNK):
+            held = self.sessions.end(session)
+        items = list(held.items())
+        for start in range(0, len(items), _RELEASE_CHUNK):
             with self.mutex:
-                for ident, count in held[start : start + _RELEASE_CHUNK]:
+                for ident, count in items[start : start + _RELEASE_CHUNK]:
                     for _ in range(min(count, self.id_to_refcount.get(ident, 0))):
                         self._drop(ident, disposed)
+        _sessions_log.info(
+            "session %s of %s ended: released %d references to %d objects "
+            "(%d disposed of)",
+            session,
+            self._peer(),
+            sum(held.values()),
+            len(held),
+            sum(1 for obj in disposed if obj is not None),
+        )
         del disposed
         self._release_local()
 
@@ -641,6 +686,7 @@ class TypedServer(managers.Server):
             conn, self.max_message_size, spin=self.request_spin, crowd=self._crowd
         )
         replies: list[bytes] = []
+        link = self.links.get(threading.get_ident(), introspect.Link(""))
         while not self.stop_event.is_set():
             try:
                 payload: bytes | bytearray | None = wire.buffered()
@@ -652,9 +698,12 @@ class TypedServer(managers.Server):
             # Garbled framing: this stream cannot be resynchronised.
             except Exception as e:
                 self._give_up(conn, e)
+            link.last = time.monotonic()
             try:
                 request = self.loads(payload)
-            except Exception:
+            except Exception as e:
+                if isinstance(e, RefusedType):
+                    _log.warning("refused a request from %s: %s", self._peer(), e)
                 msg: tuple[str, object] | None = ("#TRACEBACK", traceback.format_exc())
             else:
                 msg = self._handle(conn, request)
@@ -744,9 +793,9 @@ class TypedServer(managers.Server):
                 msg = ("#RETURN", [_sendable(reply) for reply in replies])
         try:
             return framed(self._dumps_reply(msg))
-        except Exception:
+        except Exception as e:
             try:
-                return framed(dumps(("#UNSERIALIZABLE", traceback.format_exc())))
+                return framed(dumps(_unserializable(msg, e)))
             except Exception as e:
                 self._give_up(conn, e)
 
@@ -771,8 +820,8 @@ class TypedServer(managers.Server):
                 self._give_up(wire.conn, e)
             replies.clear()
 
-    @staticmethod
-    def _give_up(conn: Connection, error: Exception) -> NoReturn:
+    def _give_up(self, conn: Connection, error: Exception) -> NoReturn:
+        _log.warning("closing the connection of %s: %s", self._peer(), error)
         util.info(
             "exception in thread serving %r: %r", threading.current_thread().name, error
         )
@@ -836,12 +885,18 @@ class TypedServer(managers.Server):
         if kind == "#ERROR":
             assert isinstance(result, BaseException)
             _log.error(
-                "one-way call %s() failed",
+                "one-way call %s() failed (caller %s)",
                 methodname,
+                self._peer(),
                 exc_info=(type(result), result, result.__traceback__),
             )
         elif kind != "#RETURN":
-            _log.error("one-way call %s() failed:\n%s", methodname, result)
+            _log.error(
+                "one-way call %s() failed (caller %s):\n%s",
+                methodname,
+                self._peer(),
+                result,
+            )
 
     def _call(
         self,
@@ -886,13 +941,38 @@ class TypedServer(managers.Server):
         peer that fails it (plaintext, a certificate the context refuses) is disconnected.
         """
         conn = nodelay(conn)
-        if self.ssl_context is not None:
-            try:
-                conn = tls.handshake(conn, self.ssl_context, self.tls_handshake_timeout)
-            except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
-                util.info("TLS handshake with a client failed: %r", e)
-                return
-        super().handle_request(conn)
+        link = introspect.Link(introspect.peer_of(conn))
+        thread = threading.get_ident()
+        self.links[thread] = link
+        _connections_log.debug("connection from %s accepted", link.peer)
+        try:
+            if self.ssl_context is not None:
+                try:
+                    conn = tls.handshake(
+                        conn, self.ssl_context, self.tls_handshake_timeout
+                    )
+                except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
+                    _auth_log.warning("TLS handshake with %s failed: %s", link.peer, e)
+                    util.info("TLS handshake with a client failed: %r", e)
+                    return
+            super().handle_request(conn)
+        finally:
+            del self.links[thread]
+            _connections_log.debug(
+                "connection from %s closed after %.1f s%s",
+                link.peer,
+                time.monotonic() - link.since,
+                f" ({link.name})" if link.name else "",
+            )
+
+    def _peer(self) -> str:
+        """The peer of the connection this thread serves, as logs name it."""
+        link = self.links.get(threading.get_ident())
+        return link.peer if link is not None else "?"
+
+    def introspect(self, c: Connection) -> dict[str, Any]:
+        """The report ``typedmgr inspect`` prints (``introspect.report``)."""
+        return introspect.report(self)
 
     def _server_rpc(
         self, conn: Connection, name: str, args: tuple[Any, ...], kwds: dict[str, Any]
@@ -962,9 +1042,23 @@ def _sendable(msg: tuple[str, object]) -> tuple[str, object]:
     """``msg`` if it pickles, else the ``#UNSERIALIZABLE`` reply saying why."""
     try:
         dumps(msg)
-    except Exception:
-        return ("#UNSERIALIZABLE", traceback.format_exc())
+    except Exception as e:
+        return _unserializable(msg, e)
     return msg
+
+
+def _unserializable(msg: tuple[str, object], error: Exception) -> tuple[str, str]:
+    """The ``#UNSERIALIZABLE`` reply to ``msg``: its first line names the value's type
+    (``typedmgr.errors`` reads it), the traceback follows."""
+    cls = type(msg[1])
+    _log.warning(
+        "cannot pickle a %s.%s reply: %s", cls.__module__, cls.__qualname__, error
+    )
+    return (
+        "#UNSERIALIZABLE",
+        f"cannot pickle the result, a {cls.__module__}.{cls.__qualname__}: {error}\n"
+        + traceback.format_exc(),
+    )
 
 
 class _ReplyPickler(pickle.Pickler):
@@ -1068,3 +1162,11 @@ def _attach_traceback(exc: BaseException) -> None:
     # An exception type that refuses attributes travels without its traceback.
     with contextlib.suppress(Exception):
         setattr(exc, TRACEBACK_ATTR, "".join(traceback.format_exception(exc)))
+
+
+def _ipv4_stand_in(address: Any) -> Any:
+    """An address the stdlib's ``Server`` can listen on, for an IPv6 one (listened on in
+    its place once the stdlib's ``__init__`` is done); any other address as it is."""
+    if isinstance(address, tuple) and ":" in str(address[0]):
+        return ("127.0.0.1", 0)
+    return address

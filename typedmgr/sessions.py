@@ -93,6 +93,10 @@ class Sessions:
             self._drop_holder(ident, session)
         return held
 
+    def held(self) -> dict[str, dict[str, int]]:
+        """A copy of what each session holds: session -> ident -> references."""
+        return {session: dict(held) for session, held in self._held.items()}
+
     def _drop_holder(self, ident: str, session: str) -> None:
         holders = self._holders.get(ident)
         if holders is not None:

@@ -195,4 +195,4 @@ def as_cli_address(address: Any) -> str:
     if isinstance(address, tuple):
         host, port = address
         return f"{host}:{port}"
-    return str(address)
+    return f"unix:{address}"

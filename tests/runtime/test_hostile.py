@@ -9,7 +9,6 @@ import types
 from collections.abc import Iterator
 from decimal import Decimal
 from multiprocessing.connection import Connection
-from multiprocessing.managers import RemoteError
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,6 +18,7 @@ from shop_proxies import ShopManager
 from tests.runtime.fixtures import RuntimeManager
 from typedmgr import TypedManager
 from typedmgr.channel import client
+from typedmgr.errors import RefusedArgument
 from typedmgr.unpickling import RefusedType
 
 pytestmark = pytest.mark.process
@@ -87,7 +87,7 @@ def test_a_value_type_no_protocol_names_is_refused_with_how_to_allow_it(
 ) -> None:
     """A typed client sending an unannotated type gets an error naming it."""
     counter = served.Counter()
-    with pytest.raises(RemoteError, match=r"refused to load decimal\.Decimal.*allow="):
+    with pytest.raises(RefusedArgument, match=r"decimal\.Decimal.*allow="):
         counter.increment(Decimal(1))  # type: ignore[arg-type]
 
 

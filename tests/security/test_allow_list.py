@@ -26,6 +26,7 @@ from tests.security.attack import (
     session_less,
 )
 from tests.security.targets import Guarded
+from typedmgr.errors import RefusedArgument
 
 pytestmark = pytest.mark.process
 
@@ -80,9 +81,9 @@ def test_a_type_argument_is_not_callable_while_loading(
 
 def test_only_the_protocols_own_functions_are_admitted(forms: Any) -> None:
     """``os.system`` (or a function of another module) is no ``Callable`` argument."""
-    with pytest.raises(Exception, match=r"refused to load posix\.system"):
+    with pytest.raises(RefusedArgument, match=r"argument of type posix\.system"):
         forms.apply(os.system, 1)
-    with pytest.raises(Exception, match=r"refused to load tests\.security\.attack"):
+    with pytest.raises(RefusedArgument, match=r"type tests\.security\.attack\.rss"):
         from tests.security.attack import rss
 
         forms.apply(rss, 1)
