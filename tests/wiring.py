@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from typedmgr.server import TypedServer
 
-#: Connections the server of this process has accepted (in the server's process).
+#: In the server's process: connections it has accepted, and long-lived connections
+#: (proxies', leases) it is serving.
 _accepted = 0
+_serving = 0
 _lock = threading.Lock()
 
 
@@ -31,10 +34,26 @@ class CountingServer(TypedServer):
             _accepted += 1
         super().handle_request(conn)
 
+    def accept_connection(self, c: Connection, name: str) -> None:
+        """Count a long-lived connection until it, and a lease's session, has ended."""
+        global _serving
+        with _lock:
+            _serving += 1
+        try:
+            super().accept_connection(c, name)
+        finally:
+            with _lock:
+                _serving -= 1
+
 
 class Doorman(Protocol):
     def accepted(self) -> int:
         """Connections the server has accepted so far."""
+        ...
+
+    def serving(self) -> int:
+        """Long-lived connections being served: a lease leaves the count once the
+        session it named has ended."""
         ...
 
 
@@ -42,6 +61,10 @@ class DoormanImpl:
     def accepted(self) -> int:
         with _lock:
             return _accepted
+
+    def serving(self) -> int:
+        with _lock:
+            return _serving
 
 
 @dataclass
@@ -63,3 +86,11 @@ def connections_opened(manager: Any) -> Iterator[Opened]:
     opened = Opened()
     yield opened
     opened.count = doorman.accepted() - before
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> None:
+    """Return once ``condition()`` holds, polling; fail the test after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not reached within {timeout} s"
+        time.sleep(0.01)

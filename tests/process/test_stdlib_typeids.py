@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import time
 from multiprocessing import process
 from multiprocessing.managers import BaseProxy, ListProxy
 from typing import Any
@@ -13,8 +12,8 @@ import pytest
 from tests.process import children
 from tests.process.legacy import LegacyManager, StdlibClient
 from tests.process.nesting import CountedSync, TypedSync
-from tests.process.support import run_children, server_process
-from tests.wiring import connections_opened
+from tests.process.support import TIMEOUT, run_children, server_process
+from tests.wiring import connections_opened, wait_for
 
 pytestmark = pytest.mark.process
 
@@ -104,14 +103,17 @@ def test_stdlib_proxies_in_a_typed_client_are_released_once() -> None:
     """An object another client holds too survives a typed client whose stdlib proxy
     received and released it, once that client's session has ended."""
     with server_process(
-        "tests.process.legacy:LegacyManager", ("127.0.0.1", 0), PROCESS_KEY
+        "tests.process.legacy:CountedLegacyManager", ("127.0.0.1", 0), PROCESS_KEY
     ) as address:
         m = StdlibClient(address=address, authkey=PROCESS_KEY)
         m.connect()
         member: Any = m.SharedFamily().eldest()  # type: ignore[attr-defined]
+        doorman: Any = m.Doorman()  # type: ignore[attr-defined]
+        ours = doorman.serving()  # this thread's connection
         before = m._number_of_objects()  # type: ignore[attr-defined]
         [greeting] = run_children(children.eldest_then_exit, [(address, PROCESS_KEY)])
         assert "hi, kid" == greeting
-        time.sleep(0.2)  # the child's lease has closed: its session has ended
+        # The child's connections have ended on the server, its lease's session with them.
+        wait_for(lambda: doorman.serving() == ours, timeout=TIMEOUT)
         assert "hi, mum" == member.hello("mum")
         assert before == m._number_of_objects()  # type: ignore[attr-defined]
