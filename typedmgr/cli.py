@@ -29,12 +29,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         return gen(args[1:])
-    parser = argparse.ArgumentParser(prog="typedmgr")
+    # No abbreviations: `--authkey` must not pass for `--authkey-env`/`--authkey-file`.
+    parser = argparse.ArgumentParser(prog="typedmgr", allow_abbrev=False)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
         "gen", help="generate typed proxies and stubs (typedmgr-codegen)"
     )
-    serve = commands.add_parser("serve", help="serve a TypedManager until interrupted")
+    serve = commands.add_parser(
+        "serve", help="serve a TypedManager until interrupted", allow_abbrev=False
+    )
     serve.add_argument("target", metavar="module:ManagerClass")
     serve.add_argument(
         "--address",
@@ -44,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     key = serve.add_mutually_exclusive_group(required=True)
     key.add_argument("--authkey-env", metavar="VAR", help="read the authkey from $VAR")
     key.add_argument("--authkey-file", type=Path, help="read the authkey from a file")
+    serve.add_argument(
+        "--authkey", nargs="?", action=_RefuseAuthkey, help=argparse.SUPPRESS
+    )
     serve.add_argument(
         "--tls-cert", type=Path, help="serve TLS with this certificate (PEM)"
     )
@@ -77,6 +83,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"typedmgr: serving {options.target} at {server.address!r}", flush=True)
     server.serve_forever()
     return 0
+
+
+class _RefuseAuthkey(argparse.Action):
+    """``--authkey KEY`` is an error that says why: a key on the command line is in the
+    process list (``ps``, ``/proc/PID/cmdline``) for every local user to read."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        parser.error(
+            "--authkey is not accepted: a key on the command line is readable by every "
+            "local user; use --authkey-env VAR or --authkey-file PATH"
+        )
 
 
 def server_context(
