@@ -51,7 +51,7 @@ EXPECTED_SKIPS = (
 
 
 def in_ci() -> bool:
-    """Whether this is a CI run (``CI`` set, as CI services and ``.ci/run`` set it)."""
+    """Whether this is a CI run (``CI`` set to anything but a no, as CI services do)."""
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
