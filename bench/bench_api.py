@@ -1,7 +1,9 @@
-"""What the benchmark serves: the shop's Counter and Shop, plus an echo for payloads."""
+"""What the benchmark serves: the shop's Counter and Shop, an echo for payloads, and a clock
+that reads the server process's CPU time."""
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from shop.api import Counter, Shop
@@ -18,6 +20,17 @@ class EchoImpl:
         return data
 
 
+class Clock(Protocol):
+    def cpu(self) -> float:
+        """CPU seconds the server process has used, all its threads (dead ones too)."""
+        ...
+
+
+class ClockImpl:
+    def cpu(self) -> float:
+        return time.process_time()
+
+
 class BenchManager(TypedManager):
     """typedmgr's side of the benchmark."""
 
@@ -25,3 +38,4 @@ class BenchManager(TypedManager):
 BenchManager.register(Counter, CounterImpl)
 BenchManager.register(Shop, ShopImpl)
 BenchManager.register(Echo, EchoImpl)
+BenchManager.register(Clock, ClockImpl)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import jedi  # a dev dependency: missing, the tests fail rather than skip
 import pytest
 
 from shop import api
 from typedmgr import interface_of
-
-jedi = pytest.importorskip("jedi")
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "from shop_proxies import ShopManager\nm = ShopManager()\n"

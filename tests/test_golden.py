@@ -1,6 +1,7 @@
 """Golden files: the generator's output for each case, reviewed as diffs.
 
-Regenerate with ``pytest tests/test_golden.py --update-golden`` and read the diff.
+Regenerate with ``pytest tests/test_golden.py --update-golden`` and read the diff: the tests
+of the files it rewrote fail, so an update never passes for a check; run again without it.
 """
 
 from __future__ import annotations
@@ -70,12 +71,26 @@ def test_output_matches_golden_files(case: str, request: pytest.FixtureRequest) 
     module = render(case)
     py, pyi = expected(case)
     if request.config.getoption("--update-golden"):
-        py.parent.mkdir(parents=True, exist_ok=True)
-        (py.parent / "__init__.py").touch()
-        py.write_text(module.source)
-        pyi.write_text(module.stub)
+        rewritten = update_golden(py, pyi, module)
+        if rewritten:  # never a pass: a rewritten file was compared with nothing
+            pytest.fail(
+                f"rewrote {', '.join(rewritten)}: review the diff (git diff), "
+                "then run again without --update-golden"
+            )
     assert py.read_text() == module.source
     assert pyi.read_text() == module.stub
+
+
+def update_golden(py: Path, pyi: Path, module: GeneratedModule) -> list[str]:
+    """Write the case's golden module and stub where they differ; the paths rewritten."""
+    py.parent.mkdir(parents=True, exist_ok=True)
+    (py.parent / "__init__.py").touch()
+    rewritten = []
+    for path, text in ((py, module.source), (pyi, module.stub)):
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            rewritten.append(str(path.relative_to(ROOT)))
+    return rewritten
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

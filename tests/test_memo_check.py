@@ -33,6 +33,8 @@ def long_binput(index: int) -> bytes:
     ],
 )
 def test_far_memo_stores_are_refused_unread(bomb: bytes) -> None:
+    """A memo store far past the limit, in any spelling, is refused before anything is
+    loaded."""
     with pytest.raises(pickle.UnpicklingError, match="exceeds"):
         check_memo(bomb)
     with pytest.raises(pickle.UnpicklingError, match="exceeds"):
@@ -43,7 +45,8 @@ def test_far_memo_stores_are_refused_unread(bomb: bytes) -> None:
 def test_every_spelling_of_a_put_index_the_loader_takes_is_checked(
     spelling: bytes,
 ) -> None:
-    """``int()`` spellings of PUT's index: the C loader stores at them, so they count."""
+    """``int()`` spellings of PUT's index: the C loader stores at them, so they
+    count."""
     index = MAX_MEMO_INDEX // 100
     assert pickle.loads(b"\x80\x04Np" + spelling % index + b"\n.") is None
     with pytest.raises(pickle.UnpicklingError, match="exceeds"):
@@ -59,6 +62,7 @@ def test_every_spelling_of_a_put_index_the_loader_takes_is_checked(
     ],
 )
 def test_ordinary_pickles_load(value: object) -> None:
+    """Ordinary pickles, of every protocol, pass the memo check and load."""
     for protocol in range(3, pickle.HIGHEST_PROTOCOL + 1):
         data = pickle.dumps(value, protocol)
         check_memo(data)
@@ -66,6 +70,7 @@ def test_ordinary_pickles_load(value: object) -> None:
 
 
 def test_the_largest_allowed_memo_index_loads() -> None:
+    """A memo index at the limit itself loads."""
     index = struct.pack("<I", MAX_MEMO_INDEX)
     data = b"\x80\x04K\x07r" + index + b"j" + index + b"\x86."
     assert (7, 7) == AllowList([]).loads(data)

@@ -59,6 +59,8 @@ def create(server: TypedServer, session: str | None, typeid: str) -> str:
 def test_a_release_read_after_its_sessions_end_is_not_counted_again(
     server: TypedServer,
 ) -> None:
+    """A release read after its session ended (which released it already) leaves other
+    holders' references alone."""
     ident = create(server, ANN, "Tally")
     request(server, BOB, None, "incref", (ident,), {})
     server._end_session(ANN)  # Ann's lease closed before her last release was read
@@ -71,6 +73,8 @@ def test_a_release_read_after_its_sessions_end_is_not_counted_again(
 def test_a_stale_release_leaves_a_new_holder_of_the_ident_alone(
     server: TypedServer,
 ) -> None:
+    """A release repeated after its object was disposed of leaves a new object with the
+    same ident alone."""
     ident = create(server, ANN, "Shared")
     request(server, ANN, None, RELEASE, (ident,), {})
     assert ident not in server.id_to_refcount
@@ -83,6 +87,8 @@ def test_a_stale_release_leaves_a_new_holder_of_the_ident_alone(
 def test_a_sessions_end_releases_what_it_held_and_nothing_else(
     server: TypedServer,
 ) -> None:
+    """A session's end releases the references it held, not those of other sessions or
+    of no session."""
     mine = create(server, ANN, "Tally")
     request(server, ANN, None, "incref", (mine,), {})
     shared = create(server, ANN, "Tally")

@@ -1,7 +1,9 @@
-"""Whole-repository gates: ruff, mypy --strict, and the committed generated example."""
+"""Whole-repository gates: ruff, mypy --strict, the committed generated example, and
+tests that say what they check."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -51,3 +53,16 @@ def test_stubtest_holds_the_example_stubs_against_its_module() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT / "examples")},
     )
     assert 0 == result.returncode, result.stdout + result.stderr
+
+
+def test_every_test_says_what_it_checks() -> None:
+    """Every test function in tests/ has a docstring (the name alone is not a claim)."""
+    missing = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"
+        for path in sorted((ROOT / "tests").rglob("test_*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.name.startswith("test_")
+        and not ast.get_docstring(node)
+    ]
+    assert [] == missing

@@ -181,6 +181,26 @@ def _key(parser: argparse.ArgumentParser) -> None:
     key = parser.add_mutually_exclusive_group(required=True)
     key.add_argument("--authkey-env", metavar="VAR", help="read the authkey from $VAR")
     key.add_argument("--authkey-file", type=Path, help="read the authkey from a file")
+    parser.add_argument(
+        "--authkey", nargs="?", action=_RefuseAuthkey, help=argparse.SUPPRESS
+    )
+
+
+class _RefuseAuthkey(argparse.Action):
+    """``--authkey KEY`` is an error that says why: a key on the command line is in the
+    process list (``ps``, ``/proc/PID/cmdline``) for every local user to read."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        parser.error(
+            "--authkey is not accepted: a key on the command line is readable by every "
+            "local user; use --authkey-env VAR or --authkey-file PATH"
+        )
 
 
 def _size(text: str) -> int:

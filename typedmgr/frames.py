@@ -77,9 +77,11 @@ class Crowd:
     has been getting messages.
     """
 
-    __slots__ = ("_last", "_shared_until")
+    __slots__ = ("_clock", "_last", "_shared_until")
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        """``clock``: the time in seconds (a test gives one that it sets)."""
+        self._clock = clock
         self._last = 0  # the thread that got the latest message
         self._shared_until = 0.0
 
@@ -88,13 +90,12 @@ class Crowd:
         thread = threading.get_ident()
         if thread != self._last:
             self._last = thread
-            self._shared_until = time.perf_counter() + _SHARED
+            self._shared_until = self._clock() + _SHARED
 
     def alone(self) -> bool:
         """Whether this thread alone has been getting messages lately."""
         return (
-            self._last == threading.get_ident()
-            and time.perf_counter() >= self._shared_until
+            self._last == threading.get_ident() and self._clock() >= self._shared_until
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from multiprocessing.managers import BaseManager, DictProxy
 
+from tests.wiring import CountingServer, Doorman, DoormanImpl
 from typedmgr import TypedManager
 
 
@@ -57,6 +58,15 @@ LegacyManager.register("Member", create_method=False)
 LegacyManager.register("Dict", make_dict, DictProxy)
 
 
+class CountedLegacyManager(LegacyManager):
+    """LegacyManager on a server that counts the connections it accepts and serves."""
+
+    _Server = CountingServer
+
+
+CountedLegacyManager.register(Doorman, DoormanImpl)
+
+
 class StdlibClient(BaseManager):
     """A plain stdlib client of the same server."""
 
@@ -65,3 +75,4 @@ StdlibClient.register("Greeter")
 StdlibClient.register("Family", method_to_typeid={"eldest": "Member"})
 StdlibClient.register("SharedFamily", method_to_typeid={"eldest": "Member"})
 StdlibClient.register("Member", create_method=False)
+StdlibClient.register("Doorman")  # served by CountedLegacyManager only

@@ -14,6 +14,7 @@ from multiprocessing import process
 from multiprocessing.managers import BaseManager, SyncManager
 from typing import Any, Protocol
 
+from tests.wiring import CountingServer, Doorman, DoormanImpl
 from typedmgr import TypedManager
 
 
@@ -108,6 +109,15 @@ class TypedSync(TypedManager, SyncManager):
 
 
 TypedSync.register("Probe", ProbeImpl)
+
+
+class CountedSync(TypedSync):
+    """TypedSync on a server that counts the connections it accepts."""
+
+    _Server = CountingServer
+
+
+CountedSync.register(Doorman, DoormanImpl)
 
 
 class StdlibSync(SyncManager):

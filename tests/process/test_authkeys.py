@@ -61,11 +61,13 @@ def shop() -> Any:
 
 
 def test_a_pickled_proxy_carries_no_authkey(shop: ShopManager) -> None:
+    """A proxy's pickle does not contain its manager's authkey."""
     assert AUTHKEY not in pickle.dumps(shop.Counter())
 
 
 def test_a_forked_child_uses_the_parents_manager_key(shop: ShopManager) -> None:
-    """No proxy is alive at the fork (those reconnect on their own): only the key helps."""
+    """No proxy is alive at the fork (those reconnect on their own): only the key
+    helps."""
     payload = pickle.dumps(shop.Counter())
     [value] = run_children(increment_pickled, [(payload,)], ctx=FORK)
     assert 1 == value
@@ -74,6 +76,8 @@ def test_a_forked_child_uses_the_parents_manager_key(shop: ShopManager) -> None:
 def test_a_spawned_child_uses_the_key_of_a_proxy_it_was_given(
     shop: ShopManager,
 ) -> None:
+    """A spawned child calls a proxy passed to it, and one unpickled after it, with the
+    key that came with the passed proxy."""
     counter = shop.Counter()
     [values] = run_children(
         increment_passed_and_pickled, [(counter, pickle.dumps(counter))], ctx=SPAWN
@@ -83,6 +87,8 @@ def test_a_spawned_child_uses_the_key_of_a_proxy_it_was_given(
 
 
 def test_without_a_known_key_the_error_says_what_to_do(shop: ShopManager) -> None:
+    """A pickled proxy used where no key is known fails naming the address and the
+    remedy; once a manager for the address exists, it works."""
     counter = shop.Counter()
     [(refusal, value)] = run_children(
         pickled_before_and_after_a_manager,

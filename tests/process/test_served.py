@@ -14,6 +14,7 @@ from shop_proxies import CartProxy, ShopManager
 from tests.process import children
 from tests.process.support import EXAMPLES, Served, run_children
 from typedmgr import RemoteTraceback
+from typedmgr.cli import main
 
 pytestmark = pytest.mark.process
 
@@ -86,6 +87,13 @@ def test_wrong_authkey_is_refused(served_shop: Served) -> None:
         m.connect()
 
 
+AUTHKEY_REFUSED = (
+    "typedmgr serve: error: --authkey is not accepted: a key on the command line is "
+    "readable by every local user; use --authkey-env VAR or --authkey-file PATH "
+    "(see typedmgr serve --help)"
+)
+
+
 def test_serve_refuses_an_authkey_on_the_command_line() -> None:
     """`typedmgr serve` takes the key from the environment or a file, never argv."""
     result = subprocess.run(
@@ -99,5 +107,35 @@ def test_serve_refuses_an_authkey_on_the_command_line() -> None:
         check=False,
         timeout=30,
     )
-    assert 0 != result.returncode
-    assert "--authkey-env" in result.stderr
+    assert 2 == result.returncode
+    assert AUTHKEY_REFUSED == result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        (["--authkey=secret"], AUTHKEY_REFUSED),
+        (["--authkey"], AUTHKEY_REFUSED),
+        (  # an abbreviation is not an option
+            ["--authkey-e", "VAR"],
+            "typedmgr serve: error: one of the arguments --authkey-env "
+            "--authkey-file is required (see typedmgr serve --help)",
+        ),
+        (
+            ["--authkey-env", "VAR", "--tls-c", "cert.pem"],
+            "typedmgr: error: unrecognized arguments: --tls-c cert.pem "
+            "(see typedmgr --help)",
+        ),
+    ],
+    ids=["key-joined", "key-alone", "abbreviated-key-option", "abbreviated-option"],
+)
+def test_serve_refuses_keys_and_abbreviations_with_a_precise_error(
+    options: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whatever the spelling, a key on the command line is refused, and so is an
+    abbreviated option, each with the error that names it."""
+    argv = ["serve", "shop.server:ShopManager", "--address", "127.0.0.1:0", *options]
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert 2 == exit_.value.code
+    assert error == capsys.readouterr().err.splitlines()[-1]

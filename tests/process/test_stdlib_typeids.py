@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
-import time
 from multiprocessing import process
 from multiprocessing.managers import BaseProxy, ListProxy
 from typing import Any
@@ -13,9 +12,9 @@ import pytest
 
 from tests.process import children
 from tests.process.legacy import LegacyManager, StdlibClient
-from tests.process.nesting import TypedSync
-from tests.process.support import run_children, server_process
-from tests.wiring import connections_opened
+from tests.process.nesting import CountedSync, TypedSync
+from tests.process.support import TIMEOUT, run_children, server_process
+from tests.wiring import connections_opened, wait_for
 
 pytestmark = pytest.mark.process
 
@@ -65,16 +64,20 @@ def test_stdlib_client_uses_a_typed_server() -> None:
 def test_string_typeids_are_created_and_released_on_the_threads_connection() -> None:
     """Creating an object of a string typeid (one a stdlib base class registered too)
     opens no connection, and dropping its proxy releases it before the next line."""
-    with TypedSync(address=("127.0.0.1", 0), authkey=PROCESS_KEY) as m:
+    with CountedSync(address=("127.0.0.1", 0), authkey=PROCESS_KEY) as m:
         baseline = m._number_of_objects()  # type: ignore[attr-defined]
         m.dict()  # connects this thread, and the process's lease
         with connections_opened(m) as opened:
             for _ in range(10):
                 shared = m.list([m.dict(a=1)])
+                # The DictProxy reading shared[0] rebuilds takes and releases its
+                # reference on the thread's connection and the lease, too.
                 assert 1 == shared[0]["a"]
-                assert "AutoProxy[Probe]" == type(m.Probe()).__name__  # type: ignore[attr-defined]
-        assert [] == opened
-        del shared
+                probe = m.Probe()  # type: ignore[attr-defined]
+        assert 0 == opened.count
+        assert "AutoProxy[Probe]" == type(probe).__name__
+        del shared, probe
+        m.dict()  # a request, carrying the release of the count's own proxy
         assert baseline == m._number_of_objects()  # type: ignore[attr-defined]
 
 
@@ -104,14 +107,17 @@ def test_stdlib_proxies_in_a_typed_client_are_released_once() -> None:
     """An object another client holds too survives a typed client whose stdlib proxy
     received and released it, once that client's session has ended."""
     with server_process(
-        "tests.process.legacy:LegacyManager", ("127.0.0.1", 0), PROCESS_KEY
+        "tests.process.legacy:CountedLegacyManager", ("127.0.0.1", 0), PROCESS_KEY
     ) as address:
         m = StdlibClient(address=address, authkey=PROCESS_KEY)
         m.connect()
         member: Any = m.SharedFamily().eldest()  # type: ignore[attr-defined]
+        doorman: Any = m.Doorman()  # type: ignore[attr-defined]
+        ours = doorman.serving()  # this thread's connection
         before = m._number_of_objects()  # type: ignore[attr-defined]
         [greeting] = run_children(children.eldest_then_exit, [(address, PROCESS_KEY)])
         assert "hi, kid" == greeting
-        time.sleep(0.2)  # the child's lease has closed: its session has ended
+        # The child's connections have ended on the server, its lease's session with them.
+        wait_for(lambda: doorman.serving() == ours, timeout=TIMEOUT)
         assert "hi, mum" == member.hello("mum")
         assert before == m._number_of_objects()  # type: ignore[attr-defined]

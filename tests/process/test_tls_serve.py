@@ -18,6 +18,8 @@ AUTHKEY = b"key of the TLS shop"
 
 
 def test_serve_with_mutual_tls(tmp_path: Path) -> None:
+    """`typedmgr serve` with a client CA refuses a client without a certificate and
+    serves one the CA signed."""
     ca = Authority(tmp_path, "ca")
     clients_ca = Authority(tmp_path, "clients")
     server = ca.issue("server", server=True)
@@ -42,6 +44,7 @@ def test_serve_with_mutual_tls(tmp_path: Path) -> None:
 def test_tls_options_need_a_certificate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """--tls-key without --tls-cert is a usage error that says so."""
     argv = ["serve", "shop.server:ShopManager", "--address", "127.0.0.1:0"]
     argv += ["--authkey-env", "UNUSED", "--tls-key", str(tmp_path / "key.pem")]
     with pytest.raises(SystemExit) as exit_:

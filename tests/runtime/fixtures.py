@@ -6,6 +6,7 @@ import threading
 import time
 from typing import Protocol
 
+from tests.wiring import CountingServer, Doorman, DoormanImpl
 from typedmgr import TypedManager, oneway
 
 
@@ -71,6 +72,15 @@ class RuntimeManager(TypedManager):
 
 RuntimeManager.register(Tally, TallyImpl)
 RuntimeManager.register(Board, BoardImpl)
+
+
+class CountedRuntimeManager(RuntimeManager):
+    """RuntimeManager on a server that counts the connections it accepts."""
+
+    _Server = CountingServer
+
+
+CountedRuntimeManager.register(Doorman, DoormanImpl)
 
 
 class Counter(Protocol):

@@ -9,12 +9,13 @@ import pickle
 import signal
 import time
 from collections.abc import Callable, Iterator
+from multiprocessing.managers import BaseProxy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.runtime.fixtures import RuntimeManager
+from tests.runtime.fixtures import CountedRuntimeManager, RuntimeManager
 from tests.wiring import connections_opened
 
 pytestmark = pytest.mark.process
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.process
 def manager(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RuntimeManager]:
     """A started RuntimeManager over TCP on 127.0.0.1 or a unix socket."""
     address: Any = ("127.0.0.1", 0) if request.param == "tcp" else str(tmp_path / "s")
-    with RuntimeManager(address=address, authkey=b"lifetime") as m:
+    with CountedRuntimeManager(address=address, authkey=b"lifetime") as m:
         yield m
 
 
@@ -105,7 +106,19 @@ def test_creation_and_nested_returns_open_no_new_connections(
             manager.Tally()  # type: ignore[attr-defined]
             board.tally(f"t{i}").add()
             assert board.find("missing") is None
-    assert [] == opened
+    assert 0 == opened.count
+
+
+def test_the_connection_count_sees_a_proxy_reconnect(manager: RuntimeManager) -> None:
+    """What the test above counts includes a connection a proxy opens on its own."""
+    tally: Any = manager.Tally()  # type: ignore[attr-defined]
+    tally.add()
+    with connections_opened(manager) as opened:
+        local, _ = BaseProxy._address_to_local[manager.address]  # type: ignore[index]
+        local.connection.close()  # as a dropped connection would be
+        del local.connection
+        assert 2 == tally.add()  # on a new connection
+    assert 1 == opened.count
 
 
 def use_board_in_child(board: Any, results: Any) -> None:

@@ -41,6 +41,8 @@ def manager(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[RuntimeMa
 
 
 def test_calls_fast_and_slow_get_their_own_replies(manager: RuntimeManager) -> None:
+    """Replies waited for awake and a reply that outlasts the wait each go to their own
+    call."""
     tally: Any = manager.Tally()  # type: ignore[attr-defined]
     assert [tally.add(1) for _ in range(50)] == list(range(1, 51))
     assert "late" == tally.slow(0.05, "late")  # outlasts any wait awake: sleeps instead
@@ -48,12 +50,16 @@ def test_calls_fast_and_slow_get_their_own_replies(manager: RuntimeManager) -> N
 
 
 def test_the_setting_is_remembered_for_the_address(manager: RuntimeManager) -> None:
+    """The manager's reply_spin (or the default) is what this process's clients of its
+    address use."""
     given = manager._reply_spin
     expected = peers.Peer().reply_spin if given is None else given
     assert expected == peers.peer(manager.address).reply_spin
 
 
 def test_the_server_class_keeps_its_setting() -> None:
+    """request_spin given as a class keyword is the server class's, the default
+    otherwise."""
     assert 0 == SleepingServer._Server.request_spin
     assert 0.01 == WakefulServer._Server.request_spin
     assert 0 < RuntimeManager._Server.request_spin < 0.001
@@ -61,6 +67,8 @@ def test_the_server_class_keeps_its_setting() -> None:
 
 @pytest.mark.parametrize("bad", [-1e-6, float("nan")])
 def test_a_negative_wait_is_refused(bad: float) -> None:
+    """A negative or NaN reply_spin or request_spin is a ValueError naming the
+    setting."""
     with pytest.raises(ValueError, match="reply_spin must be >= 0"):
         RuntimeManager(address=("127.0.0.1", 0), authkey=b"x", reply_spin=bad)
     with pytest.raises(ValueError, match="request_spin must be >= 0"):

@@ -27,7 +27,8 @@ REFUSED = (ssl.SSLError, ConnectionError, EOFError)
 
 
 def board(manager: RuntimeManager) -> Any:
-    """A new Board (RuntimeManager is registered at runtime: its methods are untyped)."""
+    """A new Board (RuntimeManager is registered at runtime: its methods are
+    untyped)."""
     return manager.Board()  # type: ignore[attr-defined]
 
 
@@ -44,7 +45,8 @@ def other_ca(tmp_path: Path) -> Authority:
 def serve(
     server_context: ssl.SSLContext, client_context: ssl.SSLContext
 ) -> RuntimeManager:
-    """A started TLS server on 127.0.0.1 (a fresh port: contexts are remembered by address)."""
+    """A started TLS server on 127.0.0.1 (a fresh port: contexts are remembered by
+    address)."""
     manager = RuntimeManager(
         address=("127.0.0.1", 0),
         authkey=AUTHKEY,
@@ -64,6 +66,8 @@ def served(ca: Authority) -> Iterator[RuntimeManager]:
 
 
 def test_calls_and_nested_proxies_travel_over_tls(served: RuntimeManager) -> None:
+    """Calls and nested proxies work over TLS, and the thread's connection is a TLS
+    one."""
     shared = board(served)
     tally = shared.tally("visits")
     assert tally.add(2) == 2
@@ -75,6 +79,7 @@ def test_calls_and_nested_proxies_travel_over_tls(served: RuntimeManager) -> Non
 
 
 def test_a_plaintext_client_cannot_talk_to_a_tls_server(served: RuntimeManager) -> None:
+    """A plaintext stdlib client is refused, and the TLS server goes on serving."""
     with pytest.raises(REFUSED):
         assert served.address is not None
         conn = connection.Client(served.address, authkey=AUTHKEY)
@@ -86,6 +91,8 @@ def test_a_plaintext_client_cannot_talk_to_a_tls_server(served: RuntimeManager) 
 def test_a_client_trusting_another_ca_refuses_the_server(
     ca: Authority, other_ca: Authority
 ) -> None:
+    """A client whose context trusts another CA refuses the server's certificate; one
+    that trusts its CA connects."""
     server = ca.issue("server", server=True)
     with serve(ca.server_context(server), ca.client_context()) as manager:
         stranger = RuntimeManager(
@@ -106,6 +113,8 @@ def test_a_client_trusting_another_ca_refuses_the_server(
 def test_mutual_tls_admits_only_clients_the_client_ca_signed(
     ca: Authority, other_ca: Authority
 ) -> None:
+    """With a client CA, clients without a certificate or with another CA's are refused;
+    a signed one connects again and again."""
     clients_ca = Authority(ca.directory, "clients")
     server = ca.issue("server", server=True)
     member = clients_ca.issue("member", server=False)
@@ -131,6 +140,8 @@ def test_mutual_tls_admits_only_clients_the_client_ca_signed(
 
 
 def test_a_context_for_the_other_end_is_refused(ca: Authority) -> None:
+    """A server context given as a client's, or a client context as a server's, is a
+    ValueError."""
     server_context = ca.server_context(ca.issue("server", server=True))
     with pytest.raises(ValueError, match="made for servers"):
         TypedManager(("127.0.0.1", 0), AUTHKEY, ssl_context=server_context)
@@ -139,6 +150,7 @@ def test_a_context_for_the_other_end_is_refused(ca: Authority) -> None:
 
 
 def test_tls_needs_a_tcp_address(ca: Authority, tmp_path: Path) -> None:
+    """A TLS server on a unix socket is refused."""
     server_context = ca.server_context(ca.issue("server", server=True))
     with pytest.raises(ValueError, match="TLS needs a TCP address"):
         TypedServer(
@@ -147,6 +159,8 @@ def test_tls_needs_a_tcp_address(ca: Authority, tmp_path: Path) -> None:
 
 
 def test_starting_a_tls_server_needs_fork_and_a_client_context(ca: Authority) -> None:
+    """start() with a server TLS context refuses a spawned server, and a manager with no
+    client context."""
     server_context = ca.server_context(ca.issue("server", server=True))
     spawned = RuntimeManager(
         ("127.0.0.1", 0),
