@@ -17,8 +17,8 @@ __all__ = ["CartProxy", "CatalogProxy", "CounterProxy", "ShopManager", "ShopProx
 class CartProxy(_typedmgr.TypedProxy):
     """One customer's cart; every client holding it sees the same cart."""
 
-    _protocol_ = _shop_api.Cart
-    _exposed_ = ("add", "lines", "checkout")
+    _protocol_: _typing.ClassVar[type] = _shop_api.Cart
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("add", "lines", "checkout")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "e6ce777e0c2239ef"
 
@@ -37,8 +37,8 @@ class CartProxy(_typedmgr.TypedProxy):
 class CatalogProxy(_typedmgr.TypedProxy):
     """What the shop sells."""
 
-    _protocol_ = _shop_api.Catalog
-    _exposed_ = ("item", "items", "price")
+    _protocol_: _typing.ClassVar[type] = _shop_api.Catalog
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("item", "items", "price")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "0ee7e2475296e717"
 
@@ -59,8 +59,8 @@ class CatalogProxy(_typedmgr.TypedProxy):
 class CounterProxy(_typedmgr.TypedProxy):
     """A named tally kept on the server."""
 
-    _protocol_ = _shop_api.Counter
-    _exposed_ = ("increment", "value")
+    _protocol_: _typing.ClassVar[type] = _shop_api.Counter
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("increment", "value")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "309a5ec2f45057bd"
 
@@ -75,8 +75,14 @@ class CounterProxy(_typedmgr.TypedProxy):
 class ShopProxy(_typedmgr.TypedProxy):
     """The entry point: hands out the catalog, carts and counters."""
 
-    _protocol_ = _shop_api.Shop
-    _exposed_ = ("catalog", "cart", "find_cart", "counter", "sales")
+    _protocol_: _typing.ClassVar[type] = _shop_api.Shop
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "catalog",
+        "cart",
+        "find_cart",
+        "counter",
+        "sales",
+    )
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "cart": "shop.api:Cart",
         "catalog": "shop.api:Catalog",

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {
     "bag": "tests.golden.bag.protocols:BagManager",
+    "family": "tests.golden.family.protocols:FamilyManager",
     "forms": "tests.golden.forms.protocols:FormsManager",
     "generic": "tests.golden.generic.protocols:GenericManager",
     "plain": "tests.golden.plain.protocols:PlainManager",

@@ -62,6 +62,9 @@ GETATTR = "#typedmgr-getattr"
 #: which costs both ends a Python-level reduce; and with the ident last, the replies of
 #: one typeid share their prefix, which the memo check then walks once (``unpickling``).
 PROXIED = "#typedmgr-proxy"
+#: The reply to a typedmgr call of a ``-> Self`` method that returned its referent itself:
+#: ``(ITSELF, None)``; the caller's proxy is the result (no new reference).
+ITSELF = "#typedmgr-itself"
 #: Many requests in one ``(None, BATCH, (request, ...), {})``, run in order; the reply is
 #: ``("#RETURN", [reply, ...])``, one reply for each request that has one.
 BATCH = "#typedmgr-batch"

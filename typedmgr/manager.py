@@ -7,13 +7,14 @@ import importlib
 import signal
 import ssl
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from typedmgr import _stdlib, channel, peers, tls, unpickling as unpickling_module
 from typedmgr.model import (
+    GENERATOR_TYPEID,
     ITERATOR_TYPEID,
     InterfaceError,
     RemoteMethods,
@@ -21,12 +22,14 @@ from typedmgr.model import (
     check_implementation,
     inspect_signature,
     interface_of,
+    iterator_typeid,
     protocol_of,
     ref_of,
     signature_of,
 )
 from typedmgr.proxy import (
     ProxyFactory,
+    TypedGenerator,
     TypedIterator,
     TypedProxy,
     check_fingerprint,
@@ -62,7 +65,7 @@ class TypedManager(managers.BaseManager):
     #: creation method).
     #: Copied on write per class, like the stdlib ``_registry``; the generator reads it.
     _protocols_: ClassVar[
-        dict[str, tuple[type, Callable[..., object] | None, bool]]
+        dict[str, tuple[object, Callable[..., object] | None, bool]]
     ] = {}
 
     if TYPE_CHECKING:
@@ -87,7 +90,7 @@ class TypedManager(managers.BaseManager):
         max_message_size: int | None = None,
         validate: bool | None = None,
         request_spin: float | None = None,
-        **kwargs: Any,
+        **kwargs: object,
     ) -> None:
         """``class M(TypedManager, unpickling="full", allow=(Decimal,))`` configures M's server.
 
@@ -194,7 +197,7 @@ class TypedManager(managers.BaseManager):
 
     def __init__(
         self,
-        address: Any = None,
+        address: tuple[str, int] | str | bytes | None = None,
         authkey: bytes | None = None,
         serializer: str = "pickle",
         ctx: BaseContext | None = None,
@@ -265,9 +268,9 @@ class TypedManager(managers.BaseManager):
     @classmethod
     def register(
         cls,
-        typeid: str | type | Any,
+        typeid: object,
         callable: Callable[..., object] | None = None,
-        proxytype: Any = None,
+        proxytype: object = None,
         exposed: Sequence[str] | None = None,
         method_to_typeid: Mapping[str, str] | None = None,
         create_method: bool = True,
@@ -332,6 +335,7 @@ class TypedManager(managers.BaseManager):
             getattr(given, "optional", frozenset()),
             getattr(given, "itself", frozenset()),
             validate=validate,
+            fluent=getattr(given, "fluent", frozenset()),
         )
         super().register(
             name,
@@ -359,18 +363,25 @@ class TypedManager(managers.BaseManager):
         a constructor on it (the stdlib ``method_to_typeid`` trap).
         """
         for method in interface_of(protocol).methods:
-            if (
-                method.return_kind is ReturnKind.ITERATOR
-                and ITERATOR_TYPEID not in cls._registry
-            ):
+            iterates = method.return_kind is ReturnKind.ITERATOR
+            if iterates and iterator_typeid(method) not in cls._registry:
                 # ``iter`` on the server: a returned list or generator becomes an iterator.
-                super().register(
-                    ITERATOR_TYPEID,
-                    iter,
-                    TypedIterator,
-                    ("__next__",),
-                    create_method=False,
-                )
+                if iterator_typeid(method) == GENERATOR_TYPEID:
+                    super().register(
+                        GENERATOR_TYPEID,
+                        iter,
+                        TypedGenerator,
+                        ("__next__", "send", "throw", "close"),
+                        create_method=False,
+                    )
+                else:
+                    super().register(
+                        ITERATOR_TYPEID,
+                        iter,
+                        TypedIterator,
+                        ("__next__",),
+                        create_method=False,
+                    )
             remote = method.remote
             if remote is None or ref_of(remote) in cls._registry:
                 continue
@@ -432,7 +443,9 @@ class TypedManager(managers.BaseManager):
         self._state.value = managers.State.STARTED  # type: ignore[attr-defined]
 
     def start(
-        self, initializer: Callable[..., object] | None = None, initargs: Any = ()
+        self,
+        initializer: Callable[..., object] | None = None,
+        initargs: Iterable[object] = (),
     ) -> None:
         """Start a server process; a generated client manager serves its source's registry."""
         self._check_exposure()

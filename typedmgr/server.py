@@ -35,6 +35,7 @@ from typedmgr import _stdlib, auth, frames, tls
 from typedmgr.channel import (
     BATCH,
     GETATTR,
+    ITSELF,
     ONEWAY,
     PROXIED,
     RELEASE,
@@ -43,7 +44,7 @@ from typedmgr.channel import (
     nodelay,
 )
 from typedmgr.frames import framed
-from typedmgr.model import ITERATOR_TYPEID, interface_of
+from typedmgr.model import GENERATOR_TYPEID, ITERATOR_TYPEID, interface_of
 from typedmgr.proxy import TRACEBACK_ATTR
 from typedmgr.sessions import Sessions, session_of
 from typedmgr.unpickling import AllowList, loads_replacing, value_types
@@ -117,7 +118,7 @@ class TypedServer(managers.Server):
         self.protocols = {
             typeid: _protocol_of_entry(entry)
             for typeid, entry in registry.items()
-            if typeid != ITERATOR_TYPEID
+            if typeid not in (ITERATOR_TYPEID, GENERATOR_TYPEID)
         }
         all_protocols = all(self.protocols.values())
         self.loads = self._loader(all_protocols)
@@ -580,13 +581,22 @@ class TypedServer(managers.Server):
         sys.exit(1)
 
     def _result(
-        self, conn: Connection, gettypeid: Any, name: str, res: object, typed: bool
+        self,
+        conn: Connection,
+        gettypeid: Any,
+        name: str,
+        res: object,
+        typed: bool,
+        obj: object,
     ) -> tuple[str, object]:
         """A copy of ``res``, or a remote object when ``method_to_typeid`` names ``name``:
         ``PROXIED`` for a typedmgr caller, a stdlib ``#PROXY`` for any other."""
         if name in getattr(gettypeid, "itself", ()):
             # ``__enter__ -> Self``: the caller keeps its proxy.
             return ("#RETURN", None)
+        if res is obj and typed and name in getattr(gettypeid, "fluent", ()):
+            # ``-> Self`` returned the referent: the caller keeps its proxy.
+            return (ITSELF, None)
         typeid = gettypeid and gettypeid.get(name)
         if not typeid or (res is None and name in _optional(gettypeid)):
             return ("#RETURN", res)
@@ -615,7 +625,7 @@ class TypedServer(managers.Server):
         except Exception as e:
             _attach_traceback(e)
             return ("#ERROR", e)
-        return self._result(conn, gettypeid, name, res, typed)
+        return self._result(conn, gettypeid, name, res, typed, obj)
 
     def fingerprint(
         self, c: Connection, typeid: str, fingerprint: str
@@ -673,7 +683,7 @@ class TypedServer(managers.Server):
             except Exception as e:
                 _attach_traceback(e)
                 return ("#ERROR", e)
-            return self._result(conn, gettypeid, methodname, res, typed)
+            return self._result(conn, gettypeid, methodname, res, typed, obj)
         except AttributeError:
             return self._fallback(conn, ident, obj, methodname, args, kwds)
         except Exception:

@@ -20,7 +20,13 @@ import sys
 import typing
 from collections.abc import Iterable
 
-from typedmgr.model import Interface, interface_of, is_protocol
+from typedmgr.model import (
+    GENERATOR_TYPEID,
+    Interface,
+    interface_of,
+    is_protocol,
+    iterator_typeid,
+)
 
 __all__ = [
     "BUILTIN_EXCEPTIONS",
@@ -44,6 +50,7 @@ _TYPEDMGR = frozenset(
         ("multiprocessing.managers", "RebuildProxy"),
         ("typedmgr.proxy", "ProxyFactory"),
         ("typedmgr.proxy", "TypedIterator"),
+        ("typedmgr.proxy", "TypedGenerator"),
         ("typedmgr.proxy", "ClientException"),  # what a failed `with` block sends
     }
 )
@@ -359,8 +366,8 @@ def value_types(interfaces: Iterable[Interface]) -> set[type]:
     for interface in interfaces:
         found.add(interface.protocol)
         for method in interface.methods:
-            if method.is_exit:
-                found.update(BUILTIN_EXCEPTIONS)
+            if method.is_exit or iterator_typeid(method) == GENERATOR_TYPEID:
+                found.update(BUILTIN_EXCEPTIONS)  # __exit__'s, a generator's throw()
             for annotation in (method.returns, *(p.annotation for p in method.params)):
                 _collect(annotation, found)
             for overload in method.overloads:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from typedmgr import TypedManager
-from typedmgr.model import InterfaceError, Param
+from typedmgr.model import InterfaceError, Param, protocol_of
 from typedmgr_codegen.load import TargetError, load_managers
 from typedmgr_codegen.render import (
     Imports,
@@ -154,7 +154,7 @@ def _dump(managers: Sequence[type[TypedManager]]) -> dict[str, object]:
     return {
         "managers": {
             f"{m.__module__}:{m.__qualname__}": {
-                typeid: {"protocol": proto.__qualname__, "create_method": create}
+                typeid: {"protocol": _qualname(proto), "create_method": create}
                 for typeid, (proto, _, create) in m._protocols_.items()
             }
             for m in managers
@@ -188,3 +188,10 @@ def _dump(managers: Sequence[type[TypedManager]]) -> dict[str, object]:
             for i in collect_interfaces(managers)
         ],
     }
+
+
+def _qualname(registered: object) -> str:
+    """The qualified name of a registered Protocol, bare or parametrized (``Box[int]``)."""
+    protocol = protocol_of(registered)
+    assert protocol is not None
+    return protocol.__qualname__

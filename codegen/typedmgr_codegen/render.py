@@ -158,6 +158,10 @@ class TypeWriter:
             return f"{self.spell(tuple, shadowed=shadowed)}[()]"  # the empty tuple
         if origin is not None and not args:  # a bare ``typing.List``
             return self.spell(origin, shadowed=shadowed)
+        if self.stub and origin is collections.abc.Generator:
+            # ``Generator[int, None, None]`` is ``Generator[int]`` in a stub (ruff UP043).
+            while len(args) > 1 and args[-1] in (None, type(None)):
+                args = args[:-1]
         if origin is not None:
             inner = ", ".join(self.spell(a, shadowed=shadowed) for a in args)
             return f"{self.spell(origin, shadowed=shadowed)}[{inner}]"
@@ -273,18 +277,21 @@ class TypeWriter:
     def returns(self, method: Method, shadowed: frozenset[str]) -> str:
         if method.return_kind is ReturnKind.SELF:  # the proxy returns itself
             return self.spell(typing_extensions.Self)
-        if (
-            method.return_kind is ReturnKind.ITERATOR
-            and typing.get_origin(method.returns) is collections.abc.Generator
-        ):
-            # The caller gets an iterator proxy: no send() or throw() to promise.
-            item = typing.get_args(method.returns)[0]
-            return self.spell(collections.abc.Iterator[item], shadowed=shadowed)  # type: ignore[valid-type]
-        if method.return_kind in (ReturnKind.VALUE, ReturnKind.ITERATOR):
-            return self.spell(method.returns, shadowed=shadowed)
-        if method.return_kind is ReturnKind.REMOTE:
-            return self.proxy_type(method.returns, shadowed)
-        remote = next(a for a in typing.get_args(method.returns) if protocol_of(a))
+        return self.returned(method.returns, method.return_kind, shadowed)
+
+    def returned(
+        self, returns: object, kind: ReturnKind, shadowed: frozenset[str]
+    ) -> str:
+        """What a proxy method gives for a Protocol's ``returns`` that travels as ``kind``:
+        the proxy class where the Protocol names a Protocol, else the annotation itself
+        (an iterator proxy is an ``Iterator``, and a ``Generator`` where one is declared)."""
+        if kind in (ReturnKind.VALUE, ReturnKind.ITERATOR):
+            return self.spell(returns, shadowed=shadowed)
+        if kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT):
+            return self.spell(returns, shadowed=shadowed)  # ``Self`` of the proxy class
+        if protocol_of(returns) is not None:
+            return self.proxy_type(returns, shadowed)
+        remote = next(a for a in typing.get_args(returns) if protocol_of(a))
         return f"{self.proxy_type(remote, shadowed)} | None"
 
 
@@ -390,12 +397,31 @@ def collect_interfaces(managers: Sequence[type[TypedManager]]) -> list[Interface
             if method.remote is not None:
                 visit(method.remote)
 
+        for base in interface.bases:
+            origin = protocol_of(base)
+            assert origin is not None
+            visit(origin)
+
     for manager in managers:
         for registered, _, _ in manager._protocols_.values():
             protocol = protocol_of(registered)
             assert protocol is not None
             visit(protocol)
-    return sorted(found.values(), key=lambda i: (i.module, i.protocol.__qualname__))
+    ordered: dict[type, Interface] = {}
+
+    def place(interface: Interface) -> None:
+        """A class statement needs its bases defined: each Protocol after those it extends."""
+        if interface.protocol in ordered:
+            return
+        for base in interface.bases:
+            place(found[protocol_of(base)])  # type: ignore[index]
+        ordered[interface.protocol] = interface
+
+    for interface in sorted(
+        found.values(), key=lambda i: (i.module, i.protocol.__qualname__)
+    ):
+        place(interface)
+    return list(ordered.values())
 
 
 def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
@@ -475,6 +501,8 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
     protocol = f"{module}.{interface.protocol.__qualname__}"
     methods = []
     for method in interface.methods:
+        if _inherited(interface, method):
+            continue  # the base proxy class has it, with this very signature
         if method.overloads:
             methods += _overloaded(interface, method, writer, shadowed)
             continue
@@ -487,6 +515,10 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
             call = f"self._get({_quoted(method.name)})"
         elif method.is_exit:
             call = f"self._call_exit({_quoted(method.name)}{call_args})"
+        if method.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT):
+            call = f"self._call_fluent({_quoted(method.name)}{call_args})"
+            if method.is_property:
+                call = f"self._get({_quoted(method.name)})"
         if method.oneway:
             body = f"self._send({_quoted(method.name)}{call_args})"
         elif method.return_kind is ReturnKind.SELF:
@@ -509,7 +541,10 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
     exposed = ", ".join(_quoted(n) for n in interface.exposed)
     typeids = interface.method_to_typeid
     mapping = ", ".join(f"{_quoted(k)}: {_quoted(typeids[k])}" for k in sorted(typeids))
-    bases = "_typedmgr.TypedProxy"
+    # The proxies of the Protocols it extends, with their type arguments: a proxy of
+    # ``Blob(Readable, Protocol)`` is a ``ReadableProxy``, to checkers and isinstance.
+    extended = [writer.proxy_type(base, shadowed) for base in interface.bases]
+    bases = ", ".join(extended) or "_typedmgr.TypedProxy"
     if interface.type_params:
         params = ", ".join(writer.spell(t) for t in interface.type_params)
         bases += f", {writer.imports.alias('typing', runtime=True)}.Generic[{params}]"
@@ -522,6 +557,17 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
         exposed=f"({exposed},)" if len(interface.exposed) == 1 else f"({exposed})",
         method_to_typeid="{" + mapping + "}",
         methods=methods,
+    )
+
+
+def _inherited(interface: Interface, method: Method) -> bool:
+    """Whether the proxy class inherits ``method`` from the proxy of a Protocol it extends."""
+    if interface.declares(method.name):
+        return False
+    return any(
+        method.name in interface_of(origin).exposed
+        for base in interface.bases
+        if (origin := protocol_of(base)) is not None
     )
 
 
@@ -542,11 +588,16 @@ def _overloaded(
     for variant in method.overloads:
         signature, _ = _signature(where, variant.params, writer, shadowed)
         with _located(where):
-            returns = writer.spell(variant.returns, shadowed=shadowed)
+            returns = writer.returned(variant.returns, method.return_kind, shadowed)
         contexts.append(
             MethodContext(method.name, signature, returns, None, "...", overload)
         )
-    forward = f"return self._call({_quoted(method.name)}, *args, **kwargs)"
+    call = (
+        "_call_fluent"
+        if method.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT)
+        else "_call"
+    )
+    forward = f"return self.{call}({_quoted(method.name)}, *args, **kwargs)"
     implementation = MethodContext(
         method.name,
         ", *args: object, **kwargs: object",

@@ -19,8 +19,8 @@ __all__ = ["BagManager", "BagProxy", "LeaseProxy", "LedgerProxy", "OwnerProxy"]
 class BagProxy(_typedmgr.TypedProxy):
     """A remote multiset."""
 
-    _protocol_ = _tests_golden_bag_protocols.Bag
-    _exposed_ = (
+    _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Bag
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "label",
         "owner",
         "__len__",
@@ -40,7 +40,7 @@ class BagProxy(_typedmgr.TypedProxy):
         "__iter__": "typedmgr:iterator",
         "counts": "typedmgr:iterator",
         "owner": "tests.golden.bag.protocols:Owner",
-        "squares": "typedmgr:iterator",
+        "squares": "typedmgr:generator",
     }
     _fingerprint_ = "499d67a0db40e506"
 
@@ -79,8 +79,10 @@ class BagProxy(_typedmgr.TypedProxy):
             "_collections_abc.Iterable[tuple[str, int]]", self._call("counts", at_least)
         )
 
-    def squares(self, n: int) -> _collections_abc.Iterator[int]:
-        return _typing.cast("_collections_abc.Iterator[int]", self._call("squares", n))
+    def squares(self, n: int) -> _collections_abc.Generator[int, None, None]:
+        return _typing.cast(
+            "_collections_abc.Generator[int, None, None]", self._call("squares", n)
+        )
 
     @_typing.overload
     def pick(self, key: str) -> int: ...
@@ -107,8 +109,13 @@ class BagProxy(_typedmgr.TypedProxy):
 
 
 class LeaseProxy(_typedmgr.TypedProxy):
-    _protocol_ = _tests_golden_bag_protocols.Lease
-    _exposed_ = ("__enter__", "__exit__", "held", "ledger")
+    _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Lease
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "__enter__",
+        "__exit__",
+        "held",
+        "ledger",
+    )
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "ledger": "tests.golden.bag.protocols:Ledger"
     }
@@ -130,8 +137,14 @@ class LeaseProxy(_typedmgr.TypedProxy):
 class LedgerProxy(_typedmgr.TypedProxy):
     """A context manager on the server: ``with ledger:`` enters and leaves it there."""
 
-    _protocol_ = _tests_golden_bag_protocols.Ledger
-    _exposed_ = ("__enter__", "__exit__", "record", "entries", "suppress")
+    _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Ledger
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "__enter__",
+        "__exit__",
+        "record",
+        "entries",
+        "suppress",
+    )
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "b04a28858d166b2b"
 
@@ -159,8 +172,8 @@ class LedgerProxy(_typedmgr.TypedProxy):
 
 
 class OwnerProxy(_typedmgr.TypedProxy):
-    _protocol_ = _tests_golden_bag_protocols.Owner
-    _exposed_ = ("name",)
+    _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Owner
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("name",)
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "c179a3351ab08cba"
 

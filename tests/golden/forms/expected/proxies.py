@@ -19,8 +19,8 @@ __all__ = ["FormsManager", "FormsProxy", "LeafProxy", "NodeProxy"]
 
 
 class FormsProxy(_typedmgr.TypedProxy):
-    _protocol_ = _tests_golden_forms_protocols.Forms
-    _exposed_ = (
+    _protocol_: _typing.ClassVar[type] = _tests_golden_forms_protocols.Forms
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "scalars",
         "containers",
         "unions",
@@ -129,8 +129,8 @@ class FormsProxy(_typedmgr.TypedProxy):
 
 
 class LeafProxy(_typedmgr.TypedProxy):
-    _protocol_ = _tests_golden_forms_protocols.Leaf
-    _exposed_ = ("value",)
+    _protocol_: _typing.ClassVar[type] = _tests_golden_forms_protocols.Leaf
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("value",)
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "9e85d1336d49d7dc"
 
@@ -144,8 +144,8 @@ class NodeProxy(_typedmgr.TypedProxy):
     Second paragraph, kept as written.
     """
 
-    _protocol_ = _tests_golden_forms_protocols.Node
-    _exposed_ = ("child", "maybe", "leaf")
+    _protocol_: _typing.ClassVar[type] = _tests_golden_forms_protocols.Node
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("child", "maybe", "leaf")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "child": "tests.golden.forms.protocols:Node",
         "leaf": "tests.golden.forms.protocols:Leaf",

@@ -19,8 +19,8 @@ _V_co = _typing.TypeVar("_V_co", covariant=True)
 
 
 class BoxProxy(_typedmgr.TypedProxy, _typing.Generic[_T]):
-    _protocol_ = _tests_golden_generic_protocols.Box
-    _exposed_ = ("get", "put", "labelled", "history")
+    _protocol_: _typing.ClassVar[type] = _tests_golden_generic_protocols.Box
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "labelled", "history")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "history": "typedmgr:iterator",
         "labelled": "tests.golden.generic.protocols:Pair",
@@ -41,8 +41,8 @@ class BoxProxy(_typedmgr.TypedProxy, _typing.Generic[_T]):
 
 
 class PairProxy(_typedmgr.TypedProxy, _typing.Generic[_K_co, _V_co]):
-    _protocol_ = _tests_golden_generic_protocols.Pair
-    _exposed_ = ("first", "second")
+    _protocol_: _typing.ClassVar[type] = _tests_golden_generic_protocols.Pair
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("first", "second")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "fde4bff59c758291"
 

@@ -21,8 +21,8 @@ __all__ = ["CatalogProxy", "EntryProxy", "QuotedManager"]
 class CatalogProxy(_typedmgr.TypedProxy):
     """A remote catalog."""
 
-    _protocol_ = _tests_golden_quoted_protocols.Catalog
-    _exposed_ = (
+    _protocol_: _typing_.ClassVar[type] = _tests_golden_quoted_protocols.Catalog
+    _exposed_: _typing_.ClassVar[tuple[str, ...]] = (
         "entry",
         "find",
         "summary",
@@ -91,8 +91,8 @@ class CatalogProxy(_typedmgr.TypedProxy):
 
 
 class EntryProxy(_typedmgr.TypedProxy):
-    _protocol_ = _tests_golden_quoted_protocols.Entry
-    _exposed_ = ("value",)
+    _protocol_: _typing_.ClassVar[type] = _tests_golden_quoted_protocols.Entry
+    _exposed_: _typing_.ClassVar[tuple[str, ...]] = ("value",)
     _method_to_typeid_: _typing_.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "e141842dff207e13"
 
