@@ -329,3 +329,49 @@ def test_disallow_any_expr_really_looks(tmp_path: Path) -> None:
     )
     assert (6, "misc") in mypy(module).errors()
     assert {(6, "reportAny")} <= basedpyright(module).errors()
+
+
+#: What generated modules call on TypedProxy and TypedManager, besides public members.
+GENERATED_CODE_CALLS = frozenset(
+    {
+        "__init__",
+        "__call__",
+        "_call",
+        "_call_self",
+        "_call_fluent",
+        "_call_exit",
+        "_get",
+        "_send",
+        "_create_proxy",
+        "_reply",
+        "_callmethod",
+    }
+)
+
+
+def test_public_signatures_name_no_any() -> None:
+    """No annotation of typedmgr's public functions and methods (and TypedProxy's
+    protected ones generated code calls) spells Any."""
+    import typedmgr
+
+    found: list[str] = []
+    for name in typedmgr.__all__:
+        obj = getattr(typedmgr, name)
+        members = [(name, obj)]
+        if isinstance(obj, type):
+            members += [
+                (f"{name}.{attr}", value)
+                for attr, value in vars(obj).items()
+                if not attr.startswith("_") or attr in GENERATED_CODE_CALLS
+            ]
+        for where, member in members:
+            function = getattr(member, "__func__", member)
+            annotations = getattr(function, "__annotations__", {})
+            if not isinstance(annotations, dict) or isinstance(function, type):
+                continue
+            found += [
+                f"{where}: {key}: {value}"
+                for key, value in annotations.items()
+                if re.search(r"\bAny\b", str(value))
+            ]
+    assert [] == found, "\n".join(found)

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable, Generator, Iterator, Mapping
 from multiprocessing import managers, util
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast, overload
 from typing_extensions import Self
 
 from typedmgr import _stdlib, channel, peers, unpickling
@@ -361,14 +361,14 @@ class TypedProxy(managers.BaseProxy):
         )
         return self._reply(kind, result)
 
-    def _reply(self, kind: str, result: Any) -> object:
+    def _reply(self, kind: str, result: object) -> object:
         """The value a reply stands for: a copy, a new proxy, or the exception raised."""
         if kind == "#RETURN":
             return result
         if kind == ITSELF:
             return self
         if kind == PROXIED:
-            typeid, exposed, ident = result
+            typeid, exposed, ident = cast("tuple[str, tuple[str, ...], str]", result)
             return self._returned_proxy(typeid, exposed, ident)
         try:
             raise remote_error(kind, result)
