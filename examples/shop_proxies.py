@@ -9,7 +9,8 @@ import shop.api as _shop_api
 import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
-    import shop.models as _shop_models
+    from shop.api import Currency
+    from shop.models import Category, Item, OrderLine, Receipt
 
 __all__ = ["CartProxy", "CatalogProxy", "CounterProxy", "ShopManager", "ShopProxy"]
 
@@ -26,12 +27,12 @@ class CartProxy(_typedmgr.TypedProxy):
         """Add ``qty`` of ``sku``; return the quantity of it now in the cart."""
         return _typing.cast("int", self._call("add", sku, qty))
 
-    def lines(self) -> list[_shop_models.OrderLine]:
-        return _typing.cast("list[_shop_models.OrderLine]", self._call("lines"))
+    def lines(self) -> list[OrderLine]:
+        return _typing.cast("list[OrderLine]", self._call("lines"))
 
-    def checkout(self) -> _shop_models.Receipt:
+    def checkout(self) -> Receipt:
         """Empty the cart and return what was bought."""
-        return _typing.cast("_shop_models.Receipt", self._call("checkout"))
+        return _typing.cast("Receipt", self._call("checkout"))
 
 
 class CatalogProxy(_typedmgr.TypedProxy):
@@ -42,17 +43,13 @@ class CatalogProxy(_typedmgr.TypedProxy):
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "0ee7e2475296e717"
 
-    def item(self, sku: str) -> _shop_models.Item | None:
-        return _typing.cast("_shop_models.Item | None", self._call("item", sku))
+    def item(self, sku: str) -> Item | None:
+        return _typing.cast("Item | None", self._call("item", sku))
 
-    def items(
-        self, category: _shop_models.Category | None = None
-    ) -> list[_shop_models.Item]:
-        return _typing.cast("list[_shop_models.Item]", self._call("items", category))
+    def items(self, category: Category | None = None) -> list[Item]:
+        return _typing.cast("list[Item]", self._call("items", category))
 
-    def price(
-        self, sku: str, /, *, currency: _typing.Literal["EUR", "USD"] = "EUR"
-    ) -> float:
+    def price(self, sku: str, /, *, currency: Currency = "EUR") -> float:
         return _typing.cast("float", self._call("price", sku, currency=currency))
 
 

@@ -5,7 +5,9 @@ Regenerate with ``pytest tests/test_golden.py --update-golden`` and read the dif
 
 from __future__ import annotations
 
+import asyncio
 import collections.abc
+import concurrent.futures
 import io
 import json
 import os
@@ -123,9 +125,9 @@ def import_sections(source: str) -> tuple[list[str], list[str]]:
     runtime: list[str] = []
     guarded: list[str] = []
     for line in source.split("\n__all__", 1)[0].splitlines():
-        if line.startswith("import "):
+        if line.startswith(("import ", "from ")) and "__future__" not in line:
             runtime.append(line)
-        elif line.startswith("    import "):
+        elif line.startswith(("    import ", "    from ")):
             guarded.append(line.strip())
     return runtime, guarded
 
@@ -135,11 +137,12 @@ def test_type_checking_only_imports_stay_type_checking_only(case: str) -> None:
     """A module the Protocols import under TYPE_CHECKING is imported there in the .py too."""
     heavy = f"tests.golden.{case}.heavy"
     runtime, guarded = import_sections(render(case).source)
-    assert [f"import {heavy} as _tests_golden_{case}_heavy"] == [
+    names = "Report" if case == "forms" else "Mode, Report"
+    assert [f"from {heavy} import {names}"] == [
         line for line in guarded if heavy in line
     ]
     assert [] == [line for line in runtime if heavy in line]
-    assert f"import {heavy} as" in render(case).stub
+    assert f"from {heavy} import {names}" in render(case).stub
 
 
 def test_annotation_only_imports_are_type_checking_only() -> None:
@@ -155,9 +158,10 @@ def test_annotation_only_imports_are_type_checking_only() -> None:
         == runtime
     )
     assert [
-        "import io as _io",  # io.BytesIO says it is _io.BytesIO
-        "import pathlib as _pathlib",  # pathlib._local.PurePosixPath on 3.13
-        "import tests.golden.quoted.heavy as _tests_golden_quoted_heavy",
+        "from io import BytesIO",  # io.BytesIO says it is _io.BytesIO
+        "from pathlib import PurePosixPath",  # pathlib._local.PurePosixPath on 3.13
+        "from typing import Literal",
+        "from tests.golden.quoted.heavy import Mode, Report",
     ] == guarded
 
 
@@ -239,18 +243,15 @@ def test_unsupported_form_fails_generation_naming_protocol_and_method(
         (typing.Tuple, "tuple"),  # noqa: UP006
         (typing.List, "list"),  # noqa: UP006
         (typing.Optional[int], "int | None"),  # noqa: UP045
-        (typing.Callable[[], None], "_collections_abc.Callable[[], None]"),
+        (typing.Callable[[], None], "Callable[[], None]"),
         (typing.Annotated[int, "meta"], "int"),
-        (typing.Literal[b"a", -1, True, None], '_typing.Literal[b"a", -1, True, None]'),  # noqa: PYI061
-        (io.BytesIO, "_io.BytesIO"),
-        (pathlib.PurePosixPath, "_pathlib.PurePosixPath"),
-        (collections.abc.Iterator[int], "_collections_abc.Iterator[int]"),
-        (Color, "_tests_golden_forms_values.Color"),
-        (
-            typing.Literal[Color.RED],
-            "_typing.Literal[_tests_golden_forms_values.Color.RED]",
-        ),
-        (UserId, "_tests_golden_forms_values.UserId"),
+        (typing.Literal[b"a", -1, True, None], 'Literal[b"a", -1, True, None]'),  # noqa: PYI061
+        (io.BytesIO, "BytesIO"),
+        (pathlib.PurePosixPath, "PurePosixPath"),
+        (collections.abc.Iterator[int], "Iterator[int]"),
+        (Color, "Color"),
+        (typing.Literal[Color.RED], "Literal[Color.RED]"),
+        (UserId, "UserId"),
     ],
 )
 def test_annotations_are_spelled_alike_on_every_python(
@@ -259,7 +260,20 @@ def test_annotations_are_spelled_alike_on_every_python(
     """Annotations are spelled the way a type checker reads them, whatever the Python."""
     imports = Imports()
     assert spelled == TypeWriter(imports, {}).spell(annotation)
-    assert set() == imports.runtime  # annotations never need a run-time import
+    # annotations never need a run-time import
+    assert (set(), set()) == (imports.runtime, imports.named_runtime)
+
+
+def test_names_that_would_clash_go_through_their_module() -> None:
+    """A name the generated code binds, or another object's name, falls back to an alias."""
+    imports = Imports(blocked=frozenset({"Color"}), reserved=frozenset({"UserId"}))
+    writer = TypeWriter(imports, {})
+    assert "_tests_golden_forms_values.Color" == writer.spell(Color)
+    assert "_tests_golden_forms_values.UserId" == writer.spell(UserId)
+    assert "Future" == writer.spell(concurrent.futures.Future)
+    assert "_asyncio.Future" == writer.spell(asyncio.Future)  # another Future
+    assert "Future" == writer.spell(concurrent.futures.Future)
+    assert {"Future": ("concurrent.futures", "Future")} == imports.imported
 
 
 def test_spelled_builtins_dodge_method_names() -> None:
@@ -292,8 +306,8 @@ def test_defaults_are_spelled_as_values() -> None:
     """Defaults: enum members through their module (run time), stubs elide the complex ones."""
     imports = Imports()
     writer = TypeWriter(imports, {})
-    assert "_tests_golden_forms_values.Color.RED" == writer.default(Color.RED)
-    assert {"tests.golden.forms.values"} == imports.runtime
+    assert "Color.RED" == writer.default(Color.RED)
+    assert {("tests.golden.forms.values", "Color")} == imports.named_runtime
     assert "frozenset({1, 3})" == writer.default(frozenset({3, 1}))
     assert '(b"x", -1.5, None)' == writer.default((b"x", -1.5, None))
     stub = TypeWriter(Imports(), {}, stub=True)
@@ -430,7 +444,4 @@ def test_dump_model_records_overloads_properties_and_oneway(
         ].items()
         if k == "Forms"
     }
-    assert (
-        "_tests_golden_forms_values.Color.RED"
-        == (methods["Forms", "values"]["params"][0]["default"])
-    )
+    assert "Color.RED" == (methods["Forms", "values"]["params"][0]["default"])

@@ -7,16 +7,20 @@ underscore (``import shop.api as _shop_api``) so no user name can collide with t
 
 from __future__ import annotations
 
+import ast
 import builtins
 import collections.abc
 import contextlib
 import enum
+import functools
 import importlib
+import importlib.util
+import inspect
 import sys
 import types
 import typing
 import typing_extensions
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,7 +75,11 @@ class GeneratedModule:
 
 @dataclass
 class Imports:
-    """Modules the generated code refers to, each under a collision-free alias."""
+    """What the generated code imports: modules under collision-free private aliases
+    (``import shop.api as _shop_api``, for the machinery), and the names annotations use
+    under their own names (``from shop.models import Receipt``), as the Protocol wrote
+    them, so that IDEs show ``Receipt``. A name that would clash falls back to its module's
+    alias (``_shop_models.Receipt``)."""
 
     runtime: set[str] = field(default_factory=set)
     typing_only: set[str] = field(default_factory=set)
@@ -79,6 +87,14 @@ class Imports:
     reserved: frozenset[str] = frozenset()
     """Names the generated code binds otherwise (parameters), which no alias may take."""
     names: dict[str, str] = field(default_factory=dict)
+    blocked: frozenset[str] = frozenset()
+    """Names no imported name may take: the generated classes, their members (which
+    shadow module names inside a class body), parameters and builtins."""
+    imported: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Each name imported under its own name -> (module, name)."""
+    named_runtime: set[tuple[str, str]] = field(default_factory=set)
+    named_typing: set[tuple[str, str]] = field(default_factory=set)
+    named_stub: set[tuple[str, str]] = field(default_factory=set)
 
     def alias(self, module: str, *, runtime: bool = False, in_stub: bool = True) -> str:
         """The alias of ``module``, recorded as needed at run time or only for typing."""
@@ -89,34 +105,86 @@ class Imports:
         if name is None:
             # ``_io`` -> ``_io``, never ``__io``: a double underscore is mangled in a class.
             name = "_" + module.replace(".", "_").lstrip("_")
-            while name in self.reserved or name in self.names.values():
+            while (
+                name in self.reserved
+                or name in self.names.values()
+                or name in self.imported
+            ):
                 name += "_"  # ``a.b`` and ``a_b``, or a parameter named like the alias
             self.names[module] = name
+        return name
+
+    def name(
+        self, module: str, name: str, *, runtime: bool = False, in_stub: bool = True
+    ) -> str | None:
+        """``name`` imported from ``module`` under its own name, or None where it would
+        clash (with a generated or builtin name, or another object's name)."""
+        key = (module, name)
+        if self.imported.get(name, key) != key or (
+            name not in self.imported
+            and (
+                name in self.blocked
+                or name in self.reserved
+                or name in self.names.values()
+                or name.startswith("__")
+            )
+        ):
+            return None
+        self.imported[name] = key
+        (self.named_runtime if runtime else self.named_typing).add(key)
+        if in_stub:
+            self.named_stub.add(key)
         return name
 
     def lines(self, *, stub: bool) -> tuple[list[str], list[str]]:
         """(imports needed at run time, imports needed only by type checkers), isort-ed."""
         if stub:
-            return self._block(self.stub), []
-        return self._block(self.runtime), self._block(self.typing_only - self.runtime)
+            return self._block(self.stub, self.named_stub), []
+        return (
+            self._block(self.runtime, self.named_runtime),
+            self._block(
+                self.typing_only - self.runtime, self.named_typing - self.named_runtime
+            ),
+        )
 
-    def _block(self, modules: set[str]) -> list[str]:
-        """Standard library first, then the rest, a blank line between: isort's sections.
+    def _block(self, modules: set[str], named: set[tuple[str, str]]) -> list[str]:
+        """Standard library first, then the rest, a blank line between: isort's sections;
+        in each, ``import`` statements before ``from`` ones, as ruff's isort orders them.
 
         ``typing_extensions``, typing's backport, sorts with the standard library (ruff's
         ``extra-standard-library``, as this repository configures it).
         """
-        stdlib = sorted(
-            m
-            for m in modules
-            if m.partition(".")[0] in sys.stdlib_module_names
-            or m == "typing_extensions"
-        )
-        others = sorted(modules.difference(stdlib))
-        lines = [f"import {m} as {self.names[m]}" for m in stdlib]
-        if stdlib and others:
-            lines.append("")
-        return lines + [f"import {m} as {self.names[m]}" for m in others]
+        sections: list[list[str]] = []
+        for in_stdlib in (True, False):
+            section = [
+                f"import {m} as {self.names[m]}"
+                for m in sorted(modules)
+                if _is_stdlib(m) is in_stdlib
+            ]
+            froms: dict[str, list[str]] = {}
+            for module, name in named:
+                if _is_stdlib(module) is in_stdlib:
+                    froms.setdefault(module, []).append(name)
+            section += [
+                f"from {module} import {', '.join(sorted(froms[module], key=_isort_key))}"
+                for module in sorted(froms)
+            ]
+            if section:
+                sections.append(section)
+        return [line for i, s in enumerate(sections) for line in ([""] * (i > 0) + s)]
+
+
+def _is_stdlib(module: str) -> bool:
+    return (
+        module.partition(".")[0] in sys.stdlib_module_names
+        or module == "typing_extensions"
+    )
+
+
+def _isort_key(name: str) -> tuple[int, str, str]:
+    """isort's ``order-by-type``: CONSTANTS, then Classes, then the rest."""
+    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return kind, name.lower(), name
 
 
 class TypeWriter:
@@ -140,18 +208,18 @@ class TypeWriter:
             return "[" + ", ".join(self.spell(a, shadowed=shadowed) for a in tp) + "]"
         for form, name in _SPECIAL_FORMS.items():
             if tp is form:
-                return f"{self.imports.alias('typing')}.{name}"
+                return self.named("typing", name)
         if (
             tp is typing_extensions.Self
         ):  # typing's only from 3.11 on: spelled alike everywhere
-            return f"{self.imports.alias('typing_extensions')}.Self"
+            return self.named("typing_extensions", "Self")
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
         if origin is typing.Union or isinstance(tp, types.UnionType):
             return " | ".join(self.spell(a, shadowed=shadowed) for a in args)
         if origin is typing.Literal:
             values = ", ".join(self.literal(a, runtime=False) for a in args)
-            return f"{self.imports.alias('typing')}.Literal[{values}]"
+            return f"{self.named('typing', 'Literal')}[{values}]"
         if origin is typing_extensions.Annotated or origin is typing.Annotated:
             return self.spell(args[0], shadowed=shadowed)
         if origin is tuple and args in ((), ((),)) and tp is not _BARE_TUPLE:
@@ -170,8 +238,16 @@ class TypeWriter:
         if isinstance(tp, type):
             return self._class(tp, shadowed)
         if callable(tp) and hasattr(tp, "__supertype__"):  # typing.NewType
-            return f"{self.imports.alias(tp.__module__)}.{tp.__qualname__}"  # type: ignore[attr-defined]
+            return self.named(tp.__module__, tp.__qualname__)  # type: ignore[attr-defined]
         raise InterfaceError(f"cannot spell the annotation {tp!r}")
+
+    def named(self, module: str, qualname: str, *, runtime: bool = False) -> str:
+        """``qualname`` of ``module`` under its own name, else through the module's alias."""
+        head, dot, rest = qualname.partition(".")
+        local = self.imports.name(module, head, runtime=runtime)
+        if local is not None:
+            return f"{local}{dot}{rest}"
+        return f"{self.imports.alias(module, runtime=runtime)}.{qualname}"
 
     def _class(self, cls: type, shadowed: frozenset[str]) -> str:
         if (
@@ -182,7 +258,7 @@ class TypeWriter:
             name = next((n for n, v in sorted(vars(types).items()) if v is cls), None)
             if name is None:
                 raise InterfaceError(f"cannot spell the annotation {cls!r}")
-            return f"{self.imports.alias('types')}.{name}"
+            return self.named("types", name)
         if cls.__module__ == "builtins":
             if cls.__name__ in shadowed:
                 return f"{self.imports.alias('builtins')}.{cls.__name__}"
@@ -191,8 +267,8 @@ class TypeWriter:
             cls.__module__ == "_collections_abc"
             and hasattr(collections.abc, cls.__name__)
         ):
-            return f"{self.imports.alias('collections.abc')}.{cls.__name__}"
-        return f"{self.imports.alias(_public_module(cls))}.{cls.__qualname__}"
+            return self.named("collections.abc", cls.__name__)
+        return self.named(_public_module(cls), cls.__qualname__)
 
     def default(self, value: object) -> str:
         """A parameter default; in a stub only simple literals are spelled, else ``...``."""
@@ -207,8 +283,10 @@ class TypeWriter:
         """
         if isinstance(value, enum.Enum):
             owner = type(value)
-            module = self.imports.alias(_public_module(owner), runtime=runtime)
-            return f"{module}.{owner.__qualname__}.{value.name}"
+            spelled = self.named(
+                _public_module(owner), owner.__qualname__, runtime=runtime
+            )
+            return f"{spelled}.{value.name}"
         if isinstance(value, str):
             return _quoted(value)
         if isinstance(value, bytes):
@@ -433,7 +511,9 @@ def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
     rendered: dict[bool, str] = {}
     reserved = _parameter_names(interfaces, managers)
     for stub in (False, True):
-        imports = Imports(reserved=reserved)
+        imports = Imports(
+            reserved=reserved, blocked=_blocked_names(interfaces, managers, proxies)
+        )
         writer = TypeWriter(imports, proxies, stub=stub)
         imports.alias("typedmgr", runtime=True)
         proxy_contexts = [
@@ -476,6 +556,25 @@ def _parameter_names(
     return frozenset(names)
 
 
+def _blocked_names(
+    interfaces: Iterable[Interface],
+    managers: Sequence[type[TypedManager]],
+    proxies: dict[type, str],
+) -> frozenset[str]:
+    """Names an imported name may not take: what the module defines, what class bodies
+    define (a method hides a module name in its class's annotations), and builtins."""
+    return frozenset(
+        {
+            *proxies.values(),
+            *(m.__name__ for m in managers),
+            *(name for i in interfaces for name in i.exposed),
+            *(typeid for m in managers for typeid in m._protocols_),
+            *vars(builtins),
+            "annotations",  # bound by ``from __future__ import annotations``
+        }
+    )
+
+
 def _manager_ref(manager: type) -> str:
     return f"{manager.__module__}:{manager.__qualname__}"
 
@@ -507,9 +606,14 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
             methods += _overloaded(interface, method, writer, shadowed)
             continue
         where = f"{interface.name}.{method.name}"
-        signature, call_args = _signature(where, method.params, writer, shadowed)
+        aliases = _aliases(interface, method)
+        signature, call_args = _signature(
+            where, method.params, writer, shadowed, aliases
+        )
         with _located(where):
             returns = writer.returns(method, shadowed)
+            if "return" in aliases and method.return_kind is ReturnKind.VALUE:
+                returns = writer.named(*aliases["return"])
         call = f"self._call({_quoted(method.name)}{call_args})"
         if method.is_property:
             call = f"self._get({_quoted(method.name)})"
@@ -569,6 +673,99 @@ def _inherited(interface: Interface, method: Method) -> bool:
         for base in interface.bases
         if (origin := protocol_of(base)) is not None
     )
+
+
+def _aliases(interface: Interface, method: Method) -> dict[str, tuple[str, str]]:
+    """Parameters (and ``"return"``) the Protocol annotated with a type alias of a module
+    (``Encoding = Literal["utf-8", "latin-1"]``, then ``encoding: Encoding``): each ->
+    (the module defining the alias, its name there), so the proxy spells it so too.
+
+    Only an annotation that is the alias alone, of a value travelling as is (no Protocol
+    or ``Self`` in it, which the proxy spells otherwise), and only for a method with one
+    signature.
+    """
+    if method.overloads:
+        return {}
+    member = inspect.getattr_static(interface.protocol, method.name, None)
+    if isinstance(member, property):
+        member = member.fget
+    if not inspect.isfunction(member):
+        return {}
+    module = sys.modules.get(member.__module__)
+    evaluated = {p.name: p.annotation for p in method.params}
+    evaluated["return"] = method.returns
+    found: dict[str, tuple[str, str]] = {}
+    for key, raw in member.__annotations__.items():
+        if module is None or key not in evaluated or _travels_otherwise(evaluated[key]):
+            continue
+        alias = _alias_of(raw, module, evaluated[key])
+        if alias is not None:
+            found[key] = alias
+    return found
+
+
+def _travels_otherwise(tp: object) -> bool:
+    """Whether the proxy spells ``tp`` other than as written (a Protocol, ``Self``)."""
+    return (
+        protocol_of(tp) is not None
+        or tp is typing_extensions.Self
+        or any(_travels_otherwise(a) for a in typing.get_args(tp))
+    )
+
+
+def _alias_of(
+    raw: object, module: types.ModuleType, evaluated: object
+) -> tuple[str, str] | None:
+    """(home module, name) of the module-level alias ``raw`` names, if it is one."""
+    namespace = vars(module)
+    if isinstance(raw, str):
+        name = raw.strip()
+        if not name.isidentifier() or name not in namespace:
+            return None
+        value = namespace[name]
+    else:  # evaluated at definition: the one public name bound to this very object
+        names = [n for n, v in namespace.items() if v is raw and not n.startswith("_")]
+        if len(names) != 1:
+            return None
+        name, value = names[0], raw
+    if (
+        isinstance(value, (type, typing.TypeVar, types.ModuleType))
+        or hasattr(value, "__supertype__")  # a NewType is spelled by its own name
+        or value != evaluated
+    ):
+        return None
+    return _alias_home(module.__name__, name)
+
+
+@functools.cache
+def _alias_home(module_name: str, name: str, depth: int = 0) -> tuple[str, str] | None:
+    """Where ``name`` of ``module_name`` is assigned, following ``from x import name``."""
+    module = sys.modules.get(module_name)
+    if module is None or depth > 3:
+        return None
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return module_name, name
+        if isinstance(node, ast.ImportFrom):
+            for imported in node.names:
+                if (imported.asname or imported.name) != name:
+                    continue
+                source = node.module or ""
+                if node.level:
+                    source = importlib.util.resolve_name(
+                        "." * node.level + source, module.__package__
+                    )
+                return _alias_home(source, imported.name, depth + 1)
+    return None
 
 
 def _property_decorator(writer: TypeWriter, shadowed: frozenset[str]) -> str:
@@ -664,7 +861,11 @@ def _located(where: str) -> Iterator[None]:
 
 
 def _signature(
-    where: str, params: Sequence[Param], writer: TypeWriter, shadowed: frozenset[str]
+    where: str,
+    params: Sequence[Param],
+    writer: TypeWriter,
+    shadowed: frozenset[str],
+    aliases: Mapping[str, tuple[str, str]] | None = None,
 ) -> tuple[str, str]:
     """(the parameter list after ``self``, the arguments forwarding them, each led by ``, ``)."""
     parts: list[str] = []
@@ -678,7 +879,10 @@ def _signature(
         ):
             parts.append("*")
         with _located(where):
-            annotation = writer.spell(p.annotation, shadowed=shadowed)
+            if aliases and p.name in aliases:  # as the Protocol wrote it
+                annotation = writer.named(*aliases[p.name])
+            else:
+                annotation = writer.spell(p.annotation, shadowed=shadowed)
         text = f"{p.name}: {annotation}"
         if p.has_default:
             text += f" = {writer.default(p.default)}"

@@ -52,6 +52,8 @@ def test_a_proxy_is_an_instance_of_the_proxies_of_the_protocols_it_extends(
     assert 5 == blob.tell()
     assert 11 == blob.size()
     assert "a.txt" == blob.name()
+    assert "hello world" == blob.decode("latin-1")
+    assert [b"hello", b" worl", b"d"] == blob.chunks(5)
 
 
 def test_generic_hierarchies_keep_their_proxies(store: StoreProxy) -> None:

@@ -44,6 +44,8 @@ def hierarchies(store: StoreProxy) -> None:
     assert_type(blob.read(5), bytes)  # inherited from ReadableProxy
     assert_type(blob.size(), int)  # inherited from SizedProxy
     assert_type(blob.tell(), int)
+    assert_type(blob.decode("latin-1"), str)  # encoding: Encoding, an alias
+    assert_type(blob.chunks(2), list[bytes])  # -> Chunks, an alias
     assert_type(dump(blob), bytes)
     assert_type(measure(blob), int)
     readable: ReadableProxy = blob
@@ -57,6 +59,7 @@ def not_the_other_way(readable: ReadableProxy, store: StoreProxy) -> None:
     back: BlobProxy = readable  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
     sized: SizedProxy = store.query()  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
     store.open("a.txt").read("5")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    store.open("a.txt").decode("ascii")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     print(back, sized)
 
 

@@ -6,13 +6,17 @@ itself passes ``--disallow-any-expr``."""
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 from typing_extensions import Self, overload
 
 from typedmgr import TypedManager, oneway
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
+
+#: Type aliases: the generated proxies spell them so too (IDEs show ``Encoding``).
+Encoding = Literal["utf-8", "latin-1"]
+Chunks = list[bytes]
 
 
 class Readable(Protocol):
@@ -35,6 +39,10 @@ class Blob(Readable, Sized, Protocol):
     def tell(self) -> int:
         """Overridden: still the position, documented anew."""
         ...
+
+    def decode(self, encoding: Encoding = "utf-8") -> str: ...
+
+    def chunks(self, size: int) -> Chunks: ...
 
 
 class Source(Protocol[T_co]):
@@ -116,6 +124,12 @@ class BlobImpl:
 
     def name(self) -> str:
         return self._name
+
+    def decode(self, encoding: Encoding = "utf-8") -> str:
+        return self._data.decode(encoding)
+
+    def chunks(self, size: int) -> Chunks:
+        return [self._data[i : i + size] for i in range(0, len(self._data), size)]
 
 
 class SourceImpl(Generic[T]):

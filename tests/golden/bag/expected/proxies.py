@@ -9,9 +9,9 @@ import tests.golden.bag.protocols as _tests_golden_bag_protocols
 import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
-    import collections.abc as _collections_abc
-    import types as _types
-    import typing_extensions as _typing_extensions
+    from collections.abc import Generator, Iterable, Iterator
+    from types import TracebackType
+    from typing_extensions import Self
 
 __all__ = ["BagManager", "BagProxy", "LeaseProxy", "LedgerProxy", "OwnerProxy"]
 
@@ -68,21 +68,17 @@ class BagProxy(_typedmgr.TypedProxy):
     def __contains__(self, key: object) -> bool:
         return _typing.cast("bool", self._call("__contains__", key))
 
-    def __iter__(self) -> _collections_abc.Iterator[str]:
-        return _typing.cast("_collections_abc.Iterator[str]", self._call("__iter__"))
+    def __iter__(self) -> Iterator[str]:
+        return _typing.cast("Iterator[str]", self._call("__iter__"))
 
     def __bool__(self) -> bool:
         return _typing.cast("bool", self._call("__bool__"))
 
-    def counts(self, at_least: int = 0) -> _collections_abc.Iterable[tuple[str, int]]:
-        return _typing.cast(
-            "_collections_abc.Iterable[tuple[str, int]]", self._call("counts", at_least)
-        )
+    def counts(self, at_least: int = 0) -> Iterable[tuple[str, int]]:
+        return _typing.cast("Iterable[tuple[str, int]]", self._call("counts", at_least))
 
-    def squares(self, n: int) -> _collections_abc.Generator[int, None, None]:
-        return _typing.cast(
-            "_collections_abc.Generator[int, None, None]", self._call("squares", n)
-        )
+    def squares(self, n: int) -> Generator[int, None, None]:
+        return _typing.cast("Generator[int, None, None]", self._call("squares", n))
 
     @_typing.overload
     def pick(self, key: str) -> int: ...
@@ -121,7 +117,7 @@ class LeaseProxy(_typedmgr.TypedProxy):
     }
     _fingerprint_ = "2a2823c0a417bff2"
 
-    def __enter__(self) -> _typing_extensions.Self:
+    def __enter__(self) -> Self:
         return self._call_self("__enter__")
 
     def __exit__(self, *exc_info: object) -> None:
@@ -148,14 +144,14 @@ class LedgerProxy(_typedmgr.TypedProxy):
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "b04a28858d166b2b"
 
-    def __enter__(self) -> _typing_extensions.Self:
+    def __enter__(self) -> Self:
         return self._call_self("__enter__")
 
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
-        tb: _types.TracebackType | None,
+        tb: TracebackType | None,
         /,
     ) -> bool:
         """True suppresses the exception the block raised, in the client."""

@@ -9,8 +9,10 @@ import tests.golden.family.protocols as _tests_golden_family_protocols
 import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
-    import collections.abc as _collections_abc
-    import typing_extensions as _typing_extensions
+    from collections.abc import Generator, Iterator
+    from typing_extensions import Self
+
+    from tests.golden.family.protocols import Chunks, Encoding
 
 __all__ = [
     "BlobProxy",
@@ -57,9 +59,16 @@ class BlobProxy(ReadableProxy, SizedProxy):
     """Extends two Protocols: its proxy is a ReadableProxy and a SizedProxy."""
 
     _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Blob
-    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("size", "read", "tell", "name")
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "size",
+        "read",
+        "tell",
+        "name",
+        "decode",
+        "chunks",
+    )
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    _fingerprint_ = "36fe2a3f69133b69"
+    _fingerprint_ = "b1e00dfed4d274d2"
 
     def tell(self) -> int:
         """Overridden: still the position, documented anew."""
@@ -67,6 +76,12 @@ class BlobProxy(ReadableProxy, SizedProxy):
 
     def name(self) -> str:
         return _typing.cast("str", self._call("name"))
+
+    def decode(self, encoding: Encoding = "utf-8") -> str:
+        return _typing.cast("str", self._call("decode", encoding))
+
+    def chunks(self, size: int) -> Chunks:
+        return _typing.cast("Chunks", self._call("chunks", size))
 
 
 class SourceProxy(_typedmgr.TypedProxy, _typing.Generic[_T_co]):
@@ -111,21 +126,17 @@ class QueryProxy(_typedmgr.TypedProxy):
     }
     _fingerprint_ = "09d4325e912e8bbe"
 
-    def where(self, clause: str) -> _typing_extensions.Self:
-        return _typing.cast(
-            "_typing_extensions.Self", self._call_fluent("where", clause)
-        )
+    def where(self, clause: str) -> Self:
+        return _typing.cast("Self", self._call_fluent("where", clause))
 
-    def limit(self, n: int) -> _typing_extensions.Self:
-        return _typing.cast("_typing_extensions.Self", self._call_fluent("limit", n))
+    def limit(self, n: int) -> Self:
+        return _typing.cast("Self", self._call_fluent("limit", n))
 
-    def copy(self) -> _typing_extensions.Self:
-        return _typing.cast("_typing_extensions.Self", self._call_fluent("copy"))
+    def copy(self) -> Self:
+        return _typing.cast("Self", self._call_fluent("copy"))
 
-    def parent(self) -> _typing_extensions.Self | None:
-        return _typing.cast(
-            "_typing_extensions.Self | None", self._call_fluent("parent")
-        )
+    def parent(self) -> Self | None:
+        return _typing.cast("Self | None", self._call_fluent("parent"))
 
     def clauses(self) -> list[str]:
         return _typing.cast("list[str]", self._call("clauses"))
@@ -179,14 +190,13 @@ class StoreProxy(_typedmgr.TypedProxy):
     def stream(self) -> StreamProxy[str]:
         return _typing.cast("StreamProxy[str]", self._call("stream"))
 
-    def feed(self, start: int) -> _collections_abc.Generator[int, int | None, str]:
+    def feed(self, start: int) -> Generator[int, int | None, str]:
         return _typing.cast(
-            "_collections_abc.Generator[int, int | None, str]",
-            self._call("feed", start),
+            "Generator[int, int | None, str]", self._call("feed", start)
         )
 
-    def names(self) -> _collections_abc.Iterator[str]:
-        return _typing.cast("_collections_abc.Iterator[str]", self._call("names"))
+    def names(self) -> Iterator[str]:
+        return _typing.cast("Iterator[str]", self._call("names"))
 
 
 class StreamProxy(SourceProxy[_T], _typing.Generic[_T]):

@@ -9,11 +9,11 @@ import tests.golden.generic.protocols as _tests_golden_generic_protocols
 import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
-    import collections.abc as _collections_abc
+    from collections.abc import Hashable, Iterator
 
 __all__ = ["BoxProxy", "GenericManager", "PairProxy"]
 
-_K_co = _typing.TypeVar("_K_co", bound="_collections_abc.Hashable", covariant=True)
+_K_co = _typing.TypeVar("_K_co", bound="Hashable", covariant=True)
 _T = _typing.TypeVar("_T")
 _V_co = _typing.TypeVar("_V_co", covariant=True)
 
@@ -36,8 +36,8 @@ class BoxProxy(_typedmgr.TypedProxy, _typing.Generic[_T]):
     def labelled(self, label: str) -> PairProxy[str, _T]:
         return _typing.cast("PairProxy[str, _T]", self._call("labelled", label))
 
-    def history(self) -> _collections_abc.Iterator[_T]:
-        return _typing.cast("_collections_abc.Iterator[_T]", self._call("history"))
+    def history(self) -> Iterator[_T]:
+        return _typing.cast("Iterator[_T]", self._call("history"))
 
 
 class PairProxy(_typedmgr.TypedProxy, _typing.Generic[_K_co, _V_co]):

@@ -10,10 +10,11 @@ import tests.golden.quoted.protocols as _tests_golden_quoted_protocols
 import typedmgr as _typedmgr
 
 if _typing_.TYPE_CHECKING:
-    import io as _io
-    import pathlib as _pathlib
+    from io import BytesIO
+    from pathlib import PurePosixPath
+    from typing import Literal
 
-    import tests.golden.quoted.heavy as _tests_golden_quoted_heavy
+    from tests.golden.quoted.heavy import Mode, Report
 
 __all__ = ["CatalogProxy", "EntryProxy", "QuotedManager"]
 
@@ -48,23 +49,17 @@ class CatalogProxy(_typedmgr.TypedProxy):
     def find(self, name: _builtins_.str) -> EntryProxy | None:
         return _typing_.cast("EntryProxy | None", self._call("find", name))
 
-    def summary(
-        self, report: _tests_golden_quoted_heavy.Report
-    ) -> list[_tests_golden_quoted_heavy.Report]:
-        return _typing_.cast(
-            "list[_tests_golden_quoted_heavy.Report]", self._call("summary", report)
-        )
+    def summary(self, report: Report) -> list[Report]:
+        return _typing_.cast("list[Report]", self._call("summary", report))
 
-    def tune(
-        self, mode: _typing_.Literal[_tests_golden_quoted_heavy.Mode.FAST]
-    ) -> None:
+    def tune(self, mode: Literal[Mode.FAST]) -> None:
         self._call("tune", mode)
 
     def nothing(self) -> tuple[()]:
         return _typing_.cast("tuple[()]", self._call("nothing"))
 
-    def dump(self, where: _pathlib.PurePosixPath) -> _io.BytesIO:
-        return _typing_.cast("_io.BytesIO", self._call("dump", where))
+    def dump(self, where: PurePosixPath) -> BytesIO:
+        return _typing_.cast("BytesIO", self._call("dump", where))
 
     def forward(
         self, _typing: int, /, _builtins: _builtins_.str = "b"
