@@ -717,7 +717,8 @@ def test_self_returns_are_fluent_and_map_to_the_protocol() -> None:
     assert Query is query.method("where").remote
     typeids = query.method_to_typeid
     assert "tests.golden.family.protocols:Query" == typeids["where"]
-    assert frozenset({"where", "limit", "copy", "parent"}) == typeids.fluent
+    assert frozenset({"where", "limit", "copy", "parent", "root"}) == typeids.fluent
+    assert query.method("root").is_property
     assert frozenset({"parent"}) == typeids.optional
     assert frozenset() == typeids.itself
 

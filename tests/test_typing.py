@@ -341,6 +341,7 @@ GENERATED_CODE_CALLS = frozenset(
         "_call_fluent",
         "_call_exit",
         "_get",
+        "_get_fluent",
         "_send",
         "_create_proxy",
         "_reply",

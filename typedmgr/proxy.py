@@ -330,6 +330,10 @@ class TypedProxy(managers.BaseProxy):
         """Read the attribute or property ``name`` of the referent."""
         return self._call(GETATTR, name)
 
+    def _get_fluent(self, name: str) -> object:
+        """Read a ``-> Self`` property: as :meth:`_call_fluent` returns."""
+        return self._call_fluent(GETATTR, name)
+
     def _send(self, methodname: str, /, *args: object, **kwds: object) -> None:
         """Call a ``@oneway`` method: send the request and return without waiting."""
         request = (self._id, ONEWAY, (methodname, args), kwds, ())
@@ -791,8 +795,10 @@ def _build_proxy_class(interface: Interface) -> type[TypedProxy]:
 def _runtime_property(method: Method) -> property:
     name = method.name
 
+    fluent = method.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT)
+
     def get(self: TypedProxy) -> object:
-        return self._get(name)
+        return self._get_fluent(name) if fluent else self._get(name)
 
     return property(get, doc=method.doc)
 

@@ -622,7 +622,7 @@ def _proxy_context(interface: Interface, name: str, writer: TypeWriter) -> Proxy
         if method.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT):
             call = f"self._call_fluent({_quoted(method.name)}{call_args})"
             if method.is_property:
-                call = f"self._get({_quoted(method.name)})"
+                call = f"self._get_fluent({_quoted(method.name)})"
         if method.oneway:
             body = f"self._send({_quoted(method.name)}{call_args})"
         elif method.return_kind is ReturnKind.SELF:

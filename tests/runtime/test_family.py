@@ -83,6 +83,8 @@ def test_self_is_the_same_proxy_when_the_server_returns_the_same_object(
     parent = copy.parent()
     assert type(parent) is QueryProxy
     assert parent._id == query._id
+    assert query.root is query  # a `-> Self` property
+    assert type(copy.root) is QueryProxy and copy.root._id == query._id
 
 
 def test_self_returns_the_callers_own_subclass(store: StoreProxy) -> None:
@@ -97,6 +99,7 @@ def test_self_returns_the_callers_own_subclass(store: StoreProxy) -> None:
     copy = mine.copy()
     assert type(copy) is MyQuery
     assert ["from t", "x"] == copy.clauses()
+    assert type(copy.root) is MyQuery and mine.root is mine
 
 
 def test_self_in_a_pipeline(store: StoreProxy) -> None:
@@ -155,7 +158,7 @@ with FamilyManager(address=("127.0.0.1", 0), authkey=b"family") as m:
     assert isinstance(blob, proxy_class_for(Sized))
     assert (blob.read(5), blob.size()) == (b"hello", 11)
     query = store.query()
-    assert query.where("a") is query
+    assert query.where("a") is query and query.root is query
     assert type(query.copy()) is type(query) and query.copy() is not query
     assert store.open(4) is None
     feed = store.feed(1)

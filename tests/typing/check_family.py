@@ -93,6 +93,8 @@ def fluent(store: StoreProxy, mine: MyQuery) -> None:
     assert_type(query.where("a").limit(3), QueryProxy)
     assert_type(query.copy(), QueryProxy)
     assert_type(query.parent(), QueryProxy | None)
+    assert_type(query.root, QueryProxy)
+    assert_type(mine.root, MyQuery)
     assert_type(mine.where("a"), MyQuery)  # Self: subclasses included
     assert_type(mine.where("a").first_clause(), str)
     assert_type(mine.parent(), MyQuery | None)

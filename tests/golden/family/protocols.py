@@ -72,6 +72,11 @@ class Query(Protocol):
 
     def parent(self) -> Self | None: ...
 
+    @property
+    def root(self) -> Self:
+        """The first query of the chain of copies; read from the server."""
+        ...
+
     def clauses(self) -> list[str]: ...
 
     @oneway
@@ -165,6 +170,10 @@ class QueryImpl:
 
     def parent(self) -> QueryImpl | None:
         return self._parent
+
+    @property
+    def root(self) -> QueryImpl:
+        return self if self._parent is None else self._parent.root
 
     def clauses(self) -> list[str]:
         return list(self._clauses)

@@ -115,6 +115,7 @@ class QueryProxy(_typedmgr.TypedProxy):
         "limit",
         "copy",
         "parent",
+        "root",
         "clauses",
         "log",
     )
@@ -122,9 +123,10 @@ class QueryProxy(_typedmgr.TypedProxy):
         "copy": "tests.golden.family.protocols:Query",
         "limit": "tests.golden.family.protocols:Query",
         "parent": "tests.golden.family.protocols:Query",
+        "root": "tests.golden.family.protocols:Query",
         "where": "tests.golden.family.protocols:Query",
     }
-    _fingerprint_ = "09d4325e912e8bbe"
+    _fingerprint_ = "b6c1aa169f241c7e"
 
     def where(self, clause: str) -> Self:
         return _typing.cast("Self", self._call_fluent("where", clause))
@@ -137,6 +139,11 @@ class QueryProxy(_typedmgr.TypedProxy):
 
     def parent(self) -> Self | None:
         return _typing.cast("Self | None", self._call_fluent("parent"))
+
+    @property
+    def root(self) -> Self:
+        """The first query of the chain of copies; read from the server."""
+        return _typing.cast("Self", self._get_fluent("root"))
 
     def clauses(self) -> list[str]:
         return _typing.cast("list[str]", self._call("clauses"))
