@@ -369,6 +369,30 @@ def test_a_module_target_takes_all_its_managers(tmp_path: Path) -> None:
     assert out.read_text() == render("forms").source
 
 
+def test_gen_refuses_static_methods_naming_protocol_and_method(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A static method on a Protocol stops `typedmgr gen` (exit 2), never silently dropped."""
+    (tmp_path / "static_protocols.py").write_text(
+        "from typing import Protocol\n"
+        "from typedmgr import TypedManager\n"
+        "class Clock(Protocol):\n"
+        "    def now(self) -> float: ...\n"
+        "    @staticmethod\n"
+        "    def zone() -> str: ...\n"
+        "class ClockManager(TypedManager): ...\n"
+        "ClockManager.register(Clock)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert 2 == gen(["static_protocols:ClockManager", "--out", str(tmp_path / "o.py")])
+    err = capsys.readouterr().err
+    assert (
+        "Clock.zone: static methods cannot be proxied - a proxy calls methods of one "
+        "remote object; declare it as an instance method" in err
+    )
+    assert not (tmp_path / "o.py").exists()
+
+
 def test_console_script_refuses_unsupported_forms(tmp_path: Path) -> None:
     """The installed `typedmgr gen` exits 2 naming Protocol and method, writing nothing."""
     (tmp_path / "bad_iter.py").write_text(

@@ -773,3 +773,31 @@ def test_static_and_class_method_implementations_serve_instance_methods() -> Non
     check_implementation(interface_of(Versioned), Impl)
     with pytest.raises(InterfaceError, match="takes 0 positional parameter"):
         check_implementation(interface_of(Versioned), Missing)
+
+
+def test_register_refuses_class_and_static_methods() -> None:
+    """register() fails on a Protocol declaring a class method, naming it; nothing is
+    registered (the method is not silently dropped)."""
+
+    class Registry(Protocol):
+        def names(self) -> list[str]: ...
+        @classmethod
+        def kinds(cls) -> list[str]: ...
+
+    class RegistryImpl:
+        def names(self) -> list[str]:
+            return []
+
+        @classmethod
+        def kinds(cls) -> list[str]:
+            return []
+
+    class M(TypedManager): ...
+
+    with pytest.raises(
+        InterfaceError,
+        match=r"\.Registry\.kinds: class methods cannot be proxied - .* declare it as "
+        r"an instance method \(the implementation may keep it a class method\)$",
+    ):
+        M.register(Registry, RegistryImpl)
+    assert "Registry" not in M._registry
