@@ -198,30 +198,30 @@ class Other(Protocol):
             "remote object; declare it as an instance method",
         ),
         (
-            "@overload\n    def m(self, x: int) -> Item: ...\n"
-            "    @overload\n    def m(self, x: str) -> int: ...",
-            "Bad.m: overloads return Item and int; the server cannot tell which overload "
+            "@overload\n    def o1(self, x: int) -> Item: ...\n"
+            "    @overload\n    def o1(self, x: str) -> int: ...",
+            "Bad.o1: overloads return Item and int; the server cannot tell which overload "
             "a call matched",
         ),
         (
-            "@overload\n    def m(self, x: int) -> Item: ...\n"
-            "    @overload\n    def m(self, x: str) -> Other: ...",
-            "Bad.m: overloads return Item and Other; the server cannot tell",
+            "@overload\n    def o2(self, x: int) -> Item: ...\n"
+            "    @overload\n    def o2(self, x: str) -> Other: ...",
+            "Bad.o2: overloads return Item and Other; the server cannot tell",
         ),
         (
-            "@overload\n    def m(self, x: int) -> Self: ...\n"
-            "    @overload\n    def m(self, x: str) -> Item: ...",
-            "Bad.m: overloads return Self and Item; the server cannot tell",
+            "@overload\n    def o3(self, x: int) -> Self: ...\n"
+            "    @overload\n    def o3(self, x: str) -> Item: ...",
+            "Bad.o3: overloads return Self and Item; the server cannot tell",
         ),
         (
-            "@overload\n    def m(self, x: int) -> Iterator[int]: ...\n"
-            "    @overload\n    def m(self, x: str) -> Generator[int, None, None]: ...",
-            "Bad.m: overloads return Iterator[int] and Generator[int, None, None];",
+            "@overload\n    def o4(self, x: int) -> Iterator[int]: ...\n"
+            "    @overload\n    def o4(self, x: str) -> Generator[int, None, None]: ...",
+            "Bad.o4: overloads return Iterator[int] and Generator[int, None, None];",
         ),
         (
-            "@overload\n    @oneway\n    def m(self, x: int) -> None: ...\n"
-            "    @overload\n    def m(self, x: str) -> None: ...",
-            "Bad.m: overloads cannot be @oneway",
+            "@overload\n    @oneway\n    def o5(self, x: int) -> None: ...\n"
+            "    @overload\n    def o5(self, x: str) -> None: ...",
+            "Bad.o5: overloads cannot be @oneway",
         ),
         (
             "def __enter__(self, mode: str) -> Self: ...",
@@ -238,6 +238,15 @@ class Other(Protocol):
         (
             "@oneway\n    def __exit__(self, *exc: object) -> None: ...",
             "Bad.__exit__: __exit__ cannot be @oneway",
+        ),
+        (
+            "def m(self, data: memoryview) -> None: ...",
+            "Bad.m: parameter 'data' is memoryview; a memoryview cannot be pickled, so "
+            "it cannot be sent yet - declare bytes or bytearray",
+        ),
+        (
+            "def m(self) -> bytes | memoryview: ...",
+            "Bad.m: returns bytes | memoryview; a memoryview cannot be pickled",
         ),
         ("x = 1", "Bad.x: only methods and properties can be proxied, not int members"),
         (

@@ -575,6 +575,13 @@ def _method(
     if inspect.iscoroutinefunction(func):
         raise InterfaceError(f"{where}: async methods cannot be proxied yet")
     hints = _hints(where, func, namespace)
+    for key, hint in hints.items():
+        if _mentions(hint, memoryview):
+            what = "returns" if key == "return" else f"parameter {key!r} is"
+            raise InterfaceError(
+                f"{where}: {what} {_describe(hint)}; a memoryview cannot be pickled, "
+                "so it cannot be sent yet - declare bytes or bytearray"
+            )
     params = _params(where, func, hints, require_annotations=True)[1:]
     name = func.__name__
     returns = hints.get("return")
@@ -852,6 +859,10 @@ _ASYNC_ITERATOR_ORIGINS = frozenset(
 
 def _is_union(tp: object) -> bool:
     return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _mentions(tp: object, cls: type) -> bool:
+    return tp is cls or any(_mentions(a, cls) for a in typing.get_args(tp))
 
 
 def _mentions_protocol(tp: object) -> bool:
