@@ -728,8 +728,10 @@ def _alias_of(
         if len(names) != 1:
             return None
         name, value = names[0], raw
+    is_class = isinstance(value, type) and typing.get_origin(value) is None
     if (
-        isinstance(value, (type, typing.TypeVar, types.ModuleType))
+        is_class  # (``list[bytes]`` passes for a type on Python 3.10)
+        or isinstance(value, (typing.TypeVar, types.ModuleType))
         or hasattr(value, "__supertype__")  # a NewType is spelled by its own name
         or value != evaluated
     ):
