@@ -1,8 +1,11 @@
 """Render: interface models -> template context -> source text.
 
 Every decision about the generated code is made here, as ready-made strings; the templates only
-lay them out. Imports are collected while the body is rendered, each aliased with a leading
-underscore (``import shop.api as _shop_api``) so no user name can collide with them.
+lay them out. Imports are collected while the body is rendered: the names annotations use
+are imported under their own names (``from shop.models import Receipt``), as the Protocols
+wrote them, unless one would clash; everything else (typedmgr, the Protocols' modules for
+``_protocol_``, a clashing name's module) under a leading-underscore alias
+(``import shop.api as _shop_api``) that no user name can collide with.
 """
 
 from __future__ import annotations
