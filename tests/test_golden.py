@@ -469,3 +469,31 @@ def test_dump_model_records_overloads_properties_and_oneway(
         if k == "Forms"
     }
     assert "Color.RED" == (methods["Forms", "values"]["params"][0]["default"])
+
+
+@pytest.mark.parametrize("future", [True, False])
+def test_aliases_are_imported_from_where_they_are_defined(
+    future: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alias the Protocol imported (renamed or not) is spelled as its home module names
+    it; an annotation that merely equals an alias, or wraps one, is spelled out."""
+    (tmp_path / "alias_user.py").write_text(
+        ("from __future__ import annotations\n" if future else "")
+        + "from typing import Literal, Protocol\n"
+        "from tests.golden.family.protocols import Chunks, Encoding as Enc\n"
+        "from typedmgr import TypedManager\n"
+        "class Text(Protocol):\n"
+        "    def decode(self, encoding: Enc) -> Chunks: ...\n"
+        "    def spelled(self, encoding: Literal['ascii']) -> list[Chunks]: ...\n"
+        "class TextManager(TypedManager): ...\n"
+        "TextManager.register(Text)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "alias_user", raising=False)
+    stub = render_module(load_managers(["alias_user:TextManager"])).stub
+    assert "from tests.golden.family.protocols import Chunks, Encoding\n" in stub
+    assert "def decode(self, encoding: Encoding) -> Chunks: ..." in stub
+    assert (
+        'def spelled(self, encoding: Literal["ascii"]) -> list[list[bytes]]: ...'
+        in stub
+    )
