@@ -27,7 +27,7 @@ import threading
 import traceback
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterable, Set as AbstractSet
+from collections.abc import Callable, Iterable, Sequence, Set as AbstractSet
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
@@ -37,13 +37,16 @@ from typedmgr.channel import (
     GETATTR,
     ITSELF,
     ONEWAY,
+    PROTOCOL,
     PROXIED,
     RELEASE,
     SERVER_RPCS,
+    carries_large,
     dumps,
+    framed_uncopied,
     nodelay,
 )
-from typedmgr.frames import framed
+from typedmgr.frames import Buffer, framed
 from typedmgr.model import GENERATOR_TYPEID, ITERATOR_TYPEID, interface_of
 from typedmgr.proxy import TRACEBACK_ATTR
 from typedmgr.sessions import Sessions, session_of
@@ -441,7 +444,7 @@ class TypedServer(managers.Server):
         wire = frames.Wire(
             conn, self.max_message_size, spin=self.request_spin, crowd=self._crowd
         )
-        replies: list[bytes] = []
+        replies: list[Buffer] = []
         while not self.stop_event.is_set():
             try:
                 payload: bytes | bytearray | None = wire.buffered()
@@ -531,11 +534,14 @@ class TypedServer(managers.Server):
                 replies.append(msg)
         return replies
 
-    def _encode(self, conn: Connection, msg: tuple[str, object]) -> list[bytes]:
+    def _encode(self, conn: Connection, msg: tuple[str, object]) -> Sequence[Buffer]:
         """A reply, framed; a reply that cannot be pickled becomes ``#UNSERIALIZABLE``.
 
         A batch's replies go as one ``#RETURN``, each that cannot be pickled replaced.
+        A large bytes or bytearray result is written from its own memory, uncopied.
         """
+        if msg[0] == "#RETURN" and carries_large(msg[1:]):
+            return framed_uncopied(msg)
         if msg[0] == BATCH:
             replies: Any = msg[1]
             msg = ("#RETURN", replies)
@@ -564,7 +570,7 @@ class TypedServer(managers.Server):
             self._sent(pickler.sent)
         return data
 
-    def _flush(self, wire: frames.Wire, replies: list[bytes]) -> None:
+    def _flush(self, wire: frames.Wire, replies: list[Buffer]) -> None:
         if replies:
             try:
                 wire.write(replies)
@@ -782,7 +788,7 @@ class _ReplyPickler(pickle.Pickler):
 
     def __init__(self, local_proxies: dict[int, tuple[weakref.ref[Any], str]]) -> None:
         self._file = io.BytesIO()
-        super().__init__(self._file, pickle.DEFAULT_PROTOCOL)
+        super().__init__(self._file, PROTOCOL)
         self._local_proxies = local_proxies
         self.sent: list[str] = []
 
