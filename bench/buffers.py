@@ -10,8 +10,9 @@ the three in turn (alternating, so that drift on the shared machine hits all thr
 - raw socket: the bytes written to a TCP socket and read back into a buffer made ready
   beforehand, by a server that does the same: no pickling, no allocation - the floor.
 
-Payloads travel in-band, pickled into the message (protocol 5 out-of-band buffers are not
-used yet): this is the baseline that work would be measured against.
+typedmgr writes a payload of 64 KiB or more from its own memory, beside the rest of the
+message, so the sender copies nothing; the receiver still copies it out of the message into
+the new object (protocol 5 out-of-band buffers, read into their own memory, are not used yet).
 """
 
 from __future__ import annotations
