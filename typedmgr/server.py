@@ -36,12 +36,12 @@ from typedmgr.channel import (
     BATCH,
     GETATTR,
     ITSELF,
+    LARGE_PAYLOAD,
     ONEWAY,
     PROTOCOL,
     PROXIED,
     RELEASE,
     SERVER_RPCS,
-    carries_large,
     dumps,
     framed_uncopied,
     nodelay,
@@ -538,9 +538,16 @@ class TypedServer(managers.Server):
         """A reply, framed; a reply that cannot be pickled becomes ``#UNSERIALIZABLE``.
 
         A batch's replies go as one ``#RETURN``, each that cannot be pickled replaced.
-        A large bytes or bytearray result is written from its own memory, uncopied.
+        A large bytes result is written from its own memory, uncopied (a bytearray is
+        copied: the reply may wait for the requests that arrived with it, which could
+        change it meanwhile).
         """
-        if msg[0] == "#RETURN" and carries_large(msg[1:]):
+        result = msg[1]
+        if (
+            msg[0] == "#RETURN"
+            and type(result) is bytes
+            and len(result) >= LARGE_PAYLOAD
+        ):
             return framed_uncopied(msg)
         if msg[0] == BATCH:
             replies: Any = msg[1]
