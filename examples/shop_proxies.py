@@ -10,7 +10,8 @@ import shop.api as _shop_api
 import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
-    import shop.models as _shop_models
+    from shop.api import Currency
+    from shop.models import Category, Item, OrderLine, Receipt
 
 __all__ = ["CartProxy", "CatalogProxy", "CounterProxy", "ShopManager", "ShopProxy"]
 
@@ -18,8 +19,8 @@ __all__ = ["CartProxy", "CatalogProxy", "CounterProxy", "ShopManager", "ShopProx
 class CartProxy(_typedmgr.TypedProxy):
     """One customer's cart; every client holding it sees the same cart."""
 
-    _protocol_ = _shop_api.Cart
-    _exposed_ = ("add", "lines", "checkout")
+    _protocol_: _typing.ClassVar[type] = _shop_api.Cart
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("add", "lines", "checkout")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "e6ce777e0c2239ef"
 
@@ -27,46 +28,37 @@ class CartProxy(_typedmgr.TypedProxy):
         """Add ``qty`` of ``sku``; return the quantity of it now in the cart."""
         return _typing.cast("int", self._call("add", sku, qty))
 
-    def lines(self) -> list[_shop_models.OrderLine]:
-        return _typing.cast("list[_shop_models.OrderLine]", self._call("lines"))
+    def lines(self) -> list[OrderLine]:
+        return _typing.cast("list[OrderLine]", self._call("lines"))
 
-    def checkout(self) -> _shop_models.Receipt:
+    def checkout(self) -> Receipt:
         """Empty the cart and return what was bought."""
-        return _typing.cast("_shop_models.Receipt", self._call("checkout"))
+        return _typing.cast("Receipt", self._call("checkout"))
 
 
 class CatalogProxy(_typedmgr.TypedProxy):
     """What the shop sells."""
 
-    _protocol_ = _shop_api.Catalog
-    _exposed_ = ("item", "items", "price")
+    _protocol_: _typing.ClassVar[type] = _shop_api.Catalog
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("item", "items", "price")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "0ee7e2475296e717"
 
-    def item(self, sku: str) -> _shop_models.Item | None:
-        return _typing.cast("_shop_models.Item | None", self._call("item", sku))
+    def item(self, sku: str) -> Item | None:
+        return _typing.cast("Item | None", self._call("item", sku))
 
-    def items(
-        self,
-        category: _shop_models.Category | None = None,
-    ) -> list[_shop_models.Item]:
-        return _typing.cast("list[_shop_models.Item]", self._call("items", category))
+    def items(self, category: Category | None = None) -> list[Item]:
+        return _typing.cast("list[Item]", self._call("items", category))
 
-    def price(
-        self,
-        sku: str,
-        /,
-        *,
-        currency: _typing.Literal["EUR", "USD"] = "EUR",
-    ) -> float:
+    def price(self, sku: str, /, *, currency: Currency = "EUR") -> float:
         return _typing.cast("float", self._call("price", sku, currency=currency))
 
 
 class CounterProxy(_typedmgr.TypedProxy):
     """A named tally kept on the server."""
 
-    _protocol_ = _shop_api.Counter
-    _exposed_ = ("increment", "value")
+    _protocol_: _typing.ClassVar[type] = _shop_api.Counter
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("increment", "value")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "309a5ec2f45057bd"
 
@@ -81,8 +73,14 @@ class CounterProxy(_typedmgr.TypedProxy):
 class ShopProxy(_typedmgr.TypedProxy):
     """The entry point: hands out the catalog, carts and counters."""
 
-    _protocol_ = _shop_api.Shop
-    _exposed_ = ("catalog", "cart", "find_cart", "counter", "sales")
+    _protocol_: _typing.ClassVar[type] = _shop_api.Shop
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "catalog",
+        "cart",
+        "find_cart",
+        "counter",
+        "sales",
+    )
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "cart": "shop.api:Cart",
         "catalog": "shop.api:Catalog",

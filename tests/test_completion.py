@@ -72,3 +72,56 @@ def test_overloads_are_shown_from_the_module_and_from_its_stub(
     assert ["pick(key: str) -> int", "pick(key: str, default: str) -> int | str"] == [
         s.to_string() for s in script.get_signatures(3, len("    b.pick("))
     ]
+
+
+def signatures(module: str, code: str, name: str) -> list[str]:
+    """jedi's signatures of attribute ``name`` completed at the end of ``code``."""
+    source = f"from {module} import *\n{code}."
+    project = jedi.Project(ROOT, added_sys_path=[str(ROOT / "examples")])
+    script = jedi.Script(source, path=ROOT / "snippet.py", project=project)
+    lines = source.splitlines()
+    found = script.complete(len(lines), len(lines[-1]))
+    return [s.to_string() for c in found if c.name == name for s in c.get_signatures()]
+
+
+@pytest.mark.parametrize(
+    ("module", "code", "name", "shown"),
+    [
+        (
+            "tests.golden.family.expected.proxies",
+            "FamilyManager().Store().open('a.txt')",
+            "decode",
+            'decode(encoding: Encoding="utf-8") -> str',
+        ),
+        (
+            "tests.golden.family.expected.proxies",
+            "FamilyManager().Store().open('a.txt')",
+            "chunks",
+            "chunks(size: int) -> Chunks",
+        ),
+        (
+            "tests.golden.forms.expected.proxies",
+            "FormsManager().Forms()",
+            "values",
+            "values(color: Color=..., at: Point | None=None) -> Row",  # the .pyi's
+        ),
+        (
+            "tests.golden.forms.expected.proxies",
+            "FormsManager().Forms()",
+            "literal",
+            'literal(mode: Literal["r", "w"]="r", level: Literal[1, 2]=1) -> str',
+        ),
+        (
+            "shop_proxies",
+            "ShopManager().Shop().cart('ann')",
+            "checkout",
+            "checkout() -> Receipt",
+        ),
+    ],
+)
+def test_signatures_use_the_protocols_own_names(
+    module: str, code: str, name: str, shown: str
+) -> None:
+    """IDEs read the .py: user types, aliases and typing forms appear as the Protocol
+    wrote them, not as the generated module's private aliases."""
+    assert [shown] == signatures(module, code, name)

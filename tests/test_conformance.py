@@ -4,8 +4,7 @@ checker's rules for overriding: parameters contravariant, results covariant."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Literal, Protocol, TypedDict, TypeVar
-from typing_extensions import overload
+from typing import Any, Literal, Protocol, TypedDict, TypeVar, overload
 
 import pytest
 

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
-from typing import ClassVar, Optional, Protocol, Union
-from typing_extensions import Self
+import typing_extensions
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import ClassVar, Optional, Protocol, Self, Union
 
 import pytest
 
 from tests.golden.bag.protocols import Bag, Lease, Ledger
+from tests.golden.family.protocols import (
+    Blob,
+    Numbers,
+    Query,
+    Readable,
+    Sized as SizedBase,
+    Source,
+    Store,
+    Stream,
+)
 from tests.golden.forms.protocols import Forms, FormsImpl, Leaf, Node, NodeImpl
 from tests.golden.forms.values import Color
 from tests.shadowing import ShadowsStr
 from typedmgr import InterfaceError, TypedManager, interface_of, oneway
 from typedmgr.model import (
+    GENERATOR_TYPEID,
     ITERATOR_TYPEID,
     NO_DEFAULT,
     ParamKind,
@@ -66,16 +77,12 @@ def test_return_kinds() -> None:
 
 
 def test_oneway_and_unexposed_members() -> None:
-    """@oneway is recorded; private, static and class methods are not exposed."""
+    """@oneway is recorded; private methods are not exposed."""
 
     class Mixed(Protocol):
         @oneway
         def fire(self, event: str) -> None: ...
         def _private(self) -> int: ...
-        @staticmethod
-        def helper() -> int: ...
-        @classmethod
-        def build(cls) -> int: ...
 
     assert ("fire",) == interface_of(Mixed).exposed
     assert interface_of(Mixed).method("fire").oneway
@@ -157,15 +164,64 @@ class Other(Protocol):
         ),
         (
             "def m(self, other: Self) -> None: ...",
-            "Bad.m: `Self` cannot be proxied - name the Protocol instead",
+            "Bad.m: `Self` cannot be proxied as a parameter - name the Protocol instead",
         ),
         (
             "def m(self) -> list[Self]: ...",
-            "Bad.m: `Self` cannot be proxied - name the Protocol instead",
+            "Bad.m: returns list[Self]; `Self` can only be returned as `Self` or `Self | None`",
+        ),
+        (
+            "def m(self) -> Iterator[Self]: ...",
+            "Bad.m: returns Iterator[Self]; `Self` can only be returned as `Self` or",
+        ),
+        (
+            "def m(self) -> Self | int: ...",
+            "Bad.m: returns Self | int; `Self` can only be returned as `Self` or",
+        ),
+        (
+            "p: list[Self]",
+            "Bad.p: declared list[Self]; `Self` can only be declared as `Self` or",
         ),
         (
             "def __enter__(self) -> list[Self]: ...",
-            "Bad.__enter__: `Self` cannot be proxied - name the Protocol instead",
+            "Bad.__enter__: returns list[Self]; `Self` can only be returned as `Self`",
+        ),
+        (
+            "@staticmethod\n    def helper() -> int: ...",
+            "Bad.helper: static methods cannot be proxied - a proxy calls methods of one "
+            "remote object; declare it as an instance method (the implementation may "
+            "keep it a static method)",
+        ),
+        (
+            "@classmethod\n    def build(cls) -> int: ...",
+            "Bad.build: class methods cannot be proxied - a proxy calls methods of one "
+            "remote object; declare it as an instance method",
+        ),
+        (
+            "@overload\n    def o1(self, x: int) -> Item: ...\n"
+            "    @overload\n    def o1(self, x: str) -> int: ...",
+            "Bad.o1: overloads return Item and int; the server cannot tell which overload "
+            "a call matched",
+        ),
+        (
+            "@overload\n    def o2(self, x: int) -> Item: ...\n"
+            "    @overload\n    def o2(self, x: str) -> Other: ...",
+            "Bad.o2: overloads return Item and Other; the server cannot tell",
+        ),
+        (
+            "@overload\n    def o3(self, x: int) -> Self: ...\n"
+            "    @overload\n    def o3(self, x: str) -> Item: ...",
+            "Bad.o3: overloads return Self and Item; the server cannot tell",
+        ),
+        (
+            "@overload\n    def o4(self, x: int) -> Iterator[int]: ...\n"
+            "    @overload\n    def o4(self, x: str) -> Generator[int, None, None]: ...",
+            "Bad.o4: overloads return Iterator[int] and Generator[int, None, None];",
+        ),
+        (
+            "@overload\n    @oneway\n    def o5(self, x: int) -> None: ...\n"
+            "    @overload\n    def o5(self, x: str) -> None: ...",
+            "Bad.o5: overloads cannot be @oneway",
         ),
         (
             "def __enter__(self, mode: str) -> Self: ...",
@@ -182,6 +238,15 @@ class Other(Protocol):
         (
             "@oneway\n    def __exit__(self, *exc: object) -> None: ...",
             "Bad.__exit__: __exit__ cannot be @oneway",
+        ),
+        (
+            "def m(self, data: memoryview) -> None: ...",
+            "Bad.m: parameter 'data' is memoryview; a memoryview cannot be pickled, so "
+            "it cannot be sent yet - declare bytes or bytearray",
+        ),
+        (
+            "def m(self) -> bytes | memoryview: ...",
+            "Bad.m: returns bytes | memoryview; a memoryview cannot be pickled",
         ),
         ("x = 1", "Bad.x: only methods and properties can be proxied, not int members"),
         (
@@ -200,7 +265,9 @@ def test_unsupported_forms_name_protocol_and_method(body: str, message: str) -> 
         "Optional": Optional,
         "Other": Other,
         "Self": Self,
+        "Generator": Generator,
         "oneway": oneway,
+        "overload": typing_extensions.overload,
         "__name__": __name__,
     }
     exec(f"class Bad(Protocol):\n    {body}\n", namespace)
@@ -640,3 +707,117 @@ def test_an_annotation_naming_a_member_is_refused_with_the_way_out() -> None:
     assert message.startswith("ShadowsStr.name: the annotation of 'return' is ")
     assert "ShadowsStr.str, a member of the class" in message
     assert "spell it builtins.str" in message
+
+
+def test_bases_are_the_protocols_extended_as_written() -> None:
+    """``bases`` keeps type arguments and leaves out the standard library's Protocols."""
+    assert (Readable, SizedBase) == interface_of(Blob).bases
+    assert (Source[int],) == interface_of(Numbers).bases
+    stream = interface_of(Stream)
+    assert 1 == len(stream.bases) and Source is typing_extensions.get_origin(
+        stream.bases[0]
+    )
+    assert interface_of(Blob).declares("tell")  # overridden
+    assert not interface_of(Blob).declares("read")  # inherited
+    assert ("size", "read", "tell", "name", "decode", "chunks") == interface_of(
+        Blob
+    ).exposed
+
+    class Sizeable(typing_extensions.SupportsIndex, Protocol):
+        def size(self) -> int: ...
+
+    assert () == interface_of(Sizeable).bases
+
+
+def test_self_returns_are_fluent_and_map_to_the_protocol() -> None:
+    """``-> Self`` and ``-> Self | None`` wrap under the Protocol's own reference typeid."""
+    query = interface_of(Query)
+    assert ReturnKind.FLUENT == query.method("where").return_kind
+    assert ReturnKind.OPTIONAL_FLUENT == query.method("parent").return_kind
+    assert Query is query.method("where").remote
+    typeids = query.method_to_typeid
+    assert "tests.golden.family.protocols:Query" == typeids["where"]
+    assert frozenset({"where", "limit", "copy", "parent", "root"}) == typeids.fluent
+    assert query.method("root").is_property
+    assert frozenset({"parent"}) == typeids.optional
+    assert frozenset() == typeids.itself
+
+    class Child(Query, Protocol):
+        def extra(self) -> int: ...
+
+    assert Child is interface_of(Child).method("where").remote  # the subclass's own
+
+
+def test_overloads_keep_each_return_and_agree_on_how_it_travels() -> None:
+    """Overloads returning ``P`` and ``P | None`` make an optional remote method."""
+    store = interface_of(Store)
+    opened = store.method("open")
+    assert (ReturnKind.OPTIONAL_REMOTE, Blob) == (opened.return_kind, opened.remote)
+    assert [Blob, Blob | None] == [o.returns for o in opened.overloads]
+    assert "open" in store.method_to_typeid.optional
+    assert ReturnKind.REMOTE == store.method("query").return_kind
+    assert "query" not in store.method_to_typeid.optional
+
+
+def test_generators_get_their_own_typeid() -> None:
+    """``-> Generator[...]`` wraps under the generator typeid; other iterators do not."""
+    typeids = interface_of(Store).method_to_typeid
+    assert (GENERATOR_TYPEID, ITERATOR_TYPEID) == (typeids["feed"], typeids["names"])
+
+
+def test_static_and_class_method_implementations_serve_instance_methods() -> None:
+    """A Protocol's instance method may be a static or class method of the implementation."""
+
+    class Versioned(Protocol):
+        def version(self, major: int) -> str: ...
+        def kinds(self) -> list[str]: ...
+
+    class Impl:
+        @staticmethod
+        def version(major: int) -> str:
+            return str(major)
+
+        @classmethod
+        def kinds(cls) -> list[str]:
+            return []
+
+    class Missing:
+        @staticmethod
+        def version() -> str:
+            return ""
+
+        @classmethod
+        def kinds(cls) -> list[str]:
+            return []
+
+    check_implementation(interface_of(Versioned), Impl)
+    with pytest.raises(InterfaceError, match="takes 0 positional parameter"):
+        check_implementation(interface_of(Versioned), Missing)
+
+
+def test_register_refuses_class_and_static_methods() -> None:
+    """register() fails on a Protocol declaring a class method, naming it; nothing is
+    registered (the method is not silently dropped)."""
+
+    class Registry(Protocol):
+        def names(self) -> list[str]: ...
+        @classmethod
+        def kinds(cls) -> list[str]: ...
+
+    class RegistryImpl:
+        def names(self) -> list[str]:
+            return []
+
+        @classmethod
+        def kinds(cls) -> list[str]:
+            return []
+
+    class M(TypedManager): ...
+
+    with pytest.raises(
+        InterfaceError,
+        match=r"\.Registry\.kinds: class methods cannot be proxied - .* declare it as "
+        r"an instance method \(the implementation may keep it a class method\)$",
+    ):
+        M.register(Registry, RegistryImpl)
+    assert "Registry" not in M._registry

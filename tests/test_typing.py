@@ -30,7 +30,7 @@ PYRIGHT_CONFIG = TYPING / "pyrightconfig.json"
 ANY_FREE = "# mypy: disallow-any-expr\n"
 MYPY_FLAGS = (
     "--strict",
-    "--python-version=3.10",
+    "--python-version=3.11",
     "--no-incremental",
     f"--cache-dir={os.devnull}",
     "--output=json",
@@ -299,3 +299,80 @@ def test_the_generated_module_alone_types_the_same(tmp_path: Path) -> None:
     pyright_config.write_text(json.dumps(settings))
     by_pyright = basedpyright(*cases, config=pyright_config)
     assert (0, []) == (by_pyright.returncode, by_pyright.diagnostics), by_pyright.output
+
+
+PROTOCOL_MODULE = ROOT / "tests" / "golden" / "family" / "protocols.py"
+
+
+def test_a_protocol_module_names_no_any() -> None:
+    """A Protocol module using @oneway, overloads, Self and register() passes mypy's
+    --disallow-any-expr and basedpyright's reportAny: its own API needs no exemption."""
+    text = PROTOCOL_MODULE.read_text()
+    assert text.startswith(ANY_FREE)
+    assert "@oneway" in text and "@overload" in text and ".register(" in text
+    by_mypy = mypy(PROTOCOL_MODULE)
+    assert (0, []) == (by_mypy.returncode, by_mypy.diagnostics), by_mypy.output
+    by_pyright = basedpyright(PROTOCOL_MODULE)
+    assert (0, []) == (by_pyright.returncode, by_pyright.diagnostics), by_pyright.output
+
+
+def test_disallow_any_expr_really_looks(tmp_path: Path) -> None:
+    """The Any checks do fire: a Protocol module using an Any-typed decorator fails both."""
+    module = tmp_path / "leaky.py"
+    module.write_text(
+        f"{ANY_FREE}from typing import Any, Protocol\n"
+        "def leaky(f: Any) -> Any:\n"
+        "    return f\n"
+        "class Log(Protocol):\n"
+        "    @leaky\n"
+        "    def write(self, line: str) -> None: ...\n"
+    )
+    assert (6, "misc") in mypy(module).errors()
+    assert {(6, "reportAny")} <= basedpyright(module).errors()
+
+
+#: What generated modules call on TypedProxy and TypedManager, besides public members.
+GENERATED_CODE_CALLS = frozenset(
+    {
+        "__init__",
+        "__call__",
+        "_call",
+        "_call_self",
+        "_call_fluent",
+        "_call_exit",
+        "_get",
+        "_get_fluent",
+        "_send",
+        "_create_proxy",
+        "_reply",
+        "_callmethod",
+    }
+)
+
+
+def test_public_signatures_name_no_any() -> None:
+    """No annotation of typedmgr's public functions and methods (and TypedProxy's
+    protected ones generated code calls) spells Any."""
+    import typedmgr
+
+    found: list[str] = []
+    for name in typedmgr.__all__:
+        obj = getattr(typedmgr, name)
+        members = [(name, obj)]
+        if isinstance(obj, type):
+            members += [
+                (f"{name}.{attr}", value)
+                for attr, value in vars(obj).items()
+                if not attr.startswith("_") or attr in GENERATED_CODE_CALLS
+            ]
+        for where, member in members:
+            function = getattr(member, "__func__", member)
+            annotations = getattr(function, "__annotations__", {})
+            if not isinstance(annotations, dict) or isinstance(function, type):
+                continue
+            found += [
+                f"{where}: {key}: {value}"
+                for key, value in annotations.items()
+                if re.search(r"\bAny\b", str(value))
+            ]
+    assert [] == found, "\n".join(found)

@@ -11,13 +11,15 @@ from typing import (
     Any,
     Literal,
     NewType,
+    NotRequired,
     Optional,
     Protocol,
     TypedDict,
     TypeVar,
     Union,
+    overload,
 )
-from typing_extensions import NotRequired, TypeAliasType, overload
+from typing_extensions import TypeAliasType
 
 import pytest
 

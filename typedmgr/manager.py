@@ -7,7 +7,7 @@ import importlib
 import os
 import signal
 import ssl
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -21,6 +21,7 @@ from typedmgr import (
     unpickling as unpickling_module,
 )
 from typedmgr.model import (
+    GENERATOR_TYPEID,
     ITERATOR_TYPEID,
     InterfaceError,
     RemoteMethods,
@@ -28,12 +29,14 @@ from typedmgr.model import (
     check_implementation,
     inspect_signature,
     interface_of,
+    iterator_typeid,
     protocol_of,
     ref_of,
     signature_of,
 )
 from typedmgr.proxy import (
     ProxyFactory,
+    TypedGenerator,
     TypedIterator,
     TypedProxy,
     check_fingerprint,
@@ -72,7 +75,7 @@ class TypedManager(managers.BaseManager):
     #: creation method).
     #: Copied on write per class, like the stdlib ``_registry``; the generator reads it.
     _protocols_: ClassVar[
-        dict[str, tuple[type, Callable[..., object] | None, bool]]
+        dict[str, tuple[object, Callable[..., object] | None, bool]]
     ] = {}
 
     if TYPE_CHECKING:
@@ -104,7 +107,7 @@ class TypedManager(managers.BaseManager):
         max_objects: int | None = None,
         load_amplification: int | None = None,
         remote_admin: bool | None = None,
-        **kwargs: Any,
+        **kwargs: object,
     ) -> None:
         """``class M(TypedManager, unpickling="full", allow=(Decimal,))`` configures M's server.
 
@@ -243,7 +246,7 @@ class TypedManager(managers.BaseManager):
 
     def __init__(
         self,
-        address: Any = None,
+        address: tuple[str, int] | str | bytes | None = None,
         authkey: bytes | None = None,
         serializer: str = "pickle",
         ctx: BaseContext | None = None,
@@ -325,9 +328,9 @@ class TypedManager(managers.BaseManager):
     @classmethod
     def register(
         cls,
-        typeid: str | type | Any,
+        typeid: object,
         callable: Callable[..., object] | None = None,
-        proxytype: Any = None,
+        proxytype: object = None,
         exposed: Sequence[str] | None = None,
         method_to_typeid: Mapping[str, str] | None = None,
         create_method: bool = True,
@@ -392,6 +395,7 @@ class TypedManager(managers.BaseManager):
             getattr(given, "optional", frozenset()),
             getattr(given, "itself", frozenset()),
             validate=validate,
+            fluent=getattr(given, "fluent", frozenset()),
         )
         super().register(
             name,
@@ -421,18 +425,25 @@ class TypedManager(managers.BaseManager):
         a constructor on it (the stdlib ``method_to_typeid`` trap).
         """
         for method in interface_of(protocol).methods:
-            if (
-                method.return_kind is ReturnKind.ITERATOR
-                and ITERATOR_TYPEID not in cls._registry
-            ):
+            iterates = method.return_kind is ReturnKind.ITERATOR
+            if iterates and iterator_typeid(method) not in cls._registry:
                 # ``iter`` on the server: a returned list or generator becomes an iterator.
-                super().register(
-                    ITERATOR_TYPEID,
-                    iter,
-                    TypedIterator,
-                    ("__next__",),
-                    create_method=False,
-                )
+                if iterator_typeid(method) == GENERATOR_TYPEID:
+                    super().register(
+                        GENERATOR_TYPEID,
+                        iter,
+                        TypedGenerator,
+                        ("__next__", "send", "throw", "close"),
+                        create_method=False,
+                    )
+                else:
+                    super().register(
+                        ITERATOR_TYPEID,
+                        iter,
+                        TypedIterator,
+                        ("__next__",),
+                        create_method=False,
+                    )
             remote = method.remote
             if remote is None or ref_of(remote) in cls._registry:
                 continue
@@ -502,7 +513,9 @@ class TypedManager(managers.BaseManager):
         self._state.value = managers.State.STARTED  # type: ignore[attr-defined]
 
     def start(
-        self, initializer: Callable[..., object] | None = None, initargs: Any = ()
+        self,
+        initializer: Callable[..., object] | None = None,
+        initargs: Iterable[object] = (),
     ) -> None:
         """Start a server process; a generated client manager serves its source's registry."""
         self._check_exposure()

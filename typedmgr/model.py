@@ -29,6 +29,7 @@ from typedmgr.conformance import type_problem
 
 __all__ = [
     "DUNDERS",
+    "GENERATOR_TYPEID",
     "ITERATOR_TYPEID",
     "NO_DEFAULT",
     "Interface",
@@ -42,6 +43,7 @@ __all__ = [
     "inspect_signature",
     "interface_of",
     "is_protocol",
+    "iterator_typeid",
     "oneway",
     "protocol_for_ref",
     "protocol_of",
@@ -120,10 +122,21 @@ class ReturnKind(enum.Enum):
     SELF = "self"
     """``__enter__`` returning ``Self`` or its own Protocol: the caller keeps its proxy, and
     the server sends nothing back (no new reference, no copy of the referent)."""
+    FLUENT = "fluent"
+    """``-> Self`` (any other method): the caller's own proxy when the server returns the
+    referent itself, else a new proxy of the same Protocol (``Method.remote``)."""
+    OPTIONAL_FLUENT = "optional-fluent"
+    """``-> Self | None``: like ``FLUENT``, but ``None`` comes back as ``None``."""
 
 
 #: The typeid under which servers wrap the iterators methods return.
 ITERATOR_TYPEID = "typedmgr:iterator"
+#: The typeid under which servers wrap what methods declared ``-> Generator[...]`` return:
+#: an iterator proxy that also forwards ``send()``, ``throw()`` and ``close()``.
+GENERATOR_TYPEID = "typedmgr:generator"
+
+#: Return kinds whose ``None`` result is ``None``, not a proxy of ``None``.
+_OPTIONAL_KINDS = frozenset({ReturnKind.OPTIONAL_REMOTE, ReturnKind.OPTIONAL_FLUENT})
 
 
 @dataclass(frozen=True)
@@ -184,6 +197,7 @@ class RemoteMethods(dict[str, str]):
         itself: frozenset[str] = frozenset(),
         *,
         validate: bool | None = None,
+        fluent: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(typeids)
         self.optional = optional
@@ -191,6 +205,10 @@ class RemoteMethods(dict[str, str]):
         #: ``None``, and the proxy returns itself.
         self.itself = itself
         self.validate = validate
+        #: Methods declared ``-> Self``: when the result is the referent itself, a typedmgr
+        #: caller is told so (``channel.ITSELF``) and keeps its proxy; another object is
+        #: wrapped under the typeid the method maps to.
+        self.fluent = fluent
 
 
 @dataclass(frozen=True)
@@ -220,6 +238,29 @@ class Interface:
         return params
 
     @property
+    def bases(self) -> tuple[object, ...]:
+        """The Protocols this one extends, as written (``Source[int]``), in order.
+
+        Protocols of the standard library (``typing.SupportsInt``...) are left out: their
+        members are not exposed, so their proxies would be empty.
+        """
+        written: tuple[object, ...] = vars(self.protocol).get(
+            "__orig_bases__", self.protocol.__bases__
+        )
+        return tuple(
+            base
+            for base in written
+            if (origin := protocol_of(base)) is not None
+            and origin.__module__ not in _STDLIB_PROTOCOL_MODULES
+        )
+
+    def declares(self, name: str) -> bool:
+        """Whether the Protocol itself declares member ``name`` (not only a base)."""
+        return name in vars(self.protocol) or name in _stdlib.class_annotation_names(
+            self.protocol
+        )
+
+    @property
     def exposed(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.methods)
 
@@ -230,18 +271,19 @@ class Interface:
             m.name: ref_of(m.remote) for m in self.methods if m.remote is not None
         }
         typeids.update(
-            (m.name, ITERATOR_TYPEID)
+            (m.name, iterator_typeid(m))
             for m in self.methods
             if m.return_kind is ReturnKind.ITERATOR
         )
         return RemoteMethods(
             typeids,
-            frozenset(
+            frozenset(m.name for m in self.methods if m.return_kind in _OPTIONAL_KINDS),
+            frozenset(m.name for m in self.methods if m.return_kind is ReturnKind.SELF),
+            fluent=frozenset(
                 m.name
                 for m in self.methods
-                if m.return_kind is ReturnKind.OPTIONAL_REMOTE
+                if m.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT)
             ),
-            frozenset(m.name for m in self.methods if m.return_kind is ReturnKind.SELF),
         )
 
     def method(self, name: str) -> Method:
@@ -260,6 +302,26 @@ class Interface:
         """A short digest of ``signature_lines``, carried by generated proxies."""
         text = "\n".join((self.ref, *self.signature_lines))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+_STDLIB_PROTOCOL_MODULES = frozenset(
+    {"typing", "typing_extensions", "collections.abc", "_collections_abc", "builtins"}
+)
+
+
+def iterator_typeid(method: Method) -> str:
+    """The typeid an iterator-returning method's result is wrapped under."""
+    returns = method.overloads[0].returns if method.overloads else method.returns
+    if _is_generator(returns):
+        return GENERATOR_TYPEID
+    return ITERATOR_TYPEID
+
+
+def _is_generator(returns: object) -> bool:
+    return (
+        typing.get_origin(returns) is collections.abc.Generator
+        or returns is collections.abc.Generator
+    )
 
 
 def _signature_lines(method: Method) -> list[str]:
@@ -401,13 +463,20 @@ def interface_of(protocol: type) -> Interface:
             continue
         where = f"{name}.{attr}"
         if isinstance(value, (staticmethod, classmethod)):
-            continue
+            which = "static" if isinstance(value, staticmethod) else "class"
+            raise InterfaceError(
+                f"{where}: {which} methods cannot be proxied - a proxy calls methods of "
+                "one remote object; declare it as an instance method (the "
+                f"implementation may keep it a {which} method)"
+            )
         if isinstance(value, property):
-            methods.append(_property(where, value, namespace))
+            methods.append(_property(where, value, namespace, protocol))
         elif inspect.isfunction(value):
-            variants = _overload_variants(protocol, attr)
+            variants = _overload_variants(_declaring_class(protocol, attr), attr)
             if variants:
-                methods.append(_overloaded(where, attr, value, variants, namespace))
+                methods.append(
+                    _overloaded(where, attr, value, variants, namespace, protocol)
+                )
             else:
                 methods.append(_method(where, value, namespace, owner=protocol))
         else:
@@ -417,11 +486,26 @@ def interface_of(protocol: type) -> Interface:
             )
     for attr, hint in _declared_attributes(protocol, namespace).items():
         where = f"{name}.{attr}"
-        kind, remote = _return_kind(where, hint)
+        fluent = _fluent_kind(hint)
+        remote: type | None
+        if fluent is not None:
+            kind, remote = fluent, protocol
+        elif _mentions_self(hint):
+            raise InterfaceError(
+                f"{where}: declared {_describe(hint)}; `Self` can only be declared as "
+                "`Self` or `Self | None`"
+            )
+        else:
+            kind, remote = _return_kind(where, hint)
         methods.append(Method(attr, (), hint, kind, remote, None, is_property=True))
     own_doc = vars(protocol).get("__doc__")
     doc = inspect.cleandoc(own_doc) if isinstance(own_doc, str) else None
     return Interface(protocol, tuple(methods), doc)
+
+
+def _declaring_class(protocol: type, attr: str) -> type:
+    """The class of ``protocol``'s MRO whose body defines ``attr``."""
+    return next((c for c in protocol.__mro__ if attr in vars(c)), protocol)
 
 
 def _own_members(protocol: type) -> list[str]:
@@ -463,12 +547,14 @@ def _declared_attributes(
     }
 
 
-def _property(where: str, prop: property, namespace: Mapping[str, object]) -> Method:
+def _property(
+    where: str, prop: property, namespace: Mapping[str, object], owner: type
+) -> Method:
     if prop.fset is not None or prop.fdel is not None:
         raise InterfaceError(f"{where}: only read-only properties can be proxied")
     if prop.fget is None:
         raise InterfaceError(f"{where}: a property without a getter")
-    method = _method(where, prop.fget, namespace)
+    method = _method(where, prop.fget, namespace, owner=owner)
     return Method(
         method.name,
         (),
@@ -490,20 +576,36 @@ def _method(
     if inspect.iscoroutinefunction(func):
         raise InterfaceError(f"{where}: async methods cannot be proxied yet")
     hints = _hints(where, func, namespace)
+    for key, hint in hints.items():
+        if _mentions(hint, memoryview):
+            what = "returns" if key == "return" else f"parameter {key!r} is"
+            raise InterfaceError(
+                f"{where}: {what} {_describe(hint)}; a memoryview cannot be pickled, "
+                "so it cannot be sent yet - declare bytes or bytearray"
+            )
     params = _params(where, func, hints, require_annotations=True)[1:]
     name = func.__name__
     returns = hints.get("return")
     enters = name == "__enter__" and owner is not None and _is_own_type(returns, owner)
-    if any(_mentions_self(hints.get(p.name)) for p in params) or (
-        _mentions_self(returns) and not enters
-    ):
+    fluent = _fluent_kind(returns) if owner is not None and not enters else None
+    if any(_mentions_self(hints.get(p.name)) for p in params):
         raise InterfaceError(
-            f"{where}: `Self` cannot be proxied - name the Protocol instead"
-            " (only `__enter__` may return `Self`)"
+            f"{where}: `Self` cannot be proxied as a parameter - name the Protocol "
+            "instead (a method may return `Self` or `Self | None`)"
+        )
+    if _mentions_self(returns) and not enters and fluent is None:
+        raise InterfaceError(
+            f"{where}: returns {_describe(returns)}; `Self` can only be returned as "
+            "`Self` or `Self | None` - not inside a container or an iterator"
         )
     if "return" not in hints:
         raise InterfaceError(f"{where}: the return annotation is missing")
-    kind, remote = (ReturnKind.SELF, None) if enters else _return_kind(where, returns)
+    if enters:
+        kind, remote = ReturnKind.SELF, None
+    elif fluent is not None:
+        kind, remote = fluent, owner
+    else:
+        kind, remote = _return_kind(where, returns)
     oneway = getattr(func, ONEWAY_ATTR, False) is True
     if oneway and returns not in (None, type(None)):
         raise InterfaceError(f"{where}: a @oneway method must return None")
@@ -519,6 +621,17 @@ def _method(
         oneway,
         is_exit=name == "__exit__",
     )
+
+
+def _fluent_kind(returns: object) -> ReturnKind | None:
+    """``FLUENT`` for ``-> Self``, ``OPTIONAL_FLUENT`` for ``-> Self | None``, else None."""
+    if returns is typing_extensions.Self:
+        return ReturnKind.FLUENT
+    if _is_union(returns):
+        args = typing.get_args(returns)
+        if len(args) == 2 and typing_extensions.Self in args and type(None) in args:
+            return ReturnKind.OPTIONAL_FLUENT
+    return None
 
 
 def _is_own_type(returns: object, protocol: type) -> bool:
@@ -572,22 +685,48 @@ def _overload_variants(protocol: type, attr: str) -> list[Callable[..., object]]
     return list(typing_extensions.get_overloads(named))  # type: ignore[arg-type]
 
 
+# How each return kind of an overload travels, when every overload agrees on it.
+_OVERLOAD_TRAVEL = {
+    ReturnKind.VALUE: "value",
+    ReturnKind.REMOTE: "remote",
+    ReturnKind.OPTIONAL_REMOTE: "remote",
+    ReturnKind.FLUENT: "self",
+    ReturnKind.OPTIONAL_FLUENT: "self",
+    ReturnKind.ITERATOR: "iterator",
+}
+
+
 def _overloaded(
     where: str,
     name: str,
     func: Callable[..., object],
     variants: list[Callable[..., object]],
     namespace: Mapping[str, object],
+    owner: type,
 ) -> Method:
-    overloads = []
-    for variant in variants:
-        method = _method(where, variant, namespace)
-        if method.return_kind is not ReturnKind.VALUE or method.oneway:
-            raise InterfaceError(
-                f"{where}: overloads must return values (not remote objects or iterators) "
-                "and cannot be @oneway"
-            )
-        overloads.append(Overload(method.params, method.returns))
+    """An overloaded method: every overload keeps its return; the server, which cannot tell
+    which overload a call matched, wraps the result as all of them agree to."""
+    methods = [_method(where, variant, namespace, owner=owner) for variant in variants]
+    if any(m.oneway for m in methods):
+        raise InterfaceError(f"{where}: overloads cannot be @oneway")
+    travels = {_OVERLOAD_TRAVEL.get(m.return_kind, "value") for m in methods}
+    remotes = {m.remote for m in methods}
+    generators = {_is_generator(m.returns) for m in methods}
+    if len(travels) > 1 or len(remotes) > 1 or len(generators) > 1:
+        returns = " and ".join(dict.fromkeys(_describe(m.returns) for m in methods))
+        raise InterfaceError(
+            f"{where}: overloads return {returns}; the server cannot tell which overload "
+            "a call matched, so either every overload returns a value, or every one "
+            "returns the same remote object (`P` or `P | None` of one Protocol, or "
+            "`Self` or `Self | None`), or an iterator of the same kind"
+        )
+    kinds = {m.return_kind for m in methods}
+    kind = methods[0].return_kind
+    if ReturnKind.OPTIONAL_REMOTE in kinds:
+        kind = ReturnKind.OPTIONAL_REMOTE
+    elif ReturnKind.OPTIONAL_FLUENT in kinds:
+        kind = ReturnKind.OPTIONAL_FLUENT
+    overloads = tuple(Overload(m.params, m.returns) for m in methods)
     # Without an implementation in the Protocol, ``func`` is typing's placeholder.
     own = func if func.__name__ == name else None
     doc = (own and inspect.getdoc(own)) or inspect.getdoc(variants[0])
@@ -595,19 +734,19 @@ def _overloaded(
         name,
         (),
         object,
-        ReturnKind.VALUE,
-        None,
+        kind,
+        methods[0].remote,
         doc,
-        overloads=tuple(overloads),
+        overloads=overloads,
     )
 
 
 ONEWAY_ATTR = "__typedmgr_oneway__"
 
-_F = typing.TypeVar("_F", bound=Callable[..., None])
+_P = typing_extensions.ParamSpec("_P")
 
 
-def oneway(method: _F) -> _F:
+def oneway(method: Callable[_P, None], /) -> Callable[_P, None]:
     """Mark a Protocol method as one-way: proxies send the call and return ``None`` at once.
 
     The server runs it in order with the caller's other calls and logs an exception it
@@ -721,6 +860,10 @@ _ASYNC_ITERATOR_ORIGINS = frozenset(
 
 def _is_union(tp: object) -> bool:
     return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _mentions(tp: object, cls: type) -> bool:
+    return tp is cls or any(_mentions(a, cls) for a in typing.get_args(tp))
 
 
 def _mentions_protocol(tp: object) -> bool:
@@ -875,11 +1018,12 @@ def check_implementation(interface: Interface, impl: Callable[..., object]) -> N
                 f"{cls.__qualname__} does not implement {interface.name}: "
                 f"method {method.name!r} is missing"
             )
+        static = isinstance(attr, staticmethod)  # called without the object
         if isinstance(attr, (staticmethod, classmethod)):
             attr = attr.__func__
         if not callable(attr):
             raise InterfaceError(f"{where}: is not a method")
-        impl_params = _impl_params(attr)
+        impl_params = _impl_params(attr, bound=not static)
         for params in [o.params for o in method.overloads] or [method.params]:
             problem = _signature_problem(params, impl_params)
             if problem:
@@ -918,7 +1062,9 @@ def _declared_return_class(factory: Callable[..., object]) -> type | None:
     return returns if isinstance(returns, type) and not is_protocol(returns) else None
 
 
-def _impl_params(func: Callable[..., object]) -> list[inspect.Parameter]:
+def _impl_params(
+    func: Callable[..., object], *, bound: bool = True
+) -> list[inspect.Parameter]:
     try:
         params = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
@@ -926,7 +1072,7 @@ def _impl_params(func: Callable[..., object]) -> list[inspect.Parameter]:
             inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
             inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD),
         ]
-    return params[1:] if inspect.isfunction(func) else params
+    return params[1:] if bound and inspect.isfunction(func) else params
 
 
 def _signature_problem(

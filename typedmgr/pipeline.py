@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
-from typing_extensions import ParamSpec, Self
+from typing import TYPE_CHECKING, Generic, Self, TypeVar, cast
+from typing_extensions import ParamSpec
 
 from typedmgr import channel
 
@@ -52,7 +52,7 @@ _SECONDS_PER_CALL = 5e-6
 _CHUNK_BYTES = 64 * 1024
 
 #: A queued call: its proxy, its request, its reply, and whether the server sends one.
-_Queued = tuple["TypedProxy", tuple[object, ...], "Reply[Any]", bool]
+_Queued = tuple["TypedProxy", tuple[object, ...], "Reply[object]", bool]
 
 
 class Reply(Generic[_T]):
@@ -63,7 +63,7 @@ class Reply(Generic[_T]):
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
         self._ready = False
-        self._value: Any = None
+        self._value: object = None
         self._error: BaseException | None = None
 
     def value(self) -> _T:
@@ -76,8 +76,8 @@ class Reply(Generic[_T]):
                 )
         if self._error is not None:
             raise self._error
-        result: _T = self._value
-        return result
+        # The method ``call()`` queued returns ``_T``: its reply's value is one.
+        return cast("_T", self._value)
 
     def _resolve(
         self, value: object = None, error: BaseException | None = None
@@ -104,13 +104,14 @@ class Pipeline:
             capturing.reset(token)
         if len(queue) != queued + 1:
             raise TypeError(f"{method!r} is not a method of a typedmgr proxy")
-        return queue[-1][2]
+        # The reply of ``method``, whose result is a ``_T``.
+        return cast("Reply[_T]", queue[-1][2])
 
     def enqueue(
         self, proxy: TypedProxy, request: tuple[object, ...], *, expects_reply: bool
-    ) -> Reply[Any]:
+    ) -> Reply[object]:
         """Called by the proxy instead of sending: hold ``request`` until the pipeline goes."""
-        reply: Reply[Any] = Reply(self)
+        reply: Reply[object] = Reply(self)
         if not expects_reply:
             reply._resolve(None)
         self._queued.append((proxy, request, reply, expects_reply))
@@ -235,7 +236,7 @@ def _send_each(batch: list[_Queued]) -> None:
 
 def _resolve(
     proxy: TypedProxy,
-    reply: Reply[Any],
+    reply: Reply[object],
     outcome: object,
     request: tuple[object, ...] | None = None,
 ) -> None:
@@ -246,10 +247,11 @@ def _resolve(
     if isinstance(outcome, BaseException):
         reply._resolve(error=outcome)
         return
-    call: Any = None
+    call: tuple[str, tuple[object, ...], Mapping[str, object]] | None = None
     if request is not None and isinstance(request[1], str):
-        call = (request[1], request[2], request[3])
-    kind, result = cast("tuple[str, Any]", outcome)
+        args = cast("tuple[object, ...]", request[2])
+        call = (request[1], args, cast("Mapping[str, object]", request[3]))
+    kind, result = cast("tuple[str, object]", outcome)
     try:
         reply._resolve(proxy._reply(kind, result, call))
     except Exception as error:

@@ -13,14 +13,15 @@ import io
 import pickle
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from multiprocessing import managers, util
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-from typing_extensions import Self
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast, overload
 
 from typedmgr import _stdlib, channel, errors, peers, unpickling
-from typedmgr.channel import GETATTR, ONEWAY, PROXIED
+from typedmgr.channel import GETATTR, ITSELF, ONEWAY, PROXIED
 from typedmgr.model import (
+    GENERATOR_TYPEID,
     ITERATOR_TYPEID,
     Interface,
     Method,
@@ -28,6 +29,7 @@ from typedmgr.model import (
     inspect_signature,
     interface_of,
     protocol_for_ref,
+    protocol_of,
 )
 from typedmgr.pipeline import capturing
 from typedmgr.unpickling import BUILTIN_EXCEPTIONS, AllowList
@@ -40,6 +42,7 @@ __all__ = [
     "ProxyFactory",
     "RemoteTraceback",
     "StaleProxyError",
+    "TypedGenerator",
     "TypedIterator",
     "TypedProxy",
     "proxy_class_for",
@@ -52,6 +55,13 @@ TRACEBACK_ATTR = "_typedmgr_remote_traceback_"
 _NO_KWDS: dict[str, Any] = {}
 _P = TypeVar("_P")
 _T = TypeVar("_T")
+#: What a proxy pickles as: ``RebuildProxy`` and its (func, token, serializer, kwds).
+_Reduced = tuple[
+    Callable[..., object], tuple[object, managers.Token, str, dict[str, object]]
+]
+_Y_co = TypeVar("_Y_co", covariant=True)
+_S_contra = TypeVar("_S_contra", contravariant=True)
+_R_co = TypeVar("_R_co", covariant=True)
 
 
 class RemoteTraceback(Exception):
@@ -137,7 +147,7 @@ class TypedProxy(managers.BaseProxy):
         #: holds; absent on a proxy that holds none.
         _held_by: str
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if "_protocol_" in cls.__dict__:
             unpickling.expect_replies([cls._protocol_])
@@ -150,7 +160,7 @@ class TypedProxy(managers.BaseProxy):
         serializer: str,
         manager: managers.BaseManager | None = None,
         authkey: bytes | None = None,
-        exposed: Any = None,
+        exposed: object = None,
         incref: bool = True,
         manager_owned: bool = False,
     ) -> None:
@@ -185,9 +195,9 @@ class TypedProxy(managers.BaseProxy):
         cls,
         factory: Callable[..., _P],
         token: managers.Token,
-        manager: Any,
+        manager: managers.BaseManager | None,
         authkey: bytes,
-        exposed: Any,
+        exposed: object,
         serializer: str = "pickle",
     ) -> _P:
         """A proxy that takes over the reference the server made for it: no incref/decref pair.
@@ -226,7 +236,12 @@ class TypedProxy(managers.BaseProxy):
         return adopted
 
     @classmethod
-    def _adopted(cls, token: managers.Token, manager: Any, authkey: bytes) -> Self:
+    def _adopted(
+        cls,
+        token: managers.Token,
+        manager: managers.BaseManager | None,
+        authkey: bytes,
+    ) -> Self:
         """``cls(token, "pickle", manager, authkey, incref=False)``, holding the reference
         the server made for it, built directly.
 
@@ -301,6 +316,19 @@ class TypedProxy(managers.BaseProxy):
         self._call(methodname, *args, **kwds)
         return self
 
+    def _call_fluent(self, methodname: str, /, *args: object, **kwds: object) -> object:
+        """Call a ``-> Self`` method: this proxy if the server returned its referent, else
+        a new proxy of this class (``None`` stays ``None`` for ``-> Self | None``)."""
+        result = self._call(methodname, *args, **kwds)
+        cls = type(self)
+        if (
+            isinstance(result, TypedProxy)
+            and type(result) is not cls
+            and issubclass(cls, type(result))
+        ):
+            result.__class__ = cls  # the typeid's class; ours subclasses it
+        return result
+
     def _call_exit(self, methodname: str, /, *args: object, **kwds: object) -> object:
         """Call ``__exit__``: ``(exc_type, exc, tb)`` go as :func:`sendable_exception` says."""
         if len(args) >= 3:
@@ -310,6 +338,10 @@ class TypedProxy(managers.BaseProxy):
     def _get(self, name: str) -> object:
         """Read the attribute or property ``name`` of the referent."""
         return self._call(GETATTR, name)
+
+    def _get_fluent(self, name: str) -> object:
+        """Read a ``-> Self`` property: as :meth:`_call_fluent` returns."""
+        return self._call_fluent(GETATTR, name)
 
     def _send(self, methodname: str, /, *args: object, **kwds: object) -> None:
         """Call a ``@oneway`` method: send the request and return without waiting."""
@@ -327,12 +359,12 @@ class TypedProxy(managers.BaseProxy):
             0,
         )
 
-    def _callmethod(
+    def _callmethod(  # type: ignore[override]  # the stdlib's stub says -> None
         self,
         methodname: str,
-        args: tuple[Any, ...] = (),
-        kwds: Mapping[str, Any] = _NO_KWDS,
-    ) -> Any:
+        args: tuple[object, ...] = (),
+        kwds: Mapping[str, object] = _NO_KWDS,
+    ) -> object:
         kind, result = channel.exchange(
             self._tls,
             self._token.address,
@@ -348,17 +380,19 @@ class TypedProxy(managers.BaseProxy):
     def _reply(
         self,
         kind: str,
-        result: Any,
-        call: tuple[str, tuple[Any, ...], Mapping[str, Any]] | None = None,
-    ) -> Any:
+        result: object,
+        call: tuple[str, tuple[object, ...], Mapping[str, object]] | None = None,
+    ) -> object:
         """The value a reply stands for: a copy, a new proxy, or the exception raised.
 
         ``call``: the method called, its arguments and keywords, to name in errors.
         """
         if kind == "#RETURN":
             return result
+        if kind == ITSELF:
+            return self
         if kind == PROXIED:
-            typeid, exposed, ident = result
+            typeid, exposed, ident = cast("tuple[str, tuple[str, ...], str]", result)
             return self._returned_proxy(typeid, exposed, ident)
         explained = errors.explain(
             kind,
@@ -391,7 +425,7 @@ class TypedProxy(managers.BaseProxy):
         check_fingerprint(proxytype, typeid, address, self._authkey, self._Client)
         return proxy
 
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+    def __reduce__(self) -> _Reduced:
         # Rebuild by Protocol, not by class: a class built at runtime is not importable.
         func, (_, token, serializer, kwds) = super().__reduce__()
         return func, (ProxyFactory(self._protocol_), token, serializer, kwds)
@@ -664,7 +698,65 @@ class TypedIterator(TypedProxy, Iterator[_T]):
     def __next__(self) -> _T:
         return self._call("__next__")  # type: ignore[return-value]
 
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+    def __reduce__(self) -> _Reduced:
+        return managers.BaseProxy.__reduce__(self)
+
+
+class TypedGenerator(TypedProxy, Generator[_Y_co, _S_contra, _R_co]):
+    """A proxy of a generator a method declared ``-> Generator[Y, S, R]`` returned.
+
+    ``next()``, ``send()``, ``throw()`` and ``close()`` each run on the server's generator;
+    its return value arrives as ``StopIteration.value``, as with a local generator. A
+    thrown exception travels as ``__exit__``'s do (a builtin exception with plain values,
+    else ``ClientException``); its traceback stays here.
+    """
+
+    _exposed_ = ("__next__", "send", "throw", "close")
+    _method_to_typeid_: ClassVar[dict[str, str]] = {}
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> _Y_co:
+        return self._call("__next__")  # type: ignore[return-value]
+
+    def send(self, value: _S_contra, /) -> _Y_co:
+        return self._call("send", value)  # type: ignore[return-value]
+
+    @overload
+    def throw(
+        self,
+        typ: type[BaseException],
+        val: BaseException | object = None,
+        tb: TracebackType | None = None,
+        /,
+    ) -> _Y_co: ...
+
+    @overload
+    def throw(
+        self, typ: BaseException, val: None = None, tb: TracebackType | None = None, /
+    ) -> _Y_co: ...
+
+    def throw(
+        self,
+        typ: type[BaseException] | BaseException,
+        val: object = None,
+        tb: TracebackType | None = None,
+        /,
+    ) -> _Y_co:
+        if isinstance(typ, BaseException):
+            exc = typ
+        elif isinstance(val, BaseException):
+            exc = val
+        else:
+            exc = typ() if val is None else typ(val)
+        _, sent, _ = sendable_exception(type(exc), exc)
+        return self._call("throw", sent)  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._call("close")
+
+    def __reduce__(self) -> _Reduced:
         return managers.BaseProxy.__reduce__(self)
 
 
@@ -673,6 +765,8 @@ def _proxytype_for_typeid(
 ) -> Callable[..., object]:
     if typeid == ITERATOR_TYPEID:
         return TypedIterator
+    if typeid == GENERATOR_TYPEID:
+        return TypedGenerator
     protocol = protocol_for_ref(typeid)
     if protocol is not None:
         return proxy_class_for(protocol)
@@ -686,7 +780,7 @@ def _proxytype_for_typeid(
 
 _GENERATED: dict[type, type[TypedProxy]] = {}
 _RUNTIME: dict[type, type[TypedProxy]] = {}
-_RUNTIME_LOCK = threading.Lock()
+_RUNTIME_LOCK = threading.RLock()  # a class is built after those it extends
 
 
 def proxy_class_for(protocol: type) -> type[TypedProxy]:
@@ -744,14 +838,24 @@ def _build_proxy_class(interface: Interface) -> type[TypedProxy]:
         namespace[method.name] = (
             _runtime_property(method) if method.is_property else _runtime_method(method)
         )
-    return type(f"{interface.name}Proxy", (TypedProxy,), namespace)
+    # The proxy classes of the Protocols it extends, as the generated class has them.
+    bases = tuple(
+        dict.fromkeys(
+            proxy_class_for(origin)
+            for base in interface.bases
+            if (origin := protocol_of(base)) is not None
+        )
+    )
+    return type(f"{interface.name}Proxy", bases or (TypedProxy,), namespace)
 
 
 def _runtime_property(method: Method) -> property:
     name = method.name
 
+    fluent = method.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT)
+
     def get(self: TypedProxy) -> object:
-        return self._get(name)
+        return self._get_fluent(name) if fluent else self._get(name)
 
     return property(get, doc=method.doc)
 
@@ -764,10 +868,13 @@ def _runtime_method(method: Method) -> Callable[..., object]:
     overloaded = bool(method.overloads)
 
     itself = method.return_kind is ReturnKind.SELF
+    fluent = method.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT)
     exits = method.is_exit
 
     def call(self: TypedProxy, /, *args: object, **kwds: object) -> object:
         if overloaded:  # which overload applies is the server's business
+            if fluent:
+                return self._call_fluent(name, *args, **kwds)
             return self._call(name, *args, **kwds)
         bound = signature.bind(*args, **kwds)
         bound.apply_defaults()
@@ -776,6 +883,8 @@ def _runtime_method(method: Method) -> Callable[..., object]:
             return None
         if itself:
             return self._call_self(name, *bound.args, **bound.kwargs)
+        if fluent:
+            return self._call_fluent(name, *bound.args, **bound.kwargs)
         if exits:
             return self._call_exit(name, *bound.args, **bound.kwargs)
         return self._call(name, *bound.args, **bound.kwargs)

@@ -31,7 +31,7 @@ import time
 import traceback
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterable, Set as AbstractSet
+from collections.abc import Callable, Iterable, Sequence, Set as AbstractSet
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
@@ -39,16 +39,20 @@ from typedmgr import _stdlib, auth, frames, introspect, tls
 from typedmgr.channel import (
     BATCH,
     GETATTR,
+    ITSELF,
+    LARGE_PAYLOAD,
     ONEWAY,
+    PROTOCOL,
     PROXIED,
     RELEASE,
     SERVER_RPCS,
     dumps,
+    framed_uncopied,
     nodelay,
 )
-from typedmgr.frames import framed
+from typedmgr.frames import Buffer, framed
 from typedmgr.gate import BUSY, Gate, Ticket
-from typedmgr.model import ITERATOR_TYPEID, interface_of
+from typedmgr.model import GENERATOR_TYPEID, ITERATOR_TYPEID, interface_of
 from typedmgr.proxy import TRACEBACK_ATTR, ProxyFactory, TypedProxy
 from typedmgr.sessions import Sessions, session_of
 from typedmgr.unpickling import (
@@ -179,7 +183,7 @@ class TypedServer(managers.Server):
         self.protocols = {
             typeid: _protocol_of_entry(entry)
             for typeid, entry in registry.items()
-            if typeid != ITERATOR_TYPEID
+            if typeid not in (ITERATOR_TYPEID, GENERATOR_TYPEID)
         }
         all_protocols = all(self.protocols.values())
         self._full_loads: Callable[[bytes | bytearray], Any] | None = None
@@ -685,7 +689,7 @@ class TypedServer(managers.Server):
         wire = frames.Wire(
             conn, self.max_message_size, spin=self.request_spin, crowd=self._crowd
         )
-        replies: list[bytes] = []
+        replies: list[Buffer] = []
         link = self.links.get(threading.get_ident(), introspect.Link(""))
         while not self.stop_event.is_set():
             try:
@@ -779,11 +783,21 @@ class TypedServer(managers.Server):
                 replies.append(msg)
         return replies
 
-    def _encode(self, conn: Connection, msg: tuple[str, object]) -> list[bytes]:
+    def _encode(self, conn: Connection, msg: tuple[str, object]) -> Sequence[Buffer]:
         """A reply, framed; a reply that cannot be pickled becomes ``#UNSERIALIZABLE``.
 
         A batch's replies go as one ``#RETURN``, each that cannot be pickled replaced.
+        A large bytes result is written from its own memory, uncopied (a bytearray is
+        copied: the reply may wait for the requests that arrived with it, which could
+        change it meanwhile).
         """
+        result = msg[1]
+        if (
+            msg[0] == "#RETURN"
+            and type(result) is bytes
+            and len(result) >= LARGE_PAYLOAD
+        ):
+            return framed_uncopied(msg)
         if msg[0] == BATCH:
             replies: Any = msg[1]
             msg = ("#RETURN", replies)
@@ -812,7 +826,7 @@ class TypedServer(managers.Server):
             self._sent(pickler.sent)
         return data
 
-    def _flush(self, wire: frames.Wire, replies: list[bytes]) -> None:
+    def _flush(self, wire: frames.Wire, replies: list[Buffer]) -> None:
         if replies:
             try:
                 wire.write(replies)
@@ -829,13 +843,22 @@ class TypedServer(managers.Server):
         sys.exit(1)
 
     def _result(
-        self, conn: Connection, gettypeid: Any, name: str, res: object, typed: bool
+        self,
+        conn: Connection,
+        gettypeid: Any,
+        name: str,
+        res: object,
+        typed: bool,
+        obj: object,
     ) -> tuple[str, object]:
         """A copy of ``res``, or a remote object when ``method_to_typeid`` names ``name``:
         ``PROXIED`` for a typedmgr caller, a stdlib ``#PROXY`` for any other."""
         if name in getattr(gettypeid, "itself", ()):
             # ``__enter__ -> Self``: the caller keeps its proxy.
             return ("#RETURN", None)
+        if res is obj and typed and name in getattr(gettypeid, "fluent", ()):
+            # ``-> Self`` returned the referent: the caller keeps its proxy.
+            return (ITSELF, None)
         typeid = gettypeid and gettypeid.get(name)
         if not typeid or (res is None and name in _optional(gettypeid)):
             return ("#RETURN", res)
@@ -864,7 +887,7 @@ class TypedServer(managers.Server):
         except Exception as e:
             _attach_traceback(e)
             return ("#ERROR", e)
-        return self._result(conn, gettypeid, name, res, typed)
+        return self._result(conn, gettypeid, name, res, typed, obj)
 
     def fingerprint(
         self, c: Connection, typeid: str, fingerprint: str
@@ -928,7 +951,7 @@ class TypedServer(managers.Server):
             except Exception as e:
                 _attach_traceback(e)
                 return ("#ERROR", e)
-            return self._result(conn, gettypeid, methodname, res, typed)
+            return self._result(conn, gettypeid, methodname, res, typed, obj)
         except AttributeError:
             return self._fallback(conn, ident, obj, methodname, args, kwds)
         except Exception:
@@ -1066,7 +1089,7 @@ class _ReplyPickler(pickle.Pickler):
 
     def __init__(self, local_proxies: dict[int, tuple[weakref.ref[Any], str]]) -> None:
         self._file = io.BytesIO()
-        super().__init__(self._file, pickle.DEFAULT_PROTOCOL)
+        super().__init__(self._file, PROTOCOL)
         self._local_proxies = local_proxies
         self.sent: list[str] = []
 

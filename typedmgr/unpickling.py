@@ -36,7 +36,13 @@ import typing
 from collections.abc import Iterable
 
 from typedmgr import _stdlib
-from typedmgr.model import Interface, interface_of, is_protocol
+from typedmgr.model import (
+    GENERATOR_TYPEID,
+    Interface,
+    interface_of,
+    is_protocol,
+    iterator_typeid,
+)
 
 __all__ = [
     "BUILTIN_EXCEPTIONS",
@@ -60,6 +66,7 @@ _SAFE = frozenset(("builtins", name) for name in ("complex", "range", "slice"))
 _REBUILD_PROXY = ("multiprocessing.managers", "RebuildProxy")
 _PROXY_FACTORY = ("typedmgr.proxy", "ProxyFactory")
 _TYPED_ITERATOR = ("typedmgr.proxy", "TypedIterator")
+_TYPED_GENERATOR = ("typedmgr.proxy", "TypedGenerator")
 _BYTEARRAY = ("builtins", "bytearray")
 # Tokens and proxies a client may pass as arguments (never AutoProxy: it exec()s names).
 # RebuildProxy, ProxyFactory and TypedIterator are never loaded as themselves: a restricted
@@ -70,6 +77,7 @@ _TYPEDMGR = frozenset(
         _REBUILD_PROXY,
         _PROXY_FACTORY,
         _TYPED_ITERATOR,
+        _TYPED_GENERATOR,
         ("typedmgr.proxy", "ClientException"),  # what a failed `with` block sends
     }
 )
@@ -101,26 +109,29 @@ class LoadBudgetExceeded(pickle.UnpicklingError):
 
 
 class ProxyRecipe:
-    """What a restricted load makes of ``ProxyFactory(P)`` (or of ``TypedIterator``): the
-    proxy class to rebuild a proxy with, which cannot itself be called to build one."""
+    """What a restricted load makes of ``ProxyFactory(P)`` (or of ``TypedIterator`` and
+    ``TypedGenerator``): the proxy class to rebuild a proxy with, which cannot itself be
+    called to build one."""
 
-    __slots__ = ("protocol",)
+    __slots__ = ("generator", "protocol")
 
-    def __init__(self, protocol: object = None) -> None:
+    def __init__(self, protocol: object = None, *, generator: bool = False) -> None:
         self.protocol = protocol
+        self.generator = generator
 
     def proxy_class(self) -> type:
         """The class whose proxies this recipe stands for."""
         from typedmgr import proxy
 
         if self.protocol is None:
-            return proxy.TypedIterator
+            return proxy.TypedGenerator if self.generator else proxy.TypedIterator
         if not (isinstance(self.protocol, type) and is_protocol(self.protocol)):
             raise RefusedType(f"refused a proxy of {self.protocol!r}: not a Protocol")
         return proxy.proxy_class_for(self.protocol)
 
 
 _ITERATOR_RECIPE = ProxyRecipe()
+_GENERATOR_RECIPE = ProxyRecipe(generator=True)
 
 
 def _safe_bytearray(*args: object) -> bytearray:
@@ -220,6 +231,7 @@ class AllowList:
         self.replaced: dict[tuple[str, str], object] = {
             _PROXY_FACTORY: ProxyRecipe,
             _TYPED_ITERATOR: _ITERATOR_RECIPE,
+            _TYPED_GENERATOR: _GENERATOR_RECIPE,
             _REBUILD_PROXY: rebuild_inert,
             _BYTEARRAY: _safe_bytearray,
         }
@@ -781,8 +793,8 @@ def value_types(interfaces: Iterable[Interface]) -> set[type]:
         for annotation, _ in _annotations(interface):
             _collect(annotation, found, set())
         for method in interface.methods:
-            if method.is_exit:
-                found.update(BUILTIN_EXCEPTIONS)
+            if method.is_exit or iterator_typeid(method) == GENERATOR_TYPEID:
+                found.update(BUILTIN_EXCEPTIONS)  # __exit__'s, a generator's throw()
             for param in method.params:
                 if isinstance(param.default, enum.Enum):
                     found.add(type(param.default))

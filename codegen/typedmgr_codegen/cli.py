@@ -7,14 +7,13 @@ import difflib
 import json
 import re
 import sys
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomllib
-
 from typedmgr import TypedManager
-from typedmgr.model import InterfaceError, Param
+from typedmgr.model import InterfaceError, Param, protocol_of
 from typedmgr_codegen.load import TargetError, load_managers
 from typedmgr_codegen.render import (
     Imports,
@@ -267,6 +266,10 @@ class _DumpWriter:
             self.imports.names.items(), key=lambda m: -len(m[1])
         ):
             text = re.sub(rf"(?<![\w.]){re.escape(alias)}\.", f"{module}.", text)
+        for name, (module, original) in self.imports.imported.items():
+            text = re.sub(
+                rf"(?<![\w.]){re.escape(name)}(?!\w)", f"{module}.{original}", text
+            )
         return text
 
 
@@ -286,7 +289,7 @@ def _dump(managers: Sequence[type[TypedManager]]) -> dict[str, object]:
     return {
         "managers": {
             f"{m.__module__}:{m.__qualname__}": {
-                typeid: {"protocol": proto.__qualname__, "create_method": create}
+                typeid: {"protocol": _qualname(proto), "create_method": create}
                 for typeid, (proto, _, create) in m._protocols_.items()
             }
             for m in managers
@@ -320,3 +323,10 @@ def _dump(managers: Sequence[type[TypedManager]]) -> dict[str, object]:
             for i in collect_interfaces(managers)
         ],
     }
+
+
+def _qualname(registered: object) -> str:
+    """The qualified name of a registered Protocol, bare or parametrized (``Box[int]``)."""
+    protocol = protocol_of(registered)
+    assert protocol is not None
+    return protocol.__qualname__

@@ -1,22 +1,29 @@
 """Render: interface models -> template context -> source text.
 
 Every decision about the generated code is made here, as ready-made strings; the templates only
-lay them out. Imports are collected while the body is rendered, each aliased with a leading
-underscore (``import shop.api as _shop_api``) so no user name can collide with them.
+lay them out. Imports are collected while the body is rendered: the names annotations use
+are imported under their own names (``from shop.models import Receipt``), as the Protocols
+wrote them, unless one would clash; everything else (typedmgr, the Protocols' modules for
+``_protocol_``, a clashing name's module) under a leading-underscore alias
+(``import shop.api as _shop_api``) that no user name can collide with.
 """
 
 from __future__ import annotations
 
+import ast
 import builtins
 import collections.abc
 import contextlib
 import enum
+import functools
 import importlib
+import importlib.util
+import inspect
 import sys
 import types
 import typing
 import typing_extensions
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,7 +78,11 @@ class GeneratedModule:
 
 @dataclass
 class Imports:
-    """Modules the generated code refers to, each under a collision-free alias."""
+    """What the generated code imports: modules under collision-free private aliases
+    (``import shop.api as _shop_api``, for the machinery), and the names annotations use
+    under their own names (``from shop.models import Receipt``), as the Protocol wrote
+    them, so that IDEs show ``Receipt``. A name that would clash falls back to its module's
+    alias (``_shop_models.Receipt``)."""
 
     runtime: set[str] = field(default_factory=set)
     typing_only: set[str] = field(default_factory=set)
@@ -79,8 +90,14 @@ class Imports:
     reserved: frozenset[str] = frozenset()
     """Names the generated code binds otherwise (parameters), which no alias may take."""
     names: dict[str, str] = field(default_factory=dict)
-    overload: bool = False
-    """``from typing import overload``: jedi knows an overload by that bare name only."""
+    blocked: frozenset[str] = frozenset()
+    """Names no imported name may take: the generated classes, their members (which
+    shadow module names inside a class body), parameters and builtins."""
+    imported: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Each name imported under its own name -> (module, name)."""
+    named_runtime: set[tuple[str, str]] = field(default_factory=set)
+    named_typing: set[tuple[str, str]] = field(default_factory=set)
+    named_stub: set[tuple[str, str]] = field(default_factory=set)
 
     def alias(self, module: str, *, runtime: bool = False, in_stub: bool = True) -> str:
         """The alias of ``module``, recorded as needed at run time or only for typing."""
@@ -91,39 +108,101 @@ class Imports:
         if name is None:
             # ``_io`` -> ``_io``, never ``__io``: a double underscore is mangled in a class.
             name = "_" + module.replace(".", "_").lstrip("_")
-            while name in self.reserved or name in self.names.values():
+            while (
+                name in self.reserved
+                or name in self.names.values()
+                or name in self.imported
+            ):
                 name += "_"  # ``a.b`` and ``a_b``, or a parameter named like the alias
             self.names[module] = name
         return name
 
+    def name(
+        self, module: str, name: str, *, runtime: bool = False, in_stub: bool = True
+    ) -> str | None:
+        """``name`` imported from ``module`` under its own name, or None where it would
+        clash (with a generated or builtin name, or another object's name)."""
+        key = (module, name)
+        if self.imported.get(name, key) != key or (
+            name not in self.imported
+            and (
+                name in self.blocked
+                or name in self.reserved
+                or name in self.names.values()
+                or name.startswith("__")
+            )
+        ):
+            return None
+        self.imported[name] = key
+        (self.named_runtime if runtime else self.named_typing).add(key)
+        if in_stub:
+            self.named_stub.add(key)
+        return name
+
+    def overload(self) -> bool:
+        """``from typing import overload``, the one spelling jedi takes for an overload,
+        unless another ``overload`` is imported; a class whose members shadow the name
+        decorates through ``typing`` instead (the caller checks). Whether it is."""
+        key = ("typing", "overload")
+        if (
+            self.imported.get("overload", key) != key
+            or "overload" in self.names.values()
+        ):
+            return False
+        self.imported["overload"] = key
+        self.named_runtime.add(key)
+        self.named_stub.add(key)
+        return True
+
     def lines(self, *, stub: bool) -> tuple[list[str], list[str]]:
         """(imports needed at run time, imports needed only by type checkers), isort-ed."""
         if stub:
-            return self._block(self.stub, self.overload), []
+            return self._block(self.stub, self.named_stub), []
         return (
-            self._block(self.runtime, self.overload),
-            self._block(self.typing_only - self.runtime, False),
+            self._block(self.runtime, self.named_runtime),
+            self._block(
+                self.typing_only - self.runtime, self.named_typing - self.named_runtime
+            ),
         )
 
-    def _block(self, modules: set[str], overload: bool) -> list[str]:
-        """Standard library first, then the rest, a blank line between: isort's sections.
+    def _block(self, modules: set[str], named: set[tuple[str, str]]) -> list[str]:
+        """Standard library first, then the rest, a blank line between: isort's sections;
+        in each, ``import`` statements before ``from`` ones, as ruff's isort orders them.
 
         ``typing_extensions``, typing's backport, sorts with the standard library (ruff's
         ``extra-standard-library``, as this repository configures it).
         """
-        stdlib = sorted(
-            m
-            for m in modules
-            if m.partition(".")[0] in sys.stdlib_module_names
-            or m == "typing_extensions"
-        )
-        others = sorted(modules.difference(stdlib))
-        lines = [f"import {m} as {self.names[m]}" for m in stdlib]
-        if overload:  # isort: an ``import`` before a ``from`` in one section
-            lines.append("from typing import overload")
-        if lines and others:
-            lines.append("")
-        return lines + [f"import {m} as {self.names[m]}" for m in others]
+        sections: list[list[str]] = []
+        for in_stdlib in (True, False):
+            section = [
+                f"import {m} as {self.names[m]}"
+                for m in sorted(modules)
+                if _is_stdlib(m) is in_stdlib
+            ]
+            froms: dict[str, list[str]] = {}
+            for module, name in named:
+                if _is_stdlib(module) is in_stdlib:
+                    froms.setdefault(module, []).append(name)
+            section += [
+                f"from {module} import {', '.join(sorted(froms[module], key=_isort_key))}"
+                for module in sorted(froms)
+            ]
+            if section:
+                sections.append(section)
+        return [line for i, s in enumerate(sections) for line in ([""] * (i > 0) + s)]
+
+
+def _is_stdlib(module: str) -> bool:
+    return (
+        module.partition(".")[0] in sys.stdlib_module_names
+        or module == "typing_extensions"
+    )
+
+
+def _isort_key(name: str) -> tuple[int, str, str]:
+    """isort's ``order-by-type``: CONSTANTS, then Classes, then the rest."""
+    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return kind, name.lower(), name
 
 
 class TypeWriter:
@@ -147,24 +226,26 @@ class TypeWriter:
             return "[" + ", ".join(self.spell(a, shadowed=shadowed) for a in tp) + "]"
         for form, name in _SPECIAL_FORMS.items():
             if tp is form:
-                return f"{self.imports.alias('typing')}.{name}"
-        if (
-            tp is typing_extensions.Self
-        ):  # typing's only from 3.11 on: spelled alike everywhere
-            return f"{self.imports.alias('typing_extensions')}.Self"
+                return self.named("typing", name)
+        if tp is typing_extensions.Self:  # typing_extensions' is typing's on 3.11+
+            return self.named("typing", "Self")
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
         if origin is typing.Union or isinstance(tp, types.UnionType):
             return " | ".join(self.spell(a, shadowed=shadowed) for a in args)
         if origin is typing.Literal:
             values = ", ".join(self.literal(a, runtime=False) for a in args)
-            return f"{self.imports.alias('typing')}.Literal[{values}]"
+            return f"{self.named('typing', 'Literal')}[{values}]"
         if origin is typing_extensions.Annotated or origin is typing.Annotated:
             return self.spell(args[0], shadowed=shadowed)
         if origin is tuple and args in ((), ((),)) and tp is not _BARE_TUPLE:
             return f"{self.spell(tuple, shadowed=shadowed)}[()]"  # the empty tuple
         if origin is not None and not args:  # a bare ``typing.List``
             return self.spell(origin, shadowed=shadowed)
+        if self.stub and origin is collections.abc.Generator:
+            # ``Generator[int, None, None]`` is ``Generator[int]`` in a stub (ruff UP043).
+            while len(args) > 1 and args[-1] in (None, type(None)):
+                args = args[:-1]
         if origin is not None:
             inner = ", ".join(self.spell(a, shadowed=shadowed) for a in args)
             return f"{self.spell(origin, shadowed=shadowed)}[{inner}]"
@@ -173,8 +254,16 @@ class TypeWriter:
         if isinstance(tp, type):
             return self._class(tp, shadowed)
         if callable(tp) and hasattr(tp, "__supertype__"):  # typing.NewType
-            return f"{self.imports.alias(tp.__module__)}.{tp.__qualname__}"  # type: ignore[attr-defined]
+            return self.named(tp.__module__, tp.__qualname__)  # type: ignore[attr-defined]
         raise InterfaceError(f"cannot spell the annotation {tp!r}")
+
+    def named(self, module: str, qualname: str, *, runtime: bool = False) -> str:
+        """``qualname`` of ``module`` under its own name, else through the module's alias."""
+        head, dot, rest = qualname.partition(".")
+        local = self.imports.name(module, head, runtime=runtime)
+        if local is not None:
+            return f"{local}{dot}{rest}"
+        return f"{self.imports.alias(module, runtime=runtime)}.{qualname}"
 
     def _class(self, cls: type, shadowed: frozenset[str]) -> str:
         if (
@@ -185,7 +274,7 @@ class TypeWriter:
             name = next((n for n, v in sorted(vars(types).items()) if v is cls), None)
             if name is None:
                 raise InterfaceError(f"cannot spell the annotation {cls!r}")
-            return f"{self.imports.alias('types')}.{name}"
+            return self.named("types", name)
         if cls.__module__ == "builtins":
             if cls.__name__ in shadowed:
                 return f"{self.imports.alias('builtins')}.{cls.__name__}"
@@ -194,8 +283,8 @@ class TypeWriter:
             cls.__module__ == "_collections_abc"
             and hasattr(collections.abc, cls.__name__)
         ):
-            return f"{self.imports.alias('collections.abc')}.{cls.__name__}"
-        return f"{self.imports.alias(_public_module(cls))}.{cls.__qualname__}"
+            return self.named("collections.abc", cls.__name__)
+        return self.named(_public_module(cls), cls.__qualname__)
 
     def default(self, value: object) -> str:
         """A parameter default; in a stub only simple literals are spelled, else ``...``."""
@@ -210,8 +299,10 @@ class TypeWriter:
         """
         if isinstance(value, enum.Enum):
             owner = type(value)
-            module = self.imports.alias(_public_module(owner), runtime=runtime)
-            return f"{module}.{owner.__qualname__}.{value.name}"
+            spelled = self.named(
+                _public_module(owner), owner.__qualname__, runtime=runtime
+            )
+            return f"{spelled}.{value.name}"
         if isinstance(value, str):
             return _quoted(value)
         if isinstance(value, bytes):
@@ -280,18 +371,21 @@ class TypeWriter:
     def returns(self, method: Method, shadowed: frozenset[str]) -> str:
         if method.return_kind is ReturnKind.SELF:  # the proxy returns itself
             return self.spell(typing_extensions.Self)
-        if (
-            method.return_kind is ReturnKind.ITERATOR
-            and typing.get_origin(method.returns) is collections.abc.Generator
-        ):
-            # The caller gets an iterator proxy: no send() or throw() to promise.
-            item = typing.get_args(method.returns)[0]
-            return self.spell(collections.abc.Iterator[item], shadowed=shadowed)  # type: ignore[valid-type]
-        if method.return_kind in (ReturnKind.VALUE, ReturnKind.ITERATOR):
-            return self.spell(method.returns, shadowed=shadowed)
-        if method.return_kind is ReturnKind.REMOTE:
-            return self.proxy_type(method.returns, shadowed)
-        remote = next(a for a in typing.get_args(method.returns) if protocol_of(a))
+        return self.returned(method.returns, method.return_kind, shadowed)
+
+    def returned(
+        self, returns: object, kind: ReturnKind, shadowed: frozenset[str]
+    ) -> str:
+        """What a proxy method gives for a Protocol's ``returns`` that travels as ``kind``:
+        the proxy class where the Protocol names a Protocol, else the annotation itself
+        (an iterator proxy is an ``Iterator``, and a ``Generator`` where one is declared)."""
+        if kind in (ReturnKind.VALUE, ReturnKind.ITERATOR):
+            return self.spell(returns, shadowed=shadowed)
+        if kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT):
+            return self.spell(returns, shadowed=shadowed)  # ``Self`` of the proxy class
+        if protocol_of(returns) is not None:
+            return self.proxy_type(returns, shadowed)
+        remote = next(a for a in typing.get_args(returns) if protocol_of(a))
         return f"{self.proxy_type(remote, shadowed)} | None"
 
 
@@ -394,12 +488,31 @@ def collect_interfaces(managers: Sequence[type[TypedManager]]) -> list[Interface
             if method.remote is not None:
                 visit(method.remote)
 
+        for base in interface.bases:
+            origin = protocol_of(base)
+            assert origin is not None
+            visit(origin)
+
     for manager in managers:
         for registered, _, _ in manager._protocols_.values():
             protocol = protocol_of(registered)
             assert protocol is not None
             visit(protocol)
-    return sorted(found.values(), key=lambda i: (i.module, i.protocol.__qualname__))
+    ordered: dict[type, Interface] = {}
+
+    def place(interface: Interface) -> None:
+        """A class statement needs its bases defined: each Protocol after those it extends."""
+        if interface.protocol in ordered:
+            return
+        for base in interface.bases:
+            place(found[protocol_of(base)])  # type: ignore[index]
+        ordered[interface.protocol] = interface
+
+    for interface in sorted(
+        found.values(), key=lambda i: (i.module, i.protocol.__qualname__)
+    ):
+        place(interface)
+    return list(ordered.values())
 
 
 def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
@@ -418,7 +531,9 @@ def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
     # method of that name.
     bare_overload = "overload" not in {m.__name__ for m in managers}
     for stub in (False, True):
-        imports = Imports(reserved=reserved)
+        imports = Imports(
+            reserved=reserved, blocked=_blocked_names(interfaces, managers, proxies)
+        )
         writer = TypeWriter(imports, proxies, stub=stub)
         imports.alias("typedmgr", runtime=True)
         proxy_contexts = [
@@ -465,6 +580,25 @@ def _parameter_names(
     return frozenset(names)
 
 
+def _blocked_names(
+    interfaces: Iterable[Interface],
+    managers: Sequence[type[TypedManager]],
+    proxies: dict[type, str],
+) -> frozenset[str]:
+    """Names an imported name may not take: what the module defines, what class bodies
+    define (a method hides a module name in its class's annotations), and builtins."""
+    return frozenset(
+        {
+            *proxies.values(),
+            *(m.__name__ for m in managers),
+            *(name for i in interfaces for name in i.exposed),
+            *(typeid for m in managers for typeid in m._protocols_),
+            *vars(builtins),
+            "annotations",  # bound by ``from __future__ import annotations``
+        }
+    )
+
+
 def _manager_ref(manager: type) -> str:
     return f"{manager.__module__}:{manager.__qualname__}"
 
@@ -492,6 +626,8 @@ def _proxy_context(
     typing_alias = writer.imports.alias("typing", runtime=True)
     methods = []
     for method in interface.methods:
+        if _inherited(interface, method):
+            continue  # the base proxy class has it, with this very signature
         if method.overloads:
             methods += _overloaded(
                 interface,
@@ -502,9 +638,12 @@ def _proxy_context(
             )
             continue
         where = f"{interface.name}.{method.name}"
-        params, call_args = _signature(where, method.params, writer, shadowed)
+        aliases = _aliases(interface, method)
+        params, call_args = _signature(where, method.params, writer, shadowed, aliases)
         with _located(where):
             returns = writer.returns(method, shadowed)
+            if "return" in aliases and method.return_kind is ReturnKind.VALUE:
+                returns = writer.named(*aliases["return"])
         methods.append(
             MethodContext(
                 _def_header(method.name, params, returns, writer.stub),
@@ -516,14 +655,18 @@ def _proxy_context(
     exposed = ", ".join(_quoted(n) for n in interface.exposed)
     typeids = interface.method_to_typeid
     mapping = ", ".join(f"{_quoted(k)}: {_quoted(typeids[k])}" for k in sorted(typeids))
-    bases = "_typedmgr.TypedProxy"
+    # The proxies of the Protocols it extends, with their type arguments: a proxy of
+    # ``Blob(Readable, Protocol)`` is a ``ReadableProxy``, to checkers and isinstance.
+    extended = [writer.proxy_type(base, shadowed) for base in interface.bases]
+    bases = ", ".join(extended) or "_typedmgr.TypedProxy"
     if interface.type_params:
         type_params = ", ".join(writer.spell(t) for t in interface.type_params)
         bases += f", {typing_alias}.Generic[{type_params}]"
     exposed_value = f"({exposed},)" if len(interface.exposed) == 1 else f"({exposed})"
     attributes = [
-        f"_protocol_ = {module}.{interface.protocol.__qualname__}",
-        f"_exposed_ = {exposed_value}",
+        f"_protocol_: {typing_alias}.ClassVar[type] = "
+        f"{module}.{interface.protocol.__qualname__}",
+        f"_exposed_: {typing_alias}.ClassVar[tuple[str, ...]] = {exposed_value}",
         f"_method_to_typeid_: {typing_alias}.ClassVar[dict[str, str]] = {{{mapping}}}",
         f"_fingerprint_ = {_quoted(interface.fingerprint)}",
     ]
@@ -575,6 +718,12 @@ def _body(
         call = f"self._get({name})"
     elif method.is_exit:
         call = f"self._call_exit({name}{args})"
+    if method.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT):
+        call = (
+            f"self._get_fluent({name})"
+            if method.is_property
+            else (f"self._call_fluent({name}{args})")
+        )
     if method.oneway:
         return render_statement(f"self._send({name}{args})", 2)
     if method.return_kind is ReturnKind.SELF:
@@ -597,6 +746,112 @@ def _body(
     return render_statement(f"return {cast}({_quoted(returns)}, {call})", 2)
 
 
+def _inherited(interface: Interface, method: Method) -> bool:
+    """Whether the proxy class inherits ``method`` from the proxy of a Protocol it extends."""
+    if interface.declares(method.name):
+        return False
+    return any(
+        method.name in interface_of(origin).exposed
+        for base in interface.bases
+        if (origin := protocol_of(base)) is not None
+    )
+
+
+def _aliases(interface: Interface, method: Method) -> dict[str, tuple[str, str]]:
+    """Parameters (and ``"return"``) the Protocol annotated with a type alias of a module
+    (``Encoding = Literal["utf-8", "latin-1"]``, then ``encoding: Encoding``): each ->
+    (the module defining the alias, its name there), so the proxy spells it so too.
+
+    Only an annotation that is the alias alone, of a value travelling as is (no Protocol
+    or ``Self`` in it, which the proxy spells otherwise), and only for a method with one
+    signature.
+    """
+    if method.overloads:
+        return {}
+    member = inspect.getattr_static(interface.protocol, method.name, None)
+    if isinstance(member, property):
+        member = member.fget
+    if not inspect.isfunction(member):
+        return {}
+    module = sys.modules.get(member.__module__)
+    evaluated = {p.name: p.annotation for p in method.params}
+    evaluated["return"] = method.returns
+    found: dict[str, tuple[str, str]] = {}
+    for key, raw in member.__annotations__.items():
+        if module is None or key not in evaluated or _travels_otherwise(evaluated[key]):
+            continue
+        alias = _alias_of(raw, module, evaluated[key])
+        if alias is not None:
+            found[key] = alias
+    return found
+
+
+def _travels_otherwise(tp: object) -> bool:
+    """Whether the proxy spells ``tp`` other than as written (a Protocol, ``Self``)."""
+    return (
+        protocol_of(tp) is not None
+        or tp is typing_extensions.Self
+        or any(_travels_otherwise(a) for a in typing.get_args(tp))
+    )
+
+
+def _alias_of(
+    raw: object, module: types.ModuleType, evaluated: object
+) -> tuple[str, str] | None:
+    """(home module, name) of the module-level alias ``raw`` names, if it is one."""
+    namespace = vars(module)
+    if isinstance(raw, str):
+        name = raw.strip()
+        if not name.isidentifier() or name not in namespace:
+            return None
+        value = namespace[name]
+    else:  # evaluated at definition: the one public name bound to this very object
+        names = [n for n, v in namespace.items() if v is raw and not n.startswith("_")]
+        if len(names) != 1:
+            return None
+        name, value = names[0], raw
+    is_class = isinstance(value, type) and typing.get_origin(value) is None
+    if (
+        is_class  # (``list[bytes]`` passes for a type on Python 3.10)
+        or isinstance(value, (typing.TypeVar, types.ModuleType))
+        or hasattr(value, "__supertype__")  # a NewType is spelled by its own name
+        or value != evaluated
+    ):
+        return None
+    return _alias_home(module.__name__, name)
+
+
+@functools.cache
+def _alias_home(module_name: str, name: str, depth: int = 0) -> tuple[str, str] | None:
+    """Where ``name`` of ``module_name`` is assigned, following ``from x import name``."""
+    module = sys.modules.get(module_name)
+    if module is None or depth > 3:
+        return None
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return module_name, name
+        if isinstance(node, ast.ImportFrom):
+            for imported in node.names:
+                if (imported.asname or imported.name) != name:
+                    continue
+                source = node.module or ""
+                if node.level:
+                    source = importlib.util.resolve_name(
+                        "." * node.level + source, module.__package__
+                    )
+                return _alias_home(source, imported.name, depth + 1)
+    return None
+
+
 def _property_decorator(writer: TypeWriter, shadowed: frozenset[str]) -> str:
     """``@property``, unless a method named ``property`` hides the builtin in the class."""
     if "property" not in shadowed:
@@ -617,8 +872,7 @@ def _overloaded(
     rather than ``@_typing.overload``, which it does not.
     """
     where = f"{interface.name}.{method.name}"
-    if bare:
-        writer.imports.overload = True
+    if bare and writer.imports.overload():
         overload = "@overload"
     else:
         overload = f"@{writer.imports.alias('typing', runtime=True)}.overload"
@@ -626,10 +880,15 @@ def _overloaded(
     for variant in method.overloads:
         params, _ = _signature(where, variant.params, writer, shadowed)
         with _located(where):
-            returns = writer.spell(variant.returns, shadowed=shadowed)
+            returns = writer.returned(variant.returns, method.return_kind, shadowed)
         header = _def_header(method.name, params, returns, writer.stub, dots=True)
         contexts.append(MethodContext(header, decorator=overload))
-    forward = f"return self._call({_quoted(method.name)}, *args, **kwargs)"
+    call = (
+        "_call_fluent"
+        if method.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT)
+        else "_call"
+    )
+    forward = f"return self.{call}({_quoted(method.name)}, *args, **kwargs)"
     implementation = MethodContext(
         _def_header(
             method.name,
@@ -701,9 +960,14 @@ def _located(where: str) -> Iterator[None]:
 
 
 def _signature(
-    where: str, params: Sequence[Param], writer: TypeWriter, shadowed: frozenset[str]
+    where: str,
+    params: Sequence[Param],
+    writer: TypeWriter,
+    shadowed: frozenset[str],
+    aliases: Mapping[str, tuple[str, str]] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """(the parameters after ``self``, the arguments forwarding them)."""
+    """(the parameters after ``self``, the arguments forwarding them); a parameter the
+    Protocol annotated with an alias (``aliases``) is spelled by its name."""
     parts: list[str] = []
     args: list[str] = []
     kinds = [p.kind for p in params]
@@ -715,7 +979,10 @@ def _signature(
         ):
             parts.append("*")
         with _located(where):
-            annotation = writer.spell(p.annotation, shadowed=shadowed)
+            if aliases and p.name in aliases:  # as the Protocol wrote it
+                annotation = writer.named(*aliases[p.name])
+            else:
+                annotation = writer.spell(p.annotation, shadowed=shadowed)
         text = f"{p.name}: {annotation}"
         if p.has_default:
             text += f" = {writer.default(p.default)}"

@@ -8,8 +8,7 @@ import pickle
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-from typing_extensions import Self
+from typing import Any, Self
 
 import pytest
 

@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing import managers
 from multiprocessing.connection import Connection
-from typing import Any
-from typing_extensions import Self
+from typing import Any, Self
 
 import pytest
 

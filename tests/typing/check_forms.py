@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing_extensions import assert_type
+from typing import assert_type
 
 from tests.golden.forms.expected.proxies import (
     FormsManager,

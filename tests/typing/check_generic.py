@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing_extensions import assert_type
+from typing import assert_type
 
 from tests.golden.generic.expected.proxies import BoxProxy, GenericManager, PairProxy
 from tests.golden.generic.protocols import Box, Pair

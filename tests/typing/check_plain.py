@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing_extensions import assert_type
+from typing import assert_type
 
 from tests.golden.plain.expected.proxies import PlainManager, StoreProxy
 from tests.golden.plain.protocols import Store

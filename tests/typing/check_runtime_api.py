@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing_extensions import assert_type
+from typing import assert_type
 
 from shop_proxies import CartProxy, CatalogProxy, CounterProxy, ShopProxy
 from tests.golden.bag.expected.proxies import BagProxy

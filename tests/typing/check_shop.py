@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing_extensions import assert_type
+from typing import assert_type
 
 from shop.api import Cart, Catalog, Counter, Currency, Shop
 from shop.models import Category, Item, OrderLine, Receipt

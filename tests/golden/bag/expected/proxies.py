@@ -11,9 +11,9 @@ import tests.golden.bag.protocols as _tests_golden_bag_protocols
 import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
-    import collections.abc as _collections_abc
-    import types as _types
-    import typing_extensions as _typing_extensions
+    from collections.abc import Generator, Iterable, Iterator
+    from types import TracebackType
+    from typing import Self
 
 __all__ = ["BagManager", "BagProxy", "LeaseProxy", "LedgerProxy", "OwnerProxy"]
 
@@ -21,8 +21,8 @@ __all__ = ["BagManager", "BagProxy", "LeaseProxy", "LedgerProxy", "OwnerProxy"]
 class BagProxy(_typedmgr.TypedProxy):
     """A remote multiset."""
 
-    _protocol_ = _tests_golden_bag_protocols.Bag
-    _exposed_ = (
+    _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Bag
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "label",
         "owner",
         "__len__",
@@ -42,7 +42,7 @@ class BagProxy(_typedmgr.TypedProxy):
         "__iter__": "typedmgr:iterator",
         "counts": "typedmgr:iterator",
         "owner": "tests.golden.bag.protocols:Owner",
-        "squares": "typedmgr:iterator",
+        "squares": "typedmgr:generator",
     }
     _fingerprint_ = "499d67a0db40e506"
 
@@ -70,20 +70,17 @@ class BagProxy(_typedmgr.TypedProxy):
     def __contains__(self, key: object) -> bool:
         return _typing.cast("bool", self._call("__contains__", key))
 
-    def __iter__(self) -> _collections_abc.Iterator[str]:
-        return _typing.cast("_collections_abc.Iterator[str]", self._call("__iter__"))
+    def __iter__(self) -> Iterator[str]:
+        return _typing.cast("Iterator[str]", self._call("__iter__"))
 
     def __bool__(self) -> bool:
         return _typing.cast("bool", self._call("__bool__"))
 
-    def counts(self, at_least: int = 0) -> _collections_abc.Iterable[tuple[str, int]]:
-        return _typing.cast(
-            "_collections_abc.Iterable[tuple[str, int]]",
-            self._call("counts", at_least),
-        )
+    def counts(self, at_least: int = 0) -> Iterable[tuple[str, int]]:
+        return _typing.cast("Iterable[tuple[str, int]]", self._call("counts", at_least))
 
-    def squares(self, n: int) -> _collections_abc.Iterator[int]:
-        return _typing.cast("_collections_abc.Iterator[int]", self._call("squares", n))
+    def squares(self, n: int) -> Generator[int, None, None]:
+        return _typing.cast("Generator[int, None, None]", self._call("squares", n))
 
     @overload
     def pick(self, key: str) -> int: ...
@@ -110,14 +107,19 @@ class BagProxy(_typedmgr.TypedProxy):
 
 
 class LeaseProxy(_typedmgr.TypedProxy):
-    _protocol_ = _tests_golden_bag_protocols.Lease
-    _exposed_ = ("__enter__", "__exit__", "held", "ledger")
+    _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Lease
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "__enter__",
+        "__exit__",
+        "held",
+        "ledger",
+    )
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "ledger": "tests.golden.bag.protocols:Ledger",
     }
     _fingerprint_ = "2a2823c0a417bff2"
 
-    def __enter__(self) -> _typing_extensions.Self:
+    def __enter__(self) -> Self:
         return self._call_self("__enter__")
 
     def __exit__(self, *exc_info: object) -> None:
@@ -133,19 +135,25 @@ class LeaseProxy(_typedmgr.TypedProxy):
 class LedgerProxy(_typedmgr.TypedProxy):
     """A context manager on the server: ``with ledger:`` enters and leaves it there."""
 
-    _protocol_ = _tests_golden_bag_protocols.Ledger
-    _exposed_ = ("__enter__", "__exit__", "record", "entries", "suppress")
+    _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Ledger
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "__enter__",
+        "__exit__",
+        "record",
+        "entries",
+        "suppress",
+    )
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "b04a28858d166b2b"
 
-    def __enter__(self) -> _typing_extensions.Self:
+    def __enter__(self) -> Self:
         return self._call_self("__enter__")
 
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
-        tb: _types.TracebackType | None,
+        tb: TracebackType | None,
         /,
     ) -> bool:
         """True suppresses the exception the block raised, in the client."""
@@ -162,8 +170,8 @@ class LedgerProxy(_typedmgr.TypedProxy):
 
 
 class OwnerProxy(_typedmgr.TypedProxy):
-    _protocol_ = _tests_golden_bag_protocols.Owner
-    _exposed_ = ("name",)
+    _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Owner
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("name",)
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "c179a3351ab08cba"
 

@@ -7,21 +7,23 @@ from __future__ import annotations
 import typing as _typing
 
 import tests.golden.forms.protocols as _tests_golden_forms_protocols
-import tests.golden.forms.values as _tests_golden_forms_values
 import typedmgr as _typedmgr
+from tests.golden.forms.values import Color
 
 if _typing.TYPE_CHECKING:
     import builtins as _builtins
-    import collections.abc as _collections_abc
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Literal
 
-    import tests.golden.forms.heavy as _tests_golden_forms_heavy
+    from tests.golden.forms.heavy import Report
+    from tests.golden.forms.values import Point, Row, UserId
 
 __all__ = ["FormsManager", "FormsProxy", "LeafProxy", "NodeProxy"]
 
 
 class FormsProxy(_typedmgr.TypedProxy):
-    _protocol_ = _tests_golden_forms_protocols.Forms
-    _exposed_ = (
+    _protocol_: _typing.ClassVar[type] = _tests_golden_forms_protocols.Forms
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "scalars",
         "containers",
         "unions",
@@ -65,50 +67,24 @@ class FormsProxy(_typedmgr.TypedProxy):
     ) -> _builtins.int | None:
         return _typing.cast("_builtins.int | None", self._call("unions", a, b, c))
 
-    def literal(
-        self,
-        mode: _typing.Literal["r", "w"] = "r",
-        level: _typing.Literal[1, 2] = 1,
-    ) -> str:
+    def literal(self, mode: Literal["r", "w"] = "r", level: Literal[1, 2] = 1) -> str:
         return _typing.cast("str", self._call("literal", mode, level))
 
     def callables(
         self,
-        key: _collections_abc.Callable[[_builtins.int], str],
-        hook: _collections_abc.Callable[..., None],
-    ) -> _collections_abc.Callable[[str], bool]:
-        return _typing.cast(
-            "_collections_abc.Callable[[str], bool]",
-            self._call("callables", key, hook),
-        )
+        key: Callable[[_builtins.int], str],
+        hook: Callable[..., None],
+    ) -> Callable[[str], bool]:
+        return _typing.cast("Callable[[str], bool]", self._call("callables", key, hook))
 
-    def values(
-        self,
-        color: _tests_golden_forms_values.Color = _tests_golden_forms_values.Color.RED,
-        at: _tests_golden_forms_values.Point | None = None,
-    ) -> _tests_golden_forms_values.Row:
-        return _typing.cast(
-            "_tests_golden_forms_values.Row",
-            self._call("values", color, at),
-        )
+    def values(self, color: Color = Color.RED, at: Point | None = None) -> Row:
+        return _typing.cast("Row", self._call("values", color, at))
 
-    def abstract(
-        self,
-        items: _collections_abc.Sequence[_tests_golden_forms_values.UserId],
-    ) -> _collections_abc.Mapping[
-        _tests_golden_forms_values.UserId,
-        _tests_golden_forms_values.Point,
-    ]:
-        return _typing.cast(
-            "_collections_abc.Mapping[_tests_golden_forms_values.UserId, _tests_golden_forms_values.Point]",
-            self._call("abstract", items),
-        )
+    def abstract(self, items: Sequence[UserId]) -> Mapping[UserId, Point]:
+        return _typing.cast("Mapping[UserId, Point]", self._call("abstract", items))
 
-    def type_checking_only(self) -> _tests_golden_forms_heavy.Report:
-        return _typing.cast(
-            "_tests_golden_forms_heavy.Report",
-            self._call("type_checking_only"),
-        )
+    def type_checking_only(self) -> Report:
+        return _typing.cast("Report", self._call("type_checking_only"))
 
     def kinds(
         self,
@@ -141,8 +117,8 @@ class FormsProxy(_typedmgr.TypedProxy):
 
 
 class LeafProxy(_typedmgr.TypedProxy):
-    _protocol_ = _tests_golden_forms_protocols.Leaf
-    _exposed_ = ("value",)
+    _protocol_: _typing.ClassVar[type] = _tests_golden_forms_protocols.Leaf
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("value",)
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "9e85d1336d49d7dc"
 
@@ -156,8 +132,8 @@ class NodeProxy(_typedmgr.TypedProxy):
     Second paragraph, kept as written.
     """
 
-    _protocol_ = _tests_golden_forms_protocols.Node
-    _exposed_ = ("child", "maybe", "leaf")
+    _protocol_: _typing.ClassVar[type] = _tests_golden_forms_protocols.Node
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("child", "maybe", "leaf")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "child": "tests.golden.forms.protocols:Node",
         "leaf": "tests.golden.forms.protocols:Leaf",

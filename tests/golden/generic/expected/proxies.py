@@ -10,18 +10,18 @@ import tests.golden.generic.protocols as _tests_golden_generic_protocols
 import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
-    import collections.abc as _collections_abc
+    from collections.abc import Hashable, Iterator
 
 __all__ = ["BoxProxy", "GenericManager", "PairProxy"]
 
-_K_co = _typing.TypeVar("_K_co", bound="_collections_abc.Hashable", covariant=True)
+_K_co = _typing.TypeVar("_K_co", bound="Hashable", covariant=True)
 _T = _typing.TypeVar("_T")
 _V_co = _typing.TypeVar("_V_co", covariant=True)
 
 
 class BoxProxy(_typedmgr.TypedProxy, _typing.Generic[_T]):
-    _protocol_ = _tests_golden_generic_protocols.Box
-    _exposed_ = ("get", "put", "labelled", "history")
+    _protocol_: _typing.ClassVar[type] = _tests_golden_generic_protocols.Box
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "labelled", "history")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "history": "typedmgr:iterator",
         "labelled": "tests.golden.generic.protocols:Pair",
@@ -37,13 +37,13 @@ class BoxProxy(_typedmgr.TypedProxy, _typing.Generic[_T]):
     def labelled(self, label: str) -> PairProxy[str, _T]:
         return _typing.cast("PairProxy[str, _T]", self._call("labelled", label))
 
-    def history(self) -> _collections_abc.Iterator[_T]:
-        return _typing.cast("_collections_abc.Iterator[_T]", self._call("history"))
+    def history(self) -> Iterator[_T]:
+        return _typing.cast("Iterator[_T]", self._call("history"))
 
 
 class PairProxy(_typedmgr.TypedProxy, _typing.Generic[_K_co, _V_co]):
-    _protocol_ = _tests_golden_generic_protocols.Pair
-    _exposed_ = ("first", "second")
+    _protocol_: _typing.ClassVar[type] = _tests_golden_generic_protocols.Pair
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("first", "second")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "fde4bff59c758291"
 

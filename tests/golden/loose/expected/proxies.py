@@ -11,7 +11,8 @@ import tests.golden.loose.protocols as _tests_golden_loose_protocols
 import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
-    import collections.abc as _collections_abc
+    from collections.abc import Iterator
+    from typing import Any, NoReturn
 
 __all__ = ["HolderProxy", "LooseManager", "LooseProxy"]
 
@@ -21,8 +22,8 @@ _T = _typing.TypeVar("_T")
 class HolderProxy(_typedmgr.TypedProxy, _typing.Generic[_T]):
     """A generic Protocol, created and returned with object and Any as its argument."""
 
-    _protocol_ = _tests_golden_loose_protocols.Holder
-    _exposed_ = ("get", "put", "swap", "pick")
+    _protocol_: _typing.ClassVar[type] = _tests_golden_loose_protocols.Holder
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "swap", "pick")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "4158253b1dd618d4"
 
@@ -48,8 +49,8 @@ class HolderProxy(_typedmgr.TypedProxy, _typing.Generic[_T]):
 class LooseProxy(_typedmgr.TypedProxy):
     """Results a proxy passes on unchanged: no cast may be redundant."""
 
-    _protocol_ = _tests_golden_loose_protocols.Loose
-    _exposed_ = (
+    _protocol_: _typing.ClassVar[type] = _tests_golden_loose_protocols.Loose
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "tag",
         "obj",
         "anything",
@@ -76,7 +77,7 @@ class LooseProxy(_typedmgr.TypedProxy):
     def obj(self) -> object:
         return self._call("obj")
 
-    def anything(self, value: _typing.Any) -> _typing.Any:
+    def anything(self, value: Any) -> Any:
         return self._call("anything", value)
 
     def nothing(self) -> None:
@@ -88,13 +89,13 @@ class LooseProxy(_typedmgr.TypedProxy):
     def optional(self) -> int | None:
         return _typing.cast("int | None", self._call("optional"))
 
-    def anys(self, *args: _typing.Any, **kwargs: _typing.Any) -> list[_typing.Any]:
-        return _typing.cast("list[_typing.Any]", self._call("anys", *args, **kwargs))
+    def anys(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return _typing.cast("list[Any]", self._call("anys", *args, **kwargs))
 
-    def objects(self) -> _collections_abc.Iterator[object]:
-        return _typing.cast("_collections_abc.Iterator[object]", self._call("objects"))
+    def objects(self) -> Iterator[object]:
+        return _typing.cast("Iterator[object]", self._call("objects"))
 
-    def fail(self) -> _typing.NoReturn:
+    def fail(self) -> NoReturn:
         self._call("fail")
         raise AssertionError("fail() is declared never to return, but returned")
 
@@ -102,7 +103,7 @@ class LooseProxy(_typedmgr.TypedProxy):
     def get(self, key: int) -> object: ...
 
     @overload
-    def get(self, key: str) -> _typing.Any: ...
+    def get(self, key: str) -> Any: ...
 
     def get(self, *args: object, **kwargs: object) -> object:
         """An overload returning object, another returning Any."""
@@ -117,8 +118,8 @@ class LooseProxy(_typedmgr.TypedProxy):
     def put(self, *args: object, **kwargs: object) -> object:
         return self._call("put", *args, **kwargs)
 
-    def holder(self) -> HolderProxy[_typing.Any]:
-        return _typing.cast("HolderProxy[_typing.Any]", self._call("holder"))
+    def holder(self) -> HolderProxy[Any]:
+        return _typing.cast("HolderProxy[Any]", self._call("holder"))
 
 
 class LooseManager(_typedmgr.TypedManager):

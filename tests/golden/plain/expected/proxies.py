@@ -13,8 +13,8 @@ __all__ = ["PlainManager", "StoreProxy"]
 
 
 class StoreProxy(_typedmgr.TypedProxy):
-    _protocol_ = _tests_golden_plain_protocols.Store
-    _exposed_ = ("get", "put", "keys", "sizes")
+    _protocol_: _typing.ClassVar[type] = _tests_golden_plain_protocols.Store
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "keys", "sizes")
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "2e147a0ef2846169"
 

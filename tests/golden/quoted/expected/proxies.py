@@ -11,10 +11,11 @@ import tests.golden.quoted.protocols as _tests_golden_quoted_protocols
 import typedmgr as _typedmgr
 
 if _typing_.TYPE_CHECKING:
-    import io as _io
-    import pathlib as _pathlib
+    from io import BytesIO
+    from pathlib import PurePosixPath
+    from typing import Literal
 
-    import tests.golden.quoted.heavy as _tests_golden_quoted_heavy
+    from tests.golden.quoted.heavy import Mode, Report
 
 __all__ = ["CatalogProxy", "EntryProxy", "QuotedManager"]
 
@@ -22,8 +23,8 @@ __all__ = ["CatalogProxy", "EntryProxy", "QuotedManager"]
 class CatalogProxy(_typedmgr.TypedProxy):
     """A remote catalog."""
 
-    _protocol_ = _tests_golden_quoted_protocols.Catalog
-    _exposed_ = (
+    _protocol_: _typing_.ClassVar[type] = _tests_golden_quoted_protocols.Catalog
+    _exposed_: _typing_.ClassVar[tuple[str, ...]] = (
         "entry",
         "find",
         "summary",
@@ -49,26 +50,17 @@ class CatalogProxy(_typedmgr.TypedProxy):
     def find(self, name: _builtins_.str) -> EntryProxy | None:
         return _typing_.cast("EntryProxy | None", self._call("find", name))
 
-    def summary(
-        self,
-        report: _tests_golden_quoted_heavy.Report,
-    ) -> list[_tests_golden_quoted_heavy.Report]:
-        return _typing_.cast(
-            "list[_tests_golden_quoted_heavy.Report]",
-            self._call("summary", report),
-        )
+    def summary(self, report: Report) -> list[Report]:
+        return _typing_.cast("list[Report]", self._call("summary", report))
 
-    def tune(
-        self,
-        mode: _typing_.Literal[_tests_golden_quoted_heavy.Mode.FAST],
-    ) -> None:
+    def tune(self, mode: Literal[Mode.FAST]) -> None:
         self._call("tune", mode)
 
     def nothing(self) -> tuple[()]:
         return _typing_.cast("tuple[()]", self._call("nothing"))
 
-    def dump(self, where: _pathlib.PurePosixPath) -> _io.BytesIO:
-        return _typing_.cast("_io.BytesIO", self._call("dump", where))
+    def dump(self, where: PurePosixPath) -> BytesIO:
+        return _typing_.cast("BytesIO", self._call("dump", where))
 
     def forward(
         self,
@@ -100,8 +92,8 @@ class CatalogProxy(_typedmgr.TypedProxy):
 
 
 class EntryProxy(_typedmgr.TypedProxy):
-    _protocol_ = _tests_golden_quoted_protocols.Entry
-    _exposed_ = ("value",)
+    _protocol_: _typing_.ClassVar[type] = _tests_golden_quoted_protocols.Entry
+    _exposed_: _typing_.ClassVar[tuple[str, ...]] = ("value",)
     _method_to_typeid_: _typing_.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "e141842dff207e13"
 
