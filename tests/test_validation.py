@@ -143,7 +143,7 @@ def refused(validator: Validator, method: str, *args: object, **kwds: object) ->
 
 
 def test_message_names_protocol_method_parameter_and_both_types() -> None:
-    """The README's example message, word for word."""
+    """docs/guide.md's example message (Argument validation), word for word."""
     counter = validator_for(interface_of(Counter))
     message = refused(counter, "increment", "2")
     assert "Counter.increment(): parameter 'by' expects int, got str ('2')" == message

@@ -56,7 +56,7 @@ def double(x: int) -> int:
 
 
 class Forms(Protocol):
-    """The annotation forms the README lists, both ways."""
+    """The annotation forms docs/guide.md lists (Type fidelity), both ways."""
 
     def echo_bytes(self, data: bytearray) -> bytearray: ...
 

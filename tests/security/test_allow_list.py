@@ -1,8 +1,8 @@
 """Class 8: whatever a Protocol's annotations admit loads, both ways; nothing else does.
 
 ``bytearray``, ``type[int]``, ``Callable`` arguments and timezone-aware datetimes were
-refused although the README lists these forms. They load now, each no further than its
-annotation reaches: a ``type[int]`` argument is the class, never a call of it; a
+refused although the docs (docs/guide.md) list these forms. They load now, each no further
+than its annotation reaches: a ``type[int]`` argument is the class, never a call of it; a
 ``Callable`` argument is a module-level function of the Protocol's own module, never run
 while loading; a ``bytearray`` is built from bytes, never ``bytearray(10**12)``.
 """
