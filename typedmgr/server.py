@@ -18,6 +18,7 @@ Differences from ``multiprocessing.managers.Server``, each invisible to stdlib c
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import logging
 import pickle
@@ -31,7 +32,7 @@ from collections.abc import Callable, Iterable, Set as AbstractSet
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from typedmgr import _stdlib, auth, frames, tls
+from typedmgr import _stdlib, auth, coroutines, frames, multiplex, tls
 from typedmgr.channel import (
     BATCH,
     GETATTR,
@@ -440,6 +441,7 @@ class TypedServer(managers.Server):
         wire = frames.Wire(
             conn, self.max_message_size, spin=self.request_spin, crowd=self._crowd
         )
+        self._connection.wire = wire  # for a MUX request (typedmgr.multiplex)
         replies: list[bytes] = []
         while not self.stop_event.is_set():
             try:
@@ -512,11 +514,21 @@ class TypedServer(managers.Server):
                 return None
             if methodname == BATCH:  # encoded as "#RETURN" (see _encode)
                 return (BATCH, self._batch(conn, args))
+            if methodname == multiplex.MUX and typed:  # an asyncio client's connection
+                return self._multiplex(conn)
             return self._server_rpc(conn, methodname, args, kwds)
         if methodname == ONEWAY:
             self._oneway(conn, ident, args, kwds)
             return None
         return self._call(conn, ident, methodname, args, kwds, typed)
+
+    def _multiplex(self, conn: Connection) -> tuple[str, object]:
+        """Serve this connection multiplexed (``typedmgr.multiplex``) until it closes."""
+        wire: frames.Wire | None = getattr(self._connection, "wire", None)
+        if wire is None or wire.conn is not conn:
+            return ("#TRACEBACK", "this connection cannot be multiplexed")
+        multiplex.serve(self, conn, wire)
+        sys.exit(0)
 
     def _batch(self, conn: Connection, requests: Any) -> list[tuple[str, object]]:
         """Run a batch's requests in order: the replies of those that have one."""
@@ -670,6 +682,13 @@ class TypedServer(managers.Server):
                 if validator is not None:
                     validator.check(methodname, args, kwds)
                 res = function(*args, **kwds)
+                if inspect.iscoroutine(
+                    res
+                ):  # an ``async def`` method's: see coroutines
+                    res = coroutines.resolve(
+                        res,
+                        lambda r: self._result(conn, gettypeid, methodname, r, typed),
+                    )
             except Exception as e:
                 _attach_traceback(e)
                 return ("#ERROR", e)
