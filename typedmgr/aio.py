@@ -156,6 +156,7 @@ class AsyncConnection:
         self._outbox: list[bytes] = []
         self._flushing = False
         self._lost: BaseException | None = None
+        self._settled: asyncio.Future[None] | None = None
         self._loads = channel.reply_loader(address)
         frames.on_message = self._received
         frames.on_lost = self._connection_lost
@@ -247,12 +248,17 @@ class AsyncConnection:
         """Queue a request; the requests of one loop iteration go out in one write."""
         if self._lost is not None:
             raise self._lost_error()
-        data = channel.dumps(request)
-        if not self._outbox:
-            releases = _take_releases(self.address)
-            if releases:
-                release: tuple[object, ...] = (None, RELEASE, tuple(releases), {})
-                self._outbox.append(_frame(ID.pack(0) + channel.dumps(release)))
+        releases = _take_releases(self.address)
+        if releases:
+            # The fifth element: released before the request runs, so that when its
+            # reply arrives, so have the releases.
+            request = (*request[:4], tuple(releases))
+        try:
+            data = channel.dumps(request)
+        except BaseException:
+            for ident in releases:
+                channel.release_later(self.address, ident)
+            raise
         self._outbox.append(_frame(ID.pack(rid) + data))
         if not self._flushing:
             self._flushing = True
@@ -288,9 +294,25 @@ class AsyncConnection:
                 self._orphan(future.result())
             raise
 
+    @property
+    def in_flight(self) -> int:
+        """How many requests await their reply (cancelled ones included)."""
+        return len(self._pending)
+
+    async def settled(self) -> None:
+        """Wait until no request awaits its reply (a cancelled one's included)."""
+        while self._pending:
+            waiter = self._settled
+            if waiter is None or waiter.done():
+                waiter = self._settled = self._loop.create_future()
+            await asyncio.shield(waiter)
+
     def _received(self, message: bytes) -> None:
         (rid,) = ID.unpack_from(message)
         future = self._pending.pop(rid, None)
+        settled = self._settled
+        if not self._pending and settled is not None and not settled.done():
+            settled.set_result(None)
         if future is None:
             return  # not ours to answer (a request the connection's end failed already)
         try:
@@ -312,11 +334,6 @@ class AsyncConnection:
             kind, result = reply
             if kind == PROXIED:
                 channel.release_later(self.address, result[2])
-                if self._lost is None and not self._outbox:
-                    # Nothing else may be sent soon: send the release on its own.
-                    self.send_oneway(
-                        (None, RELEASE, tuple(_take_releases(self.address)), {})
-                    )
 
     def _connection_lost(self, exc: BaseException) -> None:
         self._lost = exc
@@ -325,6 +342,8 @@ class AsyncConnection:
         for future in pending.values():
             if not future.done():
                 future.set_exception(error)
+        if self._settled is not None and not self._settled.done():
+            self._settled.set_result(None)
 
     def _lost_error(self) -> ServerConnectionError:
         error = ServerConnectionError(

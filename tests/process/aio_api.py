@@ -52,6 +52,7 @@ class Echo(Protocol):
     async def afail(self, message: str) -> int: ...
     def session(self) -> Session: ...
     def loops(self) -> int: ...
+    async def meet(self, n: int) -> int: ...
 
 
 class ItemImpl:
@@ -136,6 +137,15 @@ class EchoImpl:
 
     def loops(self) -> int:
         return len(self._loops)
+
+    async def meet(self, n: int) -> int:
+        """Return once ``n`` callers are waiting here at the same time (a barrier)."""
+        self._loops.add(id(asyncio.get_running_loop()))
+        self._waiting = getattr(self, "_waiting", 0) + 1
+        arrived = self._waiting
+        while self._waiting < n:
+            await asyncio.sleep(0.001)
+        return arrived
 
 
 class AioManager(TypedManager):
