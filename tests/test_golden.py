@@ -142,7 +142,8 @@ def test_type_checking_only_imports_stay_type_checking_only(case: str) -> None:
 
 
 def test_annotation_only_imports_are_type_checking_only() -> None:
-    """The .py imports at run time only typedmgr, typing, and what class bodies evaluate."""
+    """The .py imports at run time only typedmgr (and typedmgr.aio), typing, and what class
+    bodies evaluate."""
     runtime, guarded = import_sections(render("quoted").source)
     assert (
         [
@@ -150,6 +151,7 @@ def test_annotation_only_imports_are_type_checking_only() -> None:
             "import typing as _typing_",  # a parameter is named _typing
             "import tests.golden.quoted.protocols as _tests_golden_quoted_protocols",
             "import typedmgr as _typedmgr",
+            "import typedmgr.aio as _typedmgr_aio",  # the async twins' bases
         ]
         == runtime
     )

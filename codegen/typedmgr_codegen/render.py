@@ -400,6 +400,8 @@ def collect_interfaces(managers: Sequence[type[TypedManager]]) -> list[Interface
 
 def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
     """Render the proxy module and stub for ``managers`` (one generated module for all)."""
+    from typedmgr_codegen import render_async  # it builds on this module
+
     interfaces = collect_interfaces(managers)
     proxies = _proxy_names(interfaces)
     sources = ", ".join(_manager_ref(m) for m in managers)
@@ -414,6 +416,9 @@ def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
             _proxy_context(i, proxies[i.protocol], writer) for i in interfaces
         ]
         manager_contexts = [_manager_context(m, proxies, writer) for m in managers]
+        async_proxies, async_managers = render_async.async_contexts(
+            interfaces, managers, writer, proxies
+        )
         type_vars = writer.type_var_declarations()
         runtime, typing_only = imports.lines(stub=stub)
         template = _TEMPLATES.get_template("proxy.pyi.j2" if stub else "proxy.py.j2")
@@ -425,7 +430,17 @@ def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
             type_vars=type_vars,
             proxies=proxy_contexts,
             managers=manager_contexts,
-            all_names=sorted([*proxies.values(), *(m.__name__ for m in managers)]),
+            async_proxies=async_proxies,
+            async_managers=async_managers,
+            aio_alias=imports.alias("typedmgr.aio", runtime=True),
+            all_names=sorted(
+                [
+                    *proxies.values(),
+                    *(m.__name__ for m in managers),
+                    *(p.name for p in async_proxies),
+                    *(m.name for m in async_managers),
+                ]
+            ),
         )
         rendered[stub] = format_source(text, stub=stub)
     return GeneratedModule(rendered[False], rendered[True])
