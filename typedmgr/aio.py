@@ -418,6 +418,21 @@ async def _deliver_challenge(frames: _Frames, authkey: bytes) -> None:
 
 # Proxies.
 
+#: Special methods that Python calls without awaiting their result (``len(p)``, ``k in p``,
+#: ``bool(p)``, ``p[k] = v``, ``del p[k]``): an async proxy has them under these names, to
+#: be awaited (``await p.length()``); ``__enter__``/``__exit__`` become ``__aenter__`` and
+#: ``__aexit__`` (``async with p``; a plain ``with`` would not await them). ``await p[k]``
+#: works as it is; ``__iter__`` gives ``async for x in p``.
+SPECIAL_NAMES = {
+    "__enter__": "__aenter__",
+    "__exit__": "__aexit__",
+    "__len__": "length",
+    "__contains__": "contains",
+    "__bool__": "truth",
+    "__setitem__": "setitem",
+    "__delitem__": "delitem",
+}
+
 
 class AsyncTypedProxy:
     """Base of every async proxy: one per Protocol, ``async def`` methods typed from it."""
@@ -491,6 +506,10 @@ class AsyncTypedProxy:
             raise remote_error(kind, result)
         finally:
             del result
+
+    def _aiter(self) -> AsyncIterator[Any]:
+        """``async for x in proxy`` of a Protocol declaring ``__iter__``."""
+        return _LazyIterator(self)
 
     def __reduce__(self) -> tuple[Any, ...]:
         raise TypeError(
@@ -597,12 +616,12 @@ def _build_async_class(interface: Interface) -> type[AsyncTypedProxy]:
     }
     names = {method.name for method in interface.methods}
     for method in interface.methods:
-        namespace[method.name] = _async_method(method)
-    if {"__enter__", "__exit__"} <= names:
-        namespace["__aenter__"] = namespace["__enter__"]
-        namespace["__aexit__"] = namespace["__exit__"]
-    if "__iter__" in names:
-        namespace["__aiter__"] = _aiter
+        if method.name == "__iter__":
+            namespace["__aiter__"] = AsyncTypedProxy._aiter
+            continue
+        name = SPECIAL_NAMES.get(method.name, method.name)
+        if name not in names:  # a Protocol's own ``length()`` wins
+            namespace[name] = _async_method(method)
     return type(f"Async{interface.name}Proxy", (AsyncTypedProxy,), namespace)
 
 
@@ -643,10 +662,6 @@ def _async_method(method: Method) -> Callable[..., object]:
         method.params, returns=method.returns, with_self=True
     )
     return call
-
-
-def _aiter(self: AsyncTypedProxy) -> _LazyIterator:
-    return _LazyIterator(self)
 
 
 class _LazyIterator:

@@ -6,17 +6,21 @@ once awaited: a value as the sync proxy returns it; another Protocol's async twi
 sync proxy gives a proxy; ``typedmgr.aio.AsyncTypedIterator[T]`` (``async for``) where it
 gives an iterator; the proxy itself for ``__enter__ -> Self``. Properties and attributes
 become methods (``await proxy.size()``): an attribute access cannot await. A Protocol with
-``__enter__`` and ``__exit__`` gets ``__aenter__``/``__aexit__`` (``async with``).
+``__enter__`` and ``__exit__`` gets them as ``__aenter__``/``__aexit__`` (``async with``),
+and the special methods Python calls without awaiting (``len``, ``in``...) are named
+methods (``typedmgr.aio.SPECIAL_NAMES``).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from typedmgr import TypedManager
+from typedmgr.aio import SPECIAL_NAMES
 from typedmgr.model import (
     Interface,
     Method,
@@ -49,8 +53,8 @@ class AsyncProxyContext:
     exposed: str
     method_to_typeid: str
     methods: list[MethodContext]
-    aliases: list[str]
-    """``__aenter__ = __enter__`` and the like."""
+    sync_methods: list[MethodContext]
+    """Plain ``def``s: ``__aiter__``."""
 
 
 @dataclass(frozen=True)
@@ -100,15 +104,38 @@ def _proxy(
     module = writer.imports.alias(interface.module, runtime=True, in_stub=False)
     cast = f"{writer.imports.alias('typing', runtime=True)}.cast"
     methods: list[MethodContext] = []
+    sync_methods: list[MethodContext] = []
     for method in interface.methods:
         where = f"{interface.name}.{method.name}"
+        if method.name == "__iter__":
+            args = typing.get_args(method.returns)
+            item = writer.spell(args[0], shadowed=shadowed) if args else "object"
+            iterator = (
+                f"{writer.imports.alias('collections.abc')}.AsyncIterator[{item}]"
+            )
+            sync_methods.append(
+                MethodContext(
+                    "__aiter__",
+                    "",
+                    iterator,
+                    None,
+                    f"return {cast}({_quoted(iterator)}, self._aiter())",
+                )
+            )
+            continue
+        renamed = SPECIAL_NAMES.get(method.name)
+        if renamed is not None:
+            if renamed in interface.exposed:
+                continue  # the Protocol's own method of that name wins
+            method = dataclasses.replace(method, name=renamed)
         if method.overloads:
-            methods += _overloaded(where, method, writer, shadowed)
+            remote = method.name if renamed is None else _original(renamed)
+            methods += _overloaded(where, method, remote, writer, shadowed)
             continue
         signature, call_args = _signature(where, method.params, writer, shadowed)
         with _located(where):
             returns = _returns(method, writer, aio, shadowed)
-        quoted = _quoted(method.name)
+        quoted = _quoted(method.name if renamed is None else _original(renamed))
         if method.is_property:
             call = f"await self._get({quoted})"
         elif method.is_exit:
@@ -128,9 +155,6 @@ def _proxy(
                 method.name, signature, returns, _docstring(method.doc, 8), body
             )
         )
-    aliases = []
-    if {"__enter__", "__exit__"} <= set(interface.exposed):
-        aliases = ["__aenter__ = __enter__", "__aexit__ = __exit__"]
     exposed = ", ".join(_quoted(n) for n in interface.exposed)
     typeids = interface.method_to_typeid
     mapping = ", ".join(f"{_quoted(k)}: {_quoted(typeids[k])}" for k in sorted(typeids))
@@ -147,12 +171,20 @@ def _proxy(
         exposed=f"({exposed},)" if len(interface.exposed) == 1 else f"({exposed})",
         method_to_typeid="{" + mapping + "}",
         methods=methods,
-        aliases=aliases,
+        sync_methods=sync_methods,
     )
 
 
+def _original(renamed: str) -> str:
+    return next(k for k, v in SPECIAL_NAMES.items() if v == renamed)
+
+
 def _overloaded(
-    where: str, method: Method, writer: TypeWriter, shadowed: frozenset[str]
+    where: str,
+    method: Method,
+    remote: str,
+    writer: TypeWriter,
+    shadowed: frozenset[str],
 ) -> list[MethodContext]:
     overload = f"@{writer.imports.alias('typing', runtime=True)}.overload"
     contexts = []
@@ -168,7 +200,7 @@ def _overloaded(
         ", *args: object, **kwargs: object",
         writer.spell(object, shadowed=shadowed),
         _docstring(method.doc, 8),
-        f"return await self._call({_quoted(method.name)}, *args, **kwargs)",
+        f"return await self._call({_quoted(remote)}, *args, **kwargs)",
         module_only=True,
     )
     return [*contexts, implementation]

@@ -233,27 +233,22 @@ class AsyncBagProxy(_typedmgr_aio.AsyncTypedProxy):
     async def owner(self) -> AsyncOwnerProxy:
         return _typing.cast("AsyncOwnerProxy", await self._get("owner"))
 
-    async def __len__(self) -> int:
+    async def length(self) -> int:
         return _typing.cast("int", await self._call("__len__"))
 
     async def __getitem__(self, key: str) -> int:
         return _typing.cast("int", await self._call("__getitem__", key))
 
-    async def __setitem__(self, key: str, value: int) -> None:
+    async def setitem(self, key: str, value: int) -> None:
         await self._call("__setitem__", key, value)
 
-    async def __delitem__(self, key: str) -> None:
+    async def delitem(self, key: str) -> None:
         await self._call("__delitem__", key)
 
-    async def __contains__(self, key: object) -> bool:
+    async def contains(self, key: object) -> bool:
         return _typing.cast("bool", await self._call("__contains__", key))
 
-    async def __iter__(self) -> _typedmgr_aio.AsyncTypedIterator[str]:
-        return _typing.cast(
-            "_typedmgr_aio.AsyncTypedIterator[str]", await self._call("__iter__")
-        )
-
-    async def __bool__(self) -> bool:
+    async def truth(self) -> bool:
         return _typing.cast("bool", await self._call("__bool__"))
 
     async def counts(
@@ -291,6 +286,9 @@ class AsyncBagProxy(_typedmgr_aio.AsyncTypedProxy):
     async def size(self) -> int:
         return _typing.cast("int", await self._get("size"))
 
+    def __aiter__(self) -> _collections_abc.AsyncIterator[str]:
+        return _typing.cast("_collections_abc.AsyncIterator[str]", self._aiter())
+
 
 class AsyncLeaseProxy(_typedmgr_aio.AsyncTypedProxy):
     _protocol_ = _tests_golden_bag_protocols.Lease
@@ -300,10 +298,10 @@ class AsyncLeaseProxy(_typedmgr_aio.AsyncTypedProxy):
     }
     _fingerprint_ = "2a2823c0a417bff2"
 
-    async def __enter__(self) -> _typing_extensions.Self:
+    async def __aenter__(self) -> _typing_extensions.Self:
         return await self._call_self("__enter__")
 
-    async def __exit__(self, *exc_info: object) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self._call_exit("__exit__", *exc_info)
 
     async def held(self) -> bool:
@@ -311,9 +309,6 @@ class AsyncLeaseProxy(_typedmgr_aio.AsyncTypedProxy):
 
     async def ledger(self) -> AsyncLedgerProxy:
         return _typing.cast("AsyncLedgerProxy", await self._call("ledger"))
-
-    __aenter__ = __enter__
-    __aexit__ = __exit__
 
 
 class AsyncLedgerProxy(_typedmgr_aio.AsyncTypedProxy):
@@ -324,10 +319,10 @@ class AsyncLedgerProxy(_typedmgr_aio.AsyncTypedProxy):
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
     _fingerprint_ = "b04a28858d166b2b"
 
-    async def __enter__(self) -> _typing_extensions.Self:
+    async def __aenter__(self) -> _typing_extensions.Self:
         return await self._call_self("__enter__")
 
-    async def __exit__(
+    async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
@@ -347,9 +342,6 @@ class AsyncLedgerProxy(_typedmgr_aio.AsyncTypedProxy):
 
     async def suppress(self, on: bool) -> None:
         await self._call("suppress", on)
-
-    __aenter__ = __enter__
-    __aexit__ = __exit__
 
 
 class AsyncOwnerProxy(_typedmgr_aio.AsyncTypedProxy):
