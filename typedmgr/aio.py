@@ -619,9 +619,11 @@ def _build_async_class(interface: Interface) -> type[AsyncTypedProxy]:
         if method.name == "__iter__":
             namespace["__aiter__"] = AsyncTypedProxy._aiter
             continue
-        name = SPECIAL_NAMES.get(method.name, method.name)
-        if name not in names:  # a Protocol's own ``length()`` wins
-            namespace[name] = _async_method(method)
+        renamed = SPECIAL_NAMES.get(method.name)
+        if renamed is None:
+            namespace[method.name] = _async_method(method)
+        elif renamed not in names:  # a Protocol's own ``length()`` wins
+            namespace[renamed] = _async_method(method)
     return type(f"Async{interface.name}Proxy", (AsyncTypedProxy,), namespace)
 
 

@@ -55,6 +55,44 @@ class Echo(Protocol):
     async def meet(self, n: int) -> int: ...
 
 
+class Table(Protocol):
+    """Special methods: named, awaitable methods on its async proxy."""
+
+    def __len__(self) -> int: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __getitem__(self, key: str) -> int: ...
+    def __setitem__(self, key: str, value: int) -> None: ...
+    def __delitem__(self, key: str) -> None: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __bool__(self) -> bool: ...
+
+
+class TableImpl:
+    def __init__(self) -> None:
+        self._data: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __getitem__(self, key: str) -> int:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: int) -> None:
+        self._data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._data))
+
+    def __bool__(self) -> bool:
+        return bool(self._data)
+
+
 class ItemImpl:
     def __init__(self, value: int) -> None:
         self._value = value
@@ -155,3 +193,4 @@ class AioManager(TypedManager):
 AioManager.register(Echo, EchoImpl)
 AioManager.register(Item, ItemImpl)
 AioManager.register(Session, SessionImpl)
+AioManager.register(Table, TableImpl)

@@ -102,6 +102,32 @@ def test_runtime_proxies_have_the_protocol_methods_as_coroutines(
     run(main())
 
 
+def test_special_methods_are_named_awaitable_methods(served: AioManager) -> None:
+    """``len``, ``in``, ``bool``, item assignment and deletion cannot await: the async
+    proxy has them as ``length()``, ``contains()``, ``truth()``, ``setitem()``,
+    ``delitem()``; ``await p[k]`` and ``async for`` work as written."""
+
+    async def main() -> None:
+        manager = AsyncAioManager(served.address, AUTHKEY)
+        async with manager:
+            table: Any = await manager.Table()  # type: ignore[attr-defined]
+            assert not hasattr(table, "__len__") and not hasattr(table, "__contains__")
+            assert False is await table.truth()
+            await table.setitem("a", 1)
+            await table.setitem("b", 2)
+            assert 2 == await table.length()
+            assert await table.contains("a")
+            assert not await table.contains("z")
+            assert 2 == await table["b"]
+            assert ["a", "b"] == [key async for key in table]
+            await table.delitem("a")
+            assert ["b"] == [key async for key in table]
+            with pytest.raises(KeyError):
+                await table["a"]
+
+    run(main())
+
+
 def test_thousands_of_concurrent_calls_get_their_own_replies(
     served: AioManager,
 ) -> None:
