@@ -42,6 +42,7 @@ from typedmgr.model import (
     ITERATOR_TYPEID,
     Interface,
     Method,
+    ParamKind,
     ReturnKind,
     inspect_signature,
     interface_of,
@@ -643,10 +644,23 @@ def _async_method(method: Method) -> Callable[..., object]:
     oneway = method.oneway
     itself = method.return_kind is ReturnKind.SELF
     exits = method.is_exit
+    plain = not (oneway or itself or exits) and all(
+        p.kind in (ParamKind.POSITIONAL_ONLY, ParamKind.POSITIONAL_OR_KEYWORD)
+        for p in method.params
+    )
+    # Positional arguments of a method without keyword-only or variadic parameters are
+    # sent as ``bind()`` would send them, their defaults appended, without binding.
+    defaults = tuple(p.default for p in method.params if p.has_default)
+    least = len(method.params) - len(defaults)
+    most = len(method.params)
 
     async def call(self: AsyncTypedProxy, /, *args: object, **kwds: object) -> object:
         if overloaded:
             return await self._call(name, *args, **kwds)
+        if plain and not kwds and least <= len(args) <= most:
+            if len(args) < most:
+                args = (*args, *defaults[len(defaults) - (most - len(args)) :])
+            return await self._call(name, *args)
         bound = signature.bind(*args, **kwds)
         bound.apply_defaults()
         if oneway:

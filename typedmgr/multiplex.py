@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from typedmgr.server import TypedServer
 
-__all__ = ["ID", "MUX", "VERSION", "WORKERS", "serve"]
+__all__ = ["ID", "INLINE_BUDGET", "MUX", "VERSION", "WORKERS", "serve"]
 
 #: The request that turns a long-lived connection into a multiplexed one.
 MUX = "#typedmgr-mux"
@@ -58,6 +58,10 @@ VERSION = 1
 ID = struct.Struct("!Q")
 #: Threads a multiplexed connection runs its requests on, at most.
 WORKERS = 32
+#: Seconds a reader runs one request before another thread takes over reading.
+INLINE_BUDGET = 1e-3
+# Checks without a new request after which the monitor sleeps until the next one.
+_QUIET_CHECKS = 100
 
 # Name of the attribute the server sets on a raised exception (``proxy.TRACEBACK_ATTR``).
 _TRACEBACK_ATTR = "_typedmgr_remote_traceback_"
@@ -92,15 +96,53 @@ class _Multiplexed:
         self._threads = 0
         self._idle = 0
         self._queued = 0
+        self._reader = 0  # the thread reading now (0: being handed over)
+        self._inline = 0  # requests the readers have started
+        self._running = False  # whether the current reader is running one now
+        self._monitor_idle = False
+        self._wake_monitor = threading.Condition(self._lock)
+        self._ended = threading.Event()
 
-    # The connection's thread: read, hand over, (over TLS) write.
+    # Reading. One thread at a time reads (at first the connection's own) and runs what
+    # it reads itself, writing the replies of a burst of requests together: no hand-over
+    # between threads for a quick call. A request that keeps the reader longer than
+    # INLINE_BUDGET makes the monitor hand reading to a worker (the reader joins the
+    # workers when its request is done), so a slow or blocking call holds up nothing else.
 
     def run(self) -> None:
+        """The connection's thread: read until the connection ends (then close it), or
+        until reading passes to another thread (then work until it ends)."""
+        self._reader = threading.get_ident()
+        threading.Thread(
+            target=self._monitor,
+            name=f"{threading.current_thread().name} monitor",
+            daemon=True,
+        ).start()
+        if self._read():
+            with self._lock:
+                self._threads += 1
+            self._work()
+
+    def _become_reader(self) -> None:
+        """A worker's job: take over reading (the reader is stuck in a slow request)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._reader = threading.get_ident()
+        self._read()
+
+    def _read(self) -> bool:
+        """Read and run requests; True when another thread reads now, False at the end."""
         wire = self.wire
+        me = threading.get_ident()
+        replies: list[bytes] = []
         try:
             while not self.server.stop_event.is_set():
                 payload: bytes | bytearray | None = wire.buffered()
                 if payload is None:
+                    if replies:
+                        self._post_parts(replies)
+                        replies = []
                     if self.tls and not self._readable():
                         continue
                     payload = wire.read()
@@ -108,13 +150,62 @@ class _Multiplexed:
                     raise ValueError("a multiplexed message without its id")
                 (rid,) = ID.unpack_from(payload)
                 body = bytes(memoryview(payload)[ID.size :])
-                self._submit(functools.partial(self._run, rid, body))
+                del payload
+                with self._lock:
+                    self._inline += 1
+                    self._running = True
+                    if self._monitor_idle:
+                        self._wake_monitor.notify()
+                try:
+                    msg = self._run(rid, body)
+                finally:
+                    with self._lock:
+                        superseded = self._reader != me
+                        if not superseded:
+                            self._running = False
+                    self.server._release_local()
+                if msg is not None:
+                    replies += self._encode(rid, msg)
+                    del msg
+                if superseded:
+                    if replies:
+                        self._post_parts(replies)
+                    return True
         except EOFError:
             pass
         except Exception as e:  # garbled framing: this stream cannot be resynchronised
             util.info("multiplexed connection %r given up: %r", self.conn, e)
-        finally:
-            self._close()
+        self._close()
+        return False
+
+    def _monitor(self) -> None:
+        """Hand reading over when the reader has been running one request too long."""
+        quiet = 0  # checks in a row that saw no new request
+        seen = -1
+        while True:
+            with self._lock:
+                if self._inline != seen:
+                    quiet = 0
+                # Asleep only after a quiet while: waking it for each request of a
+                # client calling one at a time would cost a thread switch per call.
+                while not self._closed and not self._running and quiet > _QUIET_CHECKS:
+                    self._monitor_idle = True
+                    self._wake_monitor.wait()
+                    self._monitor_idle = False
+                    quiet = 0
+                if self._closed:
+                    return
+                quiet += 1
+                seen = self._inline
+            if self._ended.wait(INLINE_BUDGET):
+                return
+            with self._lock:
+                stuck = self._running and self._inline == seen and not self._closed
+                if stuck:
+                    self._reader = 0  # whoever takes the job reads from now on
+                    self._running = False  # the new reader runs nothing yet
+            if stuck:
+                self._submit(self._become_reader)
 
     def _readable(self) -> bool:
         """Over TLS: write what workers made; whether a message may be read now."""
@@ -139,6 +230,8 @@ class _Multiplexed:
         with self._lock:
             self._closed = True
             self._outbox.clear()
+            self._wake_monitor.notify()
+        self._ended.set()
         for _ in range(self._threads):
             self._queue.put(None)
         for end in (self._wake_r, self._wake_w):
@@ -190,8 +283,9 @@ class _Multiplexed:
             # References this thread sent in replies that no receiver took over.
             server._return_in_flight()
 
-    def _run(self, rid: int, body: bytes) -> None:
-        """Run one request; post its reply now, or when its coroutine finishes."""
+    def _run(self, rid: int, body: bytes) -> tuple[str, object] | None:
+        """Run one request: its reply, or None (none, or one made when its coroutine
+        finishes)."""
         server = self.server
         try:
             request: Any = server.loads(body)
@@ -219,11 +313,10 @@ class _Multiplexed:
                         functools.partial(self._finished, rid, future, finish)
                     )
                 )
-                return
+                return None
             finally:
                 del request
-        if rid and msg is not None:
-            self._post(rid, msg)
+        return msg if rid else None
 
     def _finished(
         self,
@@ -267,10 +360,12 @@ class _Multiplexed:
         return _framed(rid, data)
 
     def _post(self, rid: int, msg: tuple[str, object]) -> None:
-        """Send a reply: written by this thread unless another is writing (it takes this
-        one along), or by the connection's thread over TLS."""
-        parts = self._encode(rid, msg)
-        del msg
+        """Send a reply (see ``_post_parts``)."""
+        self._post_parts(self._encode(rid, msg))
+
+    def _post_parts(self, parts: list[bytes]) -> None:
+        """Send framed replies: written by this thread unless another is writing (it takes
+        them along), or by the reader over TLS."""
         with self._lock:
             if self._closed:
                 return
