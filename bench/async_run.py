@@ -75,12 +75,18 @@ async def measure(address: Any, quick: bool) -> dict[str, dict[int, float]]:
         for n in CONCURRENCY:
             for _ in range(repeat[n]):
                 start = time.perf_counter()
-                await asyncio.gather(*(ping.ping(i) for i in range(n)))
+                if n == 1:  # one call, awaited as such
+                    await ping.ping(0)
+                else:
+                    await asyncio.gather(*(ping.ping(i) for i in range(n)))
                 times["async"][n].append(time.perf_counter() - start)
                 start = time.perf_counter()
-                await asyncio.gather(
-                    *(asyncio.to_thread(sync_ping.ping, i) for i in range(n))
-                )
+                if n == 1:
+                    await asyncio.to_thread(sync_ping.ping, 0)
+                else:
+                    await asyncio.gather(
+                        *(asyncio.to_thread(sync_ping.ping, i) for i in range(n))
+                    )
                 times["to_thread"][n].append(time.perf_counter() - start)
                 start = time.perf_counter()
                 pipelined(n)

@@ -25,9 +25,11 @@ import asyncio
 import contextlib
 import hmac
 import os
+import select
 import ssl
 import struct
 import threading
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from multiprocessing import process
@@ -159,6 +161,13 @@ class AsyncConnection:
         self._lost: BaseException | None = None
         self._settled: asyncio.Future[None] | None = None
         self._loads = channel.reply_loader(address)
+        self._spin = peers.peer(address).reply_spin
+        self._poll: Callable[[int], list[tuple[int, int]]] | None = None
+        sock = frames.transport.get_extra_info("socket") if frames.transport else None
+        if sock is not None:
+            poller = select.poll()
+            poller.register(sock.fileno(), select.POLLIN)
+            self._poll = poller.poll
         frames.on_message = self._received
         frames.on_lost = self._connection_lost
 
@@ -271,6 +280,20 @@ class AsyncConnection:
         transport = self._frames.transport
         if outbox and transport is not None and self._lost is None:
             transport.write(b"".join(outbox))
+            if len(self._pending) == 1 and self._spin and self._poll is not None:
+                self._await_reply()
+
+    def _await_reply(self) -> None:
+        """One call in flight (a client calling one at a time): wait awake for its reply
+        a little while, as sync proxies do (``reply_spin``), so that the loop finds the
+        socket readable instead of going to sleep (waking costs more than the call)."""
+        poll = self._poll
+        assert poll is not None
+        deadline = time.perf_counter() + self._spin
+        while not poll(0):
+            if time.perf_counter() > deadline:
+                return
+            os.sched_yield()
 
     def send_oneway(self, request: tuple[object, ...]) -> None:
         """Send a request that has no reply (id 0)."""
