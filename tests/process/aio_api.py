@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Protocol
 from typing_extensions import Self
 
-from typedmgr import TypedManager
+from typedmgr import TypedManager, oneway
 
 
 class Item(Protocol):
@@ -48,6 +48,8 @@ class Echo(Protocol):
     def count(self, n: int) -> Iterator[int]: ...
     async def wait_open(self) -> str: ...
     def open(self) -> None: ...
+    @oneway
+    def open_later(self) -> None: ...
     def fail(self, message: str) -> int: ...
     async def afail(self, message: str) -> int: ...
     def session(self) -> Session: ...
@@ -161,6 +163,9 @@ class EchoImpl:
         return "opened"
 
     def open(self) -> None:
+        self._gate.set()
+
+    def open_later(self) -> None:
         self._gate.set()
 
     def fail(self, message: str) -> int:

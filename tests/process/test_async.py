@@ -265,6 +265,23 @@ def test_a_sync_method_runs_while_an_async_one_awaits(served: AioManager) -> Non
     assert "raise ValueError" in str(raised.value.__cause__)
 
 
+def test_one_way_calls_are_sent_without_waiting(served: AioManager) -> None:
+    """A ``@oneway`` method of an async proxy returns once sent; the server runs it (it
+    lets an awaiting ``async def`` call finish)."""
+
+    async def main() -> None:
+        manager, echo = await echo_of(served)
+        async with manager:
+            waiting = asyncio.create_task(echo.wait_open())
+            assert None is await echo.open_later()
+            assert (
+                1 <= manager.connection.in_flight
+            )  # wait_open, no reply awaited for us
+            assert "opened" == await waiting
+
+    run(main())
+
+
 def test_async_failures_carry_the_server_traceback(served: AioManager) -> None:
     """An ``async def`` method that raises: the caller gets the exception, the server's
     traceback chained."""
