@@ -273,10 +273,11 @@ def test_one_way_calls_are_sent_without_waiting(served: AioManager) -> None:
         manager, echo = await echo_of(served)
         async with manager:
             waiting = asyncio.create_task(echo.wait_open())
+            await asyncio.sleep(0)  # the task sends its request
+            assert 1 == manager.connection.in_flight
             assert None is await echo.open_later()
-            assert (
-                1 <= manager.connection.in_flight
-            )  # wait_open, no reply awaited for us
+            # A one-way call awaits no reply: only wait_open's is outstanding.
+            assert 1 == manager.connection.in_flight
             assert "opened" == await waiting
 
     run(main())
