@@ -269,7 +269,16 @@ class AsyncConnection:
             for ident in releases:
                 channel.release_later(self.address, ident)
             raise
-        self._outbox.append(_frame(ID.pack(rid) + data))
+        message = _frame(ID.pack(rid) + data)
+        transport = self._frames.transport
+        if rid and not self._pending and not self._outbox and transport is not None:
+            # Nothing else in flight: a call made alone goes at once (gathered ones
+            # after the first go together, at the end of this loop iteration).
+            transport.write(message)
+            if self._spin and self._poll is not None:
+                self._await_reply()
+            return
+        self._outbox.append(message)
         if not self._flushing:
             self._flushing = True
             self._loop.call_soon(self._flush)
@@ -280,8 +289,6 @@ class AsyncConnection:
         transport = self._frames.transport
         if outbox and transport is not None and self._lost is None:
             transport.write(b"".join(outbox))
-            if len(self._pending) == 1 and self._spin and self._poll is not None:
-                self._await_reply()
 
     def _await_reply(self) -> None:
         """One call in flight (a client calling one at a time): wait awake for its reply

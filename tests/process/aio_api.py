@@ -4,6 +4,7 @@ iterators, a context manager; implementations; a manager serving them."""
 from __future__ import annotations
 
 import asyncio
+import fractions
 import random
 import threading
 import time
@@ -55,6 +56,8 @@ class Echo(Protocol):
     def session(self) -> Session: ...
     def loops(self) -> int: ...
     async def meet(self, n: int) -> int: ...
+    def blob(self, data: bytes, times: int = 1) -> bytes: ...
+    def odd(self) -> object: ...
 
 
 class Table(Protocol):
@@ -180,6 +183,13 @@ class EchoImpl:
 
     def loops(self) -> int:
         return len(self._loops)
+
+    def blob(self, data: bytes, times: int = 1) -> bytes:
+        return data * times
+
+    def odd(self) -> object:
+        """A value of a type no Protocol names: a client refuses to load it."""
+        return fractions.Fraction(1, 3)
 
     async def meet(self, n: int) -> int:
         """Return once ``n`` callers are waiting here at the same time (a barrier)."""

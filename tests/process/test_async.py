@@ -283,6 +283,41 @@ def test_one_way_calls_are_sent_without_waiting(served: AioManager) -> None:
     run(main())
 
 
+def test_large_messages_both_ways_among_small_ones(served: AioManager) -> None:
+    """Requests and replies of megabytes, in flight among small calls, arrive whole."""
+
+    async def main() -> None:
+        manager, echo = await echo_of(served)
+        async with manager:
+            chunk = bytes(range(256)) * 400  # 100 KiB
+            calls = [echo.blob(chunk, times=i % 3 * 10 + 1) for i in range(12)]
+            calls += [echo.blob(b"x") for _ in range(50)]
+            replies = await asyncio.gather(*calls)
+            assert [chunk * (i % 3 * 10 + 1) for i in range(12)] == replies[:12]
+            assert [b"x"] * 50 == replies[12:]
+
+    run(main())
+
+
+def test_a_refused_reply_fails_its_call_only(served: AioManager) -> None:
+    """A reply naming a type the client does not load fails that call; the connection
+    and the calls around it go on."""
+    import pickle
+
+    async def main() -> None:
+        manager, echo = await echo_of(served)
+        async with manager:
+            results = await asyncio.gather(
+                echo.echo(1), echo.odd(), echo.echo(2), return_exceptions=True
+            )
+            assert 1 == results[0] and 2 == results[2]
+            assert isinstance(results[1], pickle.UnpicklingError), results[1]
+            assert "Fraction" in str(results[1])
+            assert 3 == await echo.echo(3)
+
+    run(main())
+
+
 def test_async_failures_carry_the_server_traceback(served: AioManager) -> None:
     """An ``async def`` method that raises: the caller gets the exception, the server's
     traceback chained."""
