@@ -143,3 +143,32 @@ async def generics(m: AsyncGenericManager) -> None:
     await m.IntBox("1")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     objects: AsyncBoxProxy[object] = ints  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
     print(objects)
+
+
+async def runtime_api(m: AsyncShopManager) -> None:
+    from shop.api import Counter
+    from typedmgr.aio import (
+        AsyncConnection,
+        AsyncTypedProxy,
+        async_proxy_class_for,
+    )
+
+    assert_type(async_proxy_class_for(Counter), type[AsyncTypedProxy])
+    assert_type(await m.create("Counter", Counter, 1), AsyncTypedProxy)
+    assert_type(m.connection, AsyncConnection)
+    assert_type(m.connection.in_flight, int)
+    assert_type(m.connection.closed, bool)
+    assert_type(await m.connection.settled(), None)
+    assert_type(m.connection.close(), None)
+    await m.create(Counter, 1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    assert_type(await m.__aenter__(), AsyncShopManager)
+
+
+async def iterators(shop: AsyncShopProxy, m: AsyncBagManager) -> None:
+    bag = await m.Bag()
+    squares = await bag.squares(2)
+    assert_type(squares.__aiter__(), AsyncTypedIterator[int])
+    assert_type([x async for x in squares], list[int])
+    assert_type([k async for k in bag], list[str])
+    assert_type({k: await bag[k] async for k in bag}, dict[str, int])
+    assert_type(await anext(squares, None), int | None)
