@@ -244,12 +244,15 @@ class AsyncConnection:
 
         The releases of collected proxies still queued go first.
         """
+        if self._lost is not None:
+            return
         releases = _take_releases(self.address)
-        if releases and self._lost is None:
+        if releases:
             self._outbox.append(
                 _frame(ID.pack(0) + channel.dumps((None, RELEASE, tuple(releases), {})))
             )
         self._flush()
+        self._connection_lost(ConnectionAbortedError("closed by this client"))
         _close(self._frames)
 
     # Sending.
@@ -367,6 +370,8 @@ class AsyncConnection:
                 channel.release_later(self.address, result[2])
 
     def _connection_lost(self, exc: BaseException) -> None:
+        if self._lost is not None:
+            return
         self._lost = exc
         error = self._lost_error()
         pending, self._pending = self._pending, {}

@@ -196,13 +196,23 @@ def test_cancellation_at_random_points_leaks_nothing(served: AioManager) -> None
                     await asyncio.sleep(0)
                 for task in rng.sample(tasks, 50):
                     cancelled += task.cancel()
-                for outcome in await asyncio.gather(*tasks, return_exceptions=True):
-                    assert outcome is None or isinstance(
-                        outcome, asyncio.CancelledError
-                    ), outcome
+                outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+                failed = [
+                    repr(outcome)
+                    for outcome in outcomes
+                    if not (
+                        outcome is None or isinstance(outcome, asyncio.CancelledError)
+                    )
+                ]
+                assert [] == failed
+                # A cancelled task's exception holds its frames, and so its proxies.
+                del outcomes
             assert cancelled > 0
             await manager.connection.settled()
             del tasks
+            # One loop iteration lets asyncio drop the last cancelled task's exception,
+            # whose traceback holds the frames (and proxies) it was cancelled in.
+            await asyncio.sleep(0)
             gc.collect()
             # The next call carries the queued releases, and runs after them.
             assert 5 == await echo.echo(5)
@@ -422,5 +432,22 @@ def test_proxies_are_not_picklable_and_say_what_to_do(served: AioManager) -> Non
             assert isinstance(echo, AsyncTypedProxy)
             with pytest.raises(TypeError, match="sync proxy"):
                 pickle.dumps(echo)
+
+    run(main())
+
+
+def test_calls_after_close_say_the_client_closed(served: AioManager) -> None:
+    """A call on a closed async manager's proxy fails with ServerConnectionError naming
+    the client's own close; ``connect()`` opens a new connection."""
+
+    async def main() -> None:
+        manager, echo = await echo_of(served)
+        await manager.aclose()
+        with pytest.raises(ServerConnectionError, match="closed by this client"):
+            await echo.echo(1)
+        await manager.connect()
+        again = await manager.Echo()  # type: ignore[attr-defined]
+        assert 2 == await again.echo(2)
+        await manager.aclose()
 
     run(main())
