@@ -186,8 +186,12 @@ class AsyncConnection:
         for ``address``, if any).
         """
         authkey = bytes(authkey)
+        known = peers.peer(address)
         if ssl_context is None:
-            ssl_context = peers.peer(address).ssl_context
+            ssl_context = known.ssl_context
+        elif known.ssl_context is None:
+            # The lease is a sync connection (it outlives event loops): TLS too.
+            peers.remember(address, ssl_context=ssl_context)
         await _ensure_lease(address, authkey)
         loop = asyncio.get_running_loop()
         frames = _Frames(cls.max_message_size)
