@@ -275,6 +275,24 @@ def test_a_sync_method_runs_while_an_async_one_awaits(served: AioManager) -> Non
     assert "raise ValueError" in str(raised.value.__cause__)
 
 
+def test_a_blocking_sync_method_does_not_block_the_connection(
+    served: AioManager,
+) -> None:
+    """A sync method that blocks until another request of the same connection runs:
+    the server reads on in another thread, so that request runs and unblocks it."""
+
+    async def main() -> None:
+        manager, echo = await echo_of(served)
+        async with manager:
+            waiting = [asyncio.create_task(echo.wait_gate()) for _ in range(3)]
+            await asyncio.sleep(0)  # the tasks send their requests
+            assert 7 == await echo.echo(7)
+            await echo.open()
+            assert ["opened"] * 3 == await asyncio.gather(*waiting)
+
+    run(main())
+
+
 def test_one_way_calls_are_sent_without_waiting(served: AioManager) -> None:
     """A ``@oneway`` method of an async proxy returns once sent; the server runs it (it
     lets an awaiting ``async def`` call finish)."""
