@@ -83,6 +83,7 @@ class _Multiplexed:
         self.conn = conn
         self.wire = wire
         self.session = server._session()
+        server._connection.wire = None  # a second MUX request is refused, not nested
         self.tls = isinstance(conn, tls.TLSConnection)
         self._lock = threading.Lock()
         self._outbox: list[bytes] = []

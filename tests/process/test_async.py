@@ -440,6 +440,24 @@ def test_a_killed_async_client_releases_its_objects(served: AioManager) -> None:
         stop([child])
 
 
+def test_a_second_mux_request_is_refused(served: AioManager) -> None:
+    """On a connection already multiplexed, another MUX request is answered with an error
+    and the connection goes on."""
+    from typedmgr.multiplex import MUX, VERSION
+
+    async def main() -> None:
+        manager, echo = await echo_of(served)
+        async with manager:
+            kind, result = await manager.connection.request(
+                (None, MUX, (VERSION,), {}, ())
+            )
+            assert "#TRACEBACK" == kind
+            assert "cannot be multiplexed" in result
+            assert 8 == await echo.echo(8)
+
+    run(main())
+
+
 def test_proxies_are_not_picklable_and_say_what_to_do(served: AioManager) -> None:
     """An async proxy belongs to its connection's loop: pickling it is refused."""
     import pickle
