@@ -458,6 +458,68 @@ def test_a_second_mux_request_is_refused(served: AioManager) -> None:
     run(main())
 
 
+def test_async_pipelines_send_calls_as_one_batch(served: AioManager) -> None:
+    """An AsyncPipeline's calls go as one request and come back in order: values,
+    remote objects, one-way calls, a failing call raising from its own reply."""
+    from typedmgr.aio import AsyncPipeline
+
+    async def main() -> None:
+        manager, echo = await echo_of(served)
+        async with manager:
+            async with AsyncPipeline() as p:
+                tags = [p.call(echo.echo, i) for i in range(100)]
+                item = p.call(echo.item, 5)
+                failed = p.call(echo.fail, "in a batch")
+                p.call(echo.open_later)
+                after = p.call(echo.echo, 101)
+                assert 0 == manager.connection.in_flight  # nothing sent yet
+            assert list(range(100)) == [reply.value() for reply in tags]
+            assert 5 == await item.value().value()
+            with pytest.raises(KeyError, match="in a batch"):
+                failed.value()
+            assert 101 == after.value()
+            assert "opened" == await echo.wait_open()
+            with pytest.raises(TypeError, match="not a method of an async"):
+                p.call(asyncio.sleep, 0)
+
+    run(main())
+
+
+def test_a_cancelled_pipeline_leaks_nothing(served: AioManager) -> None:
+    """Pipelines of calls returning remote objects, cancelled while in flight: once
+    their late replies are in, the server holds what it held before."""
+    from typedmgr.aio import AsyncPipeline
+
+    async def main() -> None:
+        # Proxies of earlier tests in reference cycles go first (their releases ride
+        # on the creation below).
+        gc.collect()
+        manager, echo = await echo_of(served)
+        async with manager:
+            baseline = await asyncio.to_thread(served._number_of_objects)  # type: ignore[attr-defined]
+
+            async def batch() -> None:
+                async with AsyncPipeline() as p:
+                    for i in range(20):
+                        p.call(echo.aitem, i, 0.002)
+                        p.call(echo.item, i)
+
+            tasks = [asyncio.create_task(batch()) for _ in range(10)]
+            await asyncio.sleep(0)  # every batch is sent
+            for task in tasks:
+                task.cancel()
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            assert all(isinstance(o, asyncio.CancelledError) for o in outcomes)
+            del outcomes, tasks
+            await manager.connection.settled()
+            await asyncio.sleep(0)
+            gc.collect()
+            assert 1 == await echo.echo(1)  # carries the releases
+            assert baseline == await asyncio.to_thread(served._number_of_objects)  # type: ignore[attr-defined]
+
+    run(main())
+
+
 def test_proxies_are_not_picklable_and_say_what_to_do(served: AioManager) -> None:
     """An async proxy belongs to its connection's loop: pickling it is refused."""
     import pickle

@@ -172,3 +172,17 @@ async def iterators(shop: AsyncShopProxy, m: AsyncBagManager) -> None:
     assert_type([k async for k in bag], list[str])
     assert_type({k: await bag[k] async for k in bag}, dict[str, int])
     assert_type(await anext(squares, None), int | None)
+
+
+async def pipelines(counter: AsyncCounterProxy, shop: AsyncShopProxy) -> None:
+    from typedmgr.aio import AsyncPipeline, AsyncReply
+
+    async with AsyncPipeline() as p:
+        assert_type(p, AsyncPipeline)
+        assert_type(p.call(counter.increment, by=2), AsyncReply[int])
+        assert_type(p.call(counter.value), AsyncReply[int])
+        cart = p.call(shop.cart, "ann")
+        assert_type(cart, AsyncReply[AsyncCartProxy])
+        p.call(counter.increment, by="2")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    assert_type(cart.value(), AsyncCartProxy)
+    assert_type(await p.send(), None)
