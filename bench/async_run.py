@@ -7,8 +7,9 @@ One asyncio client makes 1, 100 and 1,000 concurrent calls, in the same run as
 call, each thread with its own connection), and (b) the sync proxy's pipelining (one batch
 request, from a blocking caller). Each figure is the median of alternating rounds, so that
 machine drift hits every column alike; ratios are of figures of the same run. Also: a single
-sync call, and 100 concurrent calls of an ``async def`` method that awaits
-``asyncio.sleep(0.01)`` on the server.
+sync call, the async client's own pipelining (``AsyncPipeline``: one batch per connection),
+and 100 concurrent calls of an ``async def`` method that awaits ``asyncio.sleep(0.01)`` on
+the server.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ sys.path[:0] = [str(HERE)]
 from async_api import AsyncBenchManager, Ping  # noqa: E402
 
 from typedmgr import Pipeline  # noqa: E402
-from typedmgr.aio import AsyncTypedManager  # noqa: E402
+from typedmgr.aio import AsyncPipeline, AsyncTypedManager  # noqa: E402
 
 AUTHKEY = b"async bench"
 ROUNDS = 10
@@ -59,7 +60,7 @@ async def measure(address: Any, quick: bool) -> dict[str, dict[int, float]]:
     repeat = {1: 200, 100: 10, 1000: 2} if quick else {1: 1000, 100: 40, 1000: 5}
     times: dict[str, dict[int, list[float]]] = {
         kind: {n: [] for n in CONCURRENCY}
-        for kind in ("async", "to_thread", "pipelined", "sync")
+        for kind in ("async", "to_thread", "pipelined", "sync", "async pipelined")
     }
 
     def pipelined(n: int) -> None:
@@ -89,6 +90,11 @@ async def measure(address: Any, quick: bool) -> dict[str, dict[int, float]]:
                     )
                 times["to_thread"][n].append(time.perf_counter() - start)
                 start = time.perf_counter()
+                async with AsyncPipeline() as p:
+                    areplies = [p.call(ping.ping, i) for i in range(n)]
+                times["async pipelined"][n].append(time.perf_counter() - start)
+                assert [r.value() for r in areplies] == list(range(n))
+                start = time.perf_counter()
                 pipelined(n)
                 times["pipelined"][n].append(time.perf_counter() - start)
                 if n == 1:
@@ -111,13 +117,16 @@ async def measure(address: Any, quick: bool) -> dict[str, dict[int, float]]:
 def table(title: str, r: dict[str, dict[int, float]]) -> str:
     lines = [
         title,
-        f"{'':30}{'async':>12}{'to_thread':>12}{'pipelined':>12}"
+        f"{'':30}{'async':>12}{'to_thread':>12}{'pipelined':>12}{'async pipe':>12}"
         f"{'to_thread/async':>17}{'pipe/async':>12}",
     ]
     for n in CONCURRENCY:
         a, t, p = r["async"][n], r["to_thread"][n], r["pipelined"][n]
+        ap = r["async pipelined"][n]
         label = "1 call (us)" if n == 1 else f"{n} concurrent calls (us)"
-        lines.append(f"{label:30}{a:12.1f}{t:12.1f}{p:12.1f}{t / a:17.2f}{p / a:12.2f}")
+        lines.append(
+            f"{label:30}{a:12.1f}{t:12.1f}{p:12.1f}{ap:12.1f}{t / a:17.2f}{p / a:12.2f}"
+        )
     sync = r["sync"][1]
     lines.append(
         f"sync call {sync:.1f} us; async call / sync call = {r['async'][1] / sync:.2f}; "
