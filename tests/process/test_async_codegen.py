@@ -108,3 +108,20 @@ def test_generated_twins_against_a_server(generated: ModuleType) -> None:
 
     with server:
         asyncio.run(asyncio.wait_for(main(server.address), TIMEOUT))
+
+
+def test_dump_model_marks_async_methods(capsys: pytest.CaptureFixture[str]) -> None:
+    """``typedmgr gen --dump-model`` says which methods are ``async def``."""
+    import json
+
+    from typedmgr_codegen.cli import main as gen
+
+    assert 0 == gen(["tests.process.aio_api:AioManager", "--dump-model"])
+    model = json.loads(capsys.readouterr().out)
+    methods = {
+        (i["protocol"].rpartition(":")[2], m["name"]): m["async"]
+        for i in model["interfaces"]
+        for m in i["methods"]
+    }
+    assert methods["Echo", "aecho"] and methods["Echo", "meet"]
+    assert not methods["Echo", "echo"] and not methods["Item", "value"]
