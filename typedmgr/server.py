@@ -12,7 +12,10 @@ Differences from ``multiprocessing.managers.Server``, each invisible to stdlib c
   server drops it: the stdlib keeps such objects forever (gh-103136, see ``_rebuild_proxy``);
 * with ``validate`` on (``TypedManager`` class keyword or ``register(..., validate=True)``),
   a call's arguments are checked against its Protocol before the referent is called
-  (``validation``); a mismatch is the caller's ``TypeError``.
+  (``validation``); a mismatch is the caller's ``TypeError``;
+* ``async def`` methods' coroutines run on one event loop of the server process
+  (``coroutines``), and an asyncio client's connection carries many requests at once,
+  answered by id (``multiplex``).
 """
 
 from __future__ import annotations
@@ -682,9 +685,8 @@ class TypedServer(managers.Server):
                 if validator is not None:
                     validator.check(methodname, args, kwds)
                 res = function(*args, **kwds)
-                if inspect.iscoroutine(
-                    res
-                ):  # an ``async def`` method's: see coroutines
+                # An ``async def`` method's coroutine runs on the server's loop.
+                if inspect.iscoroutine(res):
                     res = coroutines.resolve(
                         res,
                         lambda r: self._result(conn, gettypeid, methodname, r, typed),
