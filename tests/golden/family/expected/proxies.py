@@ -9,14 +9,24 @@ from typing import overload
 
 import tests.golden.family.protocols as _tests_golden_family_protocols
 import typedmgr as _typedmgr
+import typedmgr.aio as _typedmgr_aio
 
 if _typing.TYPE_CHECKING:
     from collections.abc import Generator, Iterator
-    from typing import Self
+    from typing import Literal, Self
 
     from tests.golden.family.protocols import Chunks, Encoding
 
 __all__ = [
+    "AsyncBlobProxy",
+    "AsyncFamilyManager",
+    "AsyncNumbersProxy",
+    "AsyncQueryProxy",
+    "AsyncReadableProxy",
+    "AsyncSizedProxy",
+    "AsyncSourceProxy",
+    "AsyncStoreProxy",
+    "AsyncStreamProxy",
     "BlobProxy",
     "FamilyManager",
     "NumbersProxy",
@@ -229,3 +239,202 @@ class FamilyManager(_typedmgr.TypedManager):
     def Store(self) -> StoreProxy:
         """Create a remote ``Store`` with ``tests.golden.family.protocols.StoreImpl`` and return its proxy."""
         return self._create_proxy("Store", StoreProxy)
+
+
+class AsyncReadableProxy(_typedmgr_aio.AsyncTypedProxy):
+    """Something to read bytes from."""
+
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Readable
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("read", "tell")
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "a07c8b49c316cc90"
+
+    async def read(self, n: int = -1) -> bytes:
+        return _typing.cast("bytes", await self._call("read", n))
+
+    async def tell(self) -> int:
+        return _typing.cast("int", await self._call("tell"))
+
+
+class AsyncSizedProxy(_typedmgr_aio.AsyncTypedProxy):
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Sized
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("size",)
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "3737cec2fdd6c5e3"
+
+    async def size(self) -> int:
+        return _typing.cast("int", await self._call("size"))
+
+
+class AsyncBlobProxy(AsyncReadableProxy, AsyncSizedProxy):
+    """Extends two Protocols: its proxy is a ReadableProxy and a SizedProxy."""
+
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Blob
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "size",
+        "read",
+        "tell",
+        "name",
+        "decode",
+        "chunks",
+    )
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "b1e00dfed4d274d2"
+
+    async def tell(self) -> int:
+        """Overridden: still the position, documented anew."""
+        return _typing.cast("int", await self._call("tell"))
+
+    async def name(self) -> str:
+        return _typing.cast("str", await self._call("name"))
+
+    async def decode(self, encoding: Literal["utf-8", "latin-1"] = "utf-8") -> str:
+        return _typing.cast("str", await self._call("decode", encoding))
+
+    async def chunks(self, size: int) -> list[bytes]:
+        return _typing.cast("list[bytes]", await self._call("chunks", size))
+
+
+class AsyncSourceProxy(_typedmgr_aio.AsyncTypedProxy, _typing.Generic[_T_co]):
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Source
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get",)
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "bdf9e95773e02e76"
+
+    async def get(self) -> _T_co:
+        return _typing.cast("_T_co", await self._call("get"))
+
+
+class AsyncNumbersProxy(AsyncSourceProxy[int]):
+    """Fixes the base's parameter: a ``NumbersProxy`` is a ``SourceProxy[int]``."""
+
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Numbers
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "total")
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "7958c32b990dc515"
+
+    async def total(self) -> int:
+        return _typing.cast("int", await self._call("total"))
+
+
+class AsyncQueryProxy(_typedmgr_aio.AsyncTypedProxy):
+    """A fluent query builder."""
+
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Query
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "where",
+        "limit",
+        "copy",
+        "parent",
+        "root",
+        "clauses",
+        "log",
+    )
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
+        "copy": "tests.golden.family.protocols:Query",
+        "limit": "tests.golden.family.protocols:Query",
+        "parent": "tests.golden.family.protocols:Query",
+        "root": "tests.golden.family.protocols:Query",
+        "where": "tests.golden.family.protocols:Query",
+    }
+    _fingerprint_ = "b6c1aa169f241c7e"
+
+    async def where(self, clause: str) -> Self:
+        return _typing.cast("Self", await self._call("where", clause))
+
+    async def limit(self, n: int) -> Self:
+        return _typing.cast("Self", await self._call("limit", n))
+
+    async def copy(self) -> Self:
+        return _typing.cast("Self", await self._call("copy"))
+
+    async def parent(self) -> Self | None:
+        return _typing.cast("Self | None", await self._call("parent"))
+
+    async def root(self) -> Self:
+        """The first query of the chain of copies; read from the server."""
+        return _typing.cast("Self", await self._get("root"))
+
+    async def clauses(self) -> list[str]:
+        return _typing.cast("list[str]", await self._call("clauses"))
+
+    async def log(self, line: str) -> None:
+        await self._send("log", line)
+
+
+class AsyncStoreProxy(_typedmgr_aio.AsyncTypedProxy):
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Store
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "open",
+        "query",
+        "numbers",
+        "stream",
+        "feed",
+        "names",
+    )
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
+        "feed": "typedmgr:generator",
+        "names": "typedmgr:iterator",
+        "numbers": "tests.golden.family.protocols:Numbers",
+        "open": "tests.golden.family.protocols:Blob",
+        "query": "tests.golden.family.protocols:Query",
+        "stream": "tests.golden.family.protocols:Stream",
+    }
+    _fingerprint_ = "a020d54b1c8fb3aa"
+
+    @overload
+    async def open(self, name: str, /) -> AsyncBlobProxy: ...
+
+    @overload
+    async def open(self, fd: int, /) -> AsyncBlobProxy | None: ...
+
+    async def open(self, *args: object, **kwargs: object) -> object:
+        """A blob by name, or by descriptor (``None`` if none is open under it)."""
+        return await self._call("open", *args, **kwargs)
+
+    @overload
+    async def query(self) -> AsyncQueryProxy: ...
+
+    @overload
+    async def query(self, table: str) -> AsyncQueryProxy: ...
+
+    async def query(self, *args: object, **kwargs: object) -> object:
+        return await self._call("query", *args, **kwargs)
+
+    async def numbers(self) -> AsyncNumbersProxy:
+        return _typing.cast("AsyncNumbersProxy", await self._call("numbers"))
+
+    async def stream(self) -> AsyncStreamProxy[str]:
+        return _typing.cast("AsyncStreamProxy[str]", await self._call("stream"))
+
+    async def feed(self, start: int) -> _typedmgr_aio.AsyncTypedIterator[int]:
+        return _typing.cast(
+            "_typedmgr_aio.AsyncTypedIterator[int]",
+            await self._call("feed", start),
+        )
+
+    async def names(self) -> _typedmgr_aio.AsyncTypedIterator[str]:
+        return _typing.cast(
+            "_typedmgr_aio.AsyncTypedIterator[str]",
+            await self._call("names"),
+        )
+
+
+class AsyncStreamProxy(AsyncSourceProxy[_T], _typing.Generic[_T]):
+    """Generic through the hierarchy: a ``StreamProxy[T]`` is a ``SourceProxy[T]``."""
+
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Stream
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "push")
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    _fingerprint_ = "c7c3a0df7aa350d4"
+
+    async def push(self, item: _T) -> None:
+        await self._call("push", item)
+
+
+class AsyncFamilyManager(_typedmgr_aio.AsyncTypedManager):
+    """Async client of ``tests.golden.family.protocols:FamilyManager``: ``async with`` it to connect to its server."""
+
+    async def Store(self) -> AsyncStoreProxy:
+        """Create a remote ``Store`` and return its async proxy."""
+        return await self._create("Store", AsyncStoreProxy)
