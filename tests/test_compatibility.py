@@ -100,6 +100,11 @@ COMPATIBLE = [
         _method(", *, b: str, a: int) -> int"),
     ),
     (
+        "a positional-or-keyword parameter made positional-only",
+        _method(", x: int) -> int"),
+        _method(", x: int, /) -> int"),
+    ),
+    (
         "a keyword-only parameter made positional-or-keyword",
         _method(", *, a: int) -> int"),
         _method(", a: int) -> int"),
@@ -241,6 +246,12 @@ INCOMPATIBLE = [
         _method(", *, x: int) -> int"),
         _method(", *, y: int) -> int"),
         "the server has no parameter 'x'",
+    ),
+    (
+        "a positional parameter made keyword-only",
+        _method(", x: int) -> int"),
+        _method(", *, x: int) -> int"),
+        "the server takes 0 positional argument(s), the client sends 1",
     ),
     (
         "a keyword-only parameter made positional-only",
