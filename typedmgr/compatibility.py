@@ -48,9 +48,11 @@ from typedmgr.model import (
 __all__ = [
     "SCHEMA_FORMAT",
     "SchemaError",
+    "TypeDesc",
     "assignable",
     "describe",
     "describe_type",
+    "spell",
     "stale_methods",
 ]
 

@@ -8,14 +8,19 @@ at its call, naming the method and both signatures, and never reaches the server
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
 from tests.process import evolution_v1 as v1, evolution_v2 as v2
-from tests.process.support import server_process
+from tests.process.support import run_children, server_process
 from typedmgr import StaleProxyError, proxy_class_for
+from typedmgr_codegen.load import load_managers
+from typedmgr_codegen.render import render_module
 
 pytestmark = pytest.mark.process
 
@@ -161,3 +166,39 @@ def test_the_same_version_on_both_sides_is_not_restricted(v2_server: Any) -> Non
     inventory = _v2_client(v2_server)
     assert not hasattr(inventory, "_stale_")
     assert ["restocked"] == inventory.history()
+
+
+def generated_v1_client(folder: str, address: Any) -> tuple[bool, int, str]:
+    """In a child process: version 1's generated module (in ``folder``) against the
+    server at ``address``. Whether the proxy is of the generated class, what ``restock``
+    returned, and the message of ``audit``'s StaleProxyError."""
+    sys.path.insert(0, folder)
+    module = importlib.import_module("inventory_v1_proxies")
+    client = module.InventoryServer(address=address, authkey=AUTHKEY)
+    client.connect()
+    inventory = client.Inventory()
+    generated = isinstance(inventory, module.InventoryProxy)
+    restocked: int = inventory.restock("B-2", 1)
+    try:
+        inventory.audit()
+    except StaleProxyError as exc:
+        return generated, restocked, str(exc)
+    return generated, restocked, ""
+
+
+def test_a_generated_client_of_version_1_against_version_2(
+    v2_server: Any, tmp_path: Path
+) -> None:
+    """The same with `typedmgr gen`'s output for version 1, in a process of its own (its
+    generated class would otherwise become this process's proxy class of version 1)."""
+    source = render_module(
+        load_managers(["tests.process.evolution_v1:InventoryServer"])
+    ).source
+    (tmp_path / "inventory_v1_proxies.py").write_text(source)
+    [(generated, restocked, message)] = run_children(
+        generated_v1_client, [(str(tmp_path), v2_server)]
+    )
+    assert generated
+    assert 6 == restocked
+    assert message.startswith("Inventory.audit cannot be called on the server at")
+    assert "InventoryProxy was generated from another version of Inventory" in message
