@@ -18,7 +18,8 @@ import pytest
 
 from tests.process import evolution_v1 as v1, evolution_v2 as v2
 from tests.process.support import run_children, server_process
-from typedmgr import StaleProxyError, proxy_class_for
+from typedmgr import StaleProxyError, channel, interface_of, proxy_class_for
+from typedmgr.compatibility import describe
 from typedmgr_codegen.load import load_managers
 from typedmgr_codegen.render import render_module
 
@@ -166,6 +167,27 @@ def test_the_same_version_on_both_sides_is_not_restricted(v2_server: Any) -> Non
     inventory = _v2_client(v2_server)
     assert not hasattr(inventory, "_stale_")
     assert ["restocked"] == inventory.history()
+
+
+def test_clients_from_before_schema_evolution_still_get_signature_lines(
+    v2_server: Any,
+) -> None:
+    """The ``fingerprint`` request as older typedmgr clients send it is answered as it
+    was: the server's signature lines, which such a client lists in its error."""
+    lines = channel.server_rpc(
+        v2_server, AUTHKEY, channel.client, "fingerprint", "Inventory", "0" * 16
+    )
+    assert interface_of(v2.Inventory).signature_lines == lines
+    described = channel.server_rpc(
+        v2_server,
+        AUTHKEY,
+        channel.client,
+        "fingerprint",
+        "Inventory",
+        "0" * 16,
+        methods=True,
+    )
+    assert describe(v2.Inventory) == described
 
 
 def generated_v1_client(folder: str, address: Any) -> tuple[bool, int, str]:
