@@ -17,6 +17,7 @@ from typing import Any, cast
 import pytest
 
 from tests.process import evolution_v1 as v1, evolution_v2 as v2
+from tests.process.evolution_stock import load_stock
 from tests.process.support import run_children, server_process
 from typedmgr import StaleProxyError, channel, interface_of, proxy_class_for
 from typedmgr.compatibility import describe
@@ -224,3 +225,35 @@ def test_a_generated_client_of_version_1_against_version_2(
     assert 6 == restocked
     assert message.startswith("Inventory.audit cannot be called on the server at")
     assert "InventoryProxy was generated from another version of Inventory" in message
+
+
+def returned_v1_bin(address: Any) -> tuple[str, int, str]:
+    """In a child process: version 1 of ``stock`` against the server at ``address``. The
+    returned Bin's class, its ``level()`` and the message of its ``empty()``."""
+    stock = load_stock("v1")
+    client = stock.StockServer(address=address, authkey=AUTHKEY)
+    client.connect()
+    depot = client.Depot()
+    found = depot.bin("north")
+    level: int = found.level()
+    try:
+        found.empty()
+    except StaleProxyError as exc:
+        return type(found).__name__, level, str(exc)
+    return type(found).__name__, level, ""
+
+
+def test_a_returned_object_of_another_version_keeps_what_agrees() -> None:
+    """Version 1's client of a version 2 server, ``stock`` being each side's name for
+    the library: the Depot agrees, the Bin it returns has lost ``empty``, which raises
+    at its call, while ``level`` works."""
+    with server_process(
+        "tests.process.evolution_stock:StockServer", ("127.0.0.1", 0), AUTHKEY
+    ) as address:
+        [(name, level, message)] = run_children(returned_v1_bin, [(address,)])
+    assert "BinProxy" == name
+    assert 2 == level
+    assert message.startswith("Bin.empty cannot be called on the server at")
+    assert (
+        "the server's Bin has no 'empty', the client has `empty() -> None`" in message
+    )
