@@ -115,6 +115,11 @@ COMPATIBLE = [
         _method(", x: int = 3) -> int"),
     ),
     (
+        "a default removed",
+        _method(", x: int = 1) -> int"),
+        _method(", x: int) -> int"),
+    ),
+    (
         "a default changed",
         _method(", x: int = 1) -> int"),
         _method(", x: int = 3) -> int"),
