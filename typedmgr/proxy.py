@@ -676,14 +676,17 @@ def check_fingerprint(
         return proxytype
     assert isinstance(cls, type) and issubclass(cls, TypedProxy)
     key = (address, typeid, fingerprint)
-    stale = _stale.get(key)
-    if stale is None:
-        stale = _stale_methods(cls, typeid, fingerprint, address, authkey, connect)
-        if not stale:
-            _agreed.add(key)
-            return proxytype
-        _stale[key] = stale
-    return cast("_F", _stale_class(cls, stale))
+    restricted = _stale_classes.get((cls, key))
+    if restricted is None:
+        stale = _stale.get(key)
+        if stale is None:
+            stale = _stale_methods(cls, typeid, fingerprint, address, authkey, connect)
+            if not stale:
+                _agreed.add(key)
+                return proxytype
+            _stale[key] = stale
+        restricted = _stale_classes.setdefault((cls, key), _stale_class(cls, stale))
+    return cast("_F", restricted)
 
 
 def _stale_methods(
@@ -734,15 +737,12 @@ def _stale_methods(
     }
 
 
-_stale_classes: dict[tuple[type, tuple[tuple[str, str], ...]], type[TypedProxy]] = {}
+# The class of each proxy class's proxies from one server and typeid, if stale there.
+_stale_classes: dict[tuple[type, tuple[object, str, str]], type[TypedProxy]] = {}
 
 
 def _stale_class(cls: type[TypedProxy], stale: Mapping[str, str]) -> type[TypedProxy]:
     """``cls`` with each stale method (or property) raising :class:`StaleProxyError`."""
-    key = (cls, tuple(sorted(stale.items())))
-    found = _stale_classes.get(key)
-    if found is not None:
-        return found
     interface = interface_of(cls._protocol_)
     namespace: dict[str, object] = {
         "__module__": cls.__module__,
@@ -755,7 +755,7 @@ def _stale_class(cls: type[TypedProxy], stale: Mapping[str, str]) -> type[TypedP
         namespace[name] = _stale_member(
             name, message, is_property=interface.method(name).is_property
         )
-    return _stale_classes.setdefault(key, type(cls.__name__, (cls,), namespace))
+    return type(cls.__name__, (cls,), namespace)
 
 
 def _stale_member(name: str, message: str, *, is_property: bool) -> object:
