@@ -478,7 +478,9 @@ class TypedManager(managers.BaseManager):
             )
             self._decref(token)
             return proxy
-        check_fingerprint(proxytype, typeid, self._address, self._authkey, self._Client)
+        proxytype = check_fingerprint(
+            proxytype, typeid, self._address, self._authkey, self._Client
+        )
         kind, result = channel.server_request(
             self._address, self._authkey, self._Client, "create", typeid, *args, **kwds
         )

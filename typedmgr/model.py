@@ -44,6 +44,7 @@ __all__ = [
     "interface_of",
     "is_protocol",
     "iterator_typeid",
+    "method_signature_lines",
     "oneway",
     "protocol_for_ref",
     "protocol_of",
@@ -326,6 +327,11 @@ def _is_generator(returns: object) -> bool:
         typing.get_origin(returns) is collections.abc.Generator
         or returns is collections.abc.Generator
     )
+
+
+def method_signature_lines(method: Method) -> tuple[str, ...]:
+    """A method's lines of ``Interface.signature_lines`` (one per overload)."""
+    return tuple(_signature_lines(method))
 
 
 def _signature_lines(method: Method) -> list[str]:

@@ -16,9 +16,18 @@ import weakref
 from collections.abc import Callable, Generator, Iterator, Mapping
 from multiprocessing import managers, util
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    NoReturn,
+    Self,
+    TypeVar,
+    cast,
+    overload,
+)
 
-from typedmgr import _stdlib, channel, errors, peers, unpickling
+from typedmgr import _stdlib, channel, compatibility, errors, peers, unpickling
 from typedmgr.channel import GETATTR, ITSELF, ONEWAY, PROXIED
 from typedmgr.model import (
     GENERATOR_TYPEID,
@@ -422,7 +431,11 @@ class TypedProxy(managers.BaseProxy):
             exposed,
             self._serializer,
         )
-        check_fingerprint(proxytype, typeid, address, self._authkey, self._Client)
+        checked = check_fingerprint(
+            proxytype, typeid, address, self._authkey, self._Client
+        )
+        if checked is not proxytype and isinstance(checked, type):
+            proxy.__class__ = checked  # some methods are stale: they raise when called
         return proxy
 
     def __reduce__(self) -> _Reduced:
@@ -629,47 +642,129 @@ _inheritance = _Inheritance()
 
 
 class StaleProxyError(TypeError):
-    """A proxy class generated from another version of a Protocol than the server serves."""
+    """A method generated from another version of its Protocol than the server serves,
+    called though the server cannot serve it as called (see docs/schema-evolution.md)."""
 
 
 # (server address, typeid, fingerprint) already found to agree, in this process.
 _agreed: set[tuple[object, str, str]] = set()
+# ... found to differ: the methods the server cannot serve, each with its message.
+_stale: dict[tuple[object, str, str], dict[str, str]] = {}
+_F = TypeVar("_F")
 
 
 def check_fingerprint(
-    proxytype: object,
+    proxytype: _F,
     typeid: str,
     address: object,
     authkey: bytes,
     connect: Callable[..., Connection],
-) -> None:
-    """Fail fast, naming what differs, if the server's Protocol is not the proxy's.
+) -> _F:
+    """``proxytype``, or if the server's Protocol differs, a subclass whose stale methods
+    raise :class:`StaleProxyError` when called (``compatibility`` decides which).
 
-    Asked once per server, typeid and proxy class in a process; stdlib proxies (no
-    fingerprint) and servers that do not know the typeid's Protocol are not checked.
+    Asked once per server, typeid and fingerprint in a process, then remembered: calls cost
+    nothing more. Stdlib proxies (no fingerprint) and servers that do not know the typeid's
+    Protocol are not checked. A server too old to describe its methods fails the whole
+    proxy here, listing the signatures that differ.
     """
+    cls: object = proxytype
     if isinstance(proxytype, ProxyFactory):
-        proxytype = proxy_class_for(proxytype.protocol)
-    fingerprint = getattr(proxytype, "_fingerprint_", None)
+        cls = proxy_class_for(proxytype.protocol)
+    fingerprint = getattr(cls, "_fingerprint_", None)
     if not isinstance(fingerprint, str) or (address, typeid, fingerprint) in _agreed:
-        return
-    server_lines = channel.server_rpc(
-        address, authkey, connect, "fingerprint", typeid, fingerprint
-    )
-    if server_lines is not None:
-        assert isinstance(proxytype, type) and issubclass(proxytype, TypedProxy)
-        ours = interface_of(proxytype._protocol_).signature_lines
+        return proxytype
+    assert isinstance(cls, type) and issubclass(cls, TypedProxy)
+    key = (address, typeid, fingerprint)
+    restricted = _stale_classes.get((cls, key))
+    if restricted is None:
+        stale = _stale.get(key)
+        if stale is None:
+            stale = _stale_methods(cls, typeid, fingerprint, address, authkey, connect)
+            if not stale:
+                _agreed.add(key)
+                return proxytype
+            _stale[key] = stale
+        restricted = _stale_classes.setdefault((cls, key), _stale_class(cls, stale))
+    return cast("_F", restricted)
+
+
+def _stale_methods(
+    cls: type[TypedProxy],
+    typeid: str,
+    fingerprint: str,
+    address: object,
+    authkey: bytes,
+    connect: Callable[..., Connection],
+) -> dict[str, str]:
+    """The server's verdict on each method of ``cls``: the stale ones, with messages."""
+    protocol = cls._protocol_
+    try:
+        described = channel.server_rpc(
+            address, authkey, connect, "fingerprint", typeid, fingerprint, methods=True
+        )
+    except managers.RemoteError:  # a server from before schema evolution
+        server_lines = channel.server_rpc(
+            address, authkey, connect, "fingerprint", typeid, fingerprint
+        )
+        ours = interface_of(protocol).signature_lines
         differences = [f"  server: {line}" for line in server_lines if line not in ours]
         differences += [
             f"  client: {line}" for line in ours if line not in server_lines
         ]
         raise StaleProxyError(
-            f"{proxytype.__name__} was generated from another version of "
-            f"{proxytype._protocol_.__qualname__} than the server at {address!r} serves "
-            "(regenerate with `typedmgr gen`, or update the server):\n"
+            f"{cls.__name__} was generated from another version of "
+            f"{protocol.__qualname__} than the server at {address!r} serves, which "
+            "cannot tell which methods still agree (regenerate with `typedmgr gen`, or "
+            "update the server):\n"
             + "\n".join(differences or ["  (the same signatures, in another order)"])
+        ) from None
+    if described is None:
+        return {}
+    try:
+        reasons = compatibility.stale_methods(protocol, described)
+    except (compatibility.SchemaError, RecursionError) as exc:
+        raise StaleProxyError(
+            f"the server at {address!r} describes {protocol.__qualname__} in a form "
+            f"{cls.__name__} cannot read ({exc}); update typedmgr here, or regenerate"
+        ) from None
+    name = protocol.__qualname__
+    return {
+        method: f"{name}.{method} cannot be called on the server at {address!r}: "
+        f"{reason} ({cls.__name__} was generated from another version of {name}: "
+        "regenerate it with `typedmgr gen`, or update the server)"
+        for method, reason in reasons.items()
+    }
+
+
+# The class of each proxy class's proxies from one server and typeid, if stale there.
+_stale_classes: dict[tuple[type, tuple[object, str, str]], type[TypedProxy]] = {}
+
+
+def _stale_class(cls: type[TypedProxy], stale: Mapping[str, str]) -> type[TypedProxy]:
+    """``cls`` with each stale method (or property) raising :class:`StaleProxyError`."""
+    interface = interface_of(cls._protocol_)
+    namespace: dict[str, object] = {
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__doc__": cls.__doc__,
+        #: The stale methods, each with the message its calls raise.
+        "_stale_": dict(stale),
+    }
+    for name, message in stale.items():
+        namespace[name] = _stale_member(
+            name, message, is_property=interface.method(name).is_property
         )
-    _agreed.add((address, typeid, fingerprint))
+    return type(cls.__name__, (cls,), namespace)
+
+
+def _stale_member(name: str, message: str, *, is_property: bool) -> object:
+    def stale(self: TypedProxy, /, *args: object, **kwds: object) -> NoReturn:
+        raise StaleProxyError(message)
+
+    stale.__name__ = stale.__qualname__ = name
+    stale.__doc__ = message
+    return property(stale, doc=message) if is_property else stale
 
 
 def remote_error(kind: str, result: object) -> BaseException:

@@ -54,6 +54,7 @@ from typedmgr.channel import (
     framed_uncopied,
     nodelay,
 )
+from typedmgr.compatibility import describe
 from typedmgr.frames import Buffer, framed
 from typedmgr.gate import BUSY, Gate, Ticket
 from typedmgr.model import GENERATOR_TYPEID, ITERATOR_TYPEID, interface_of
@@ -905,16 +906,18 @@ class TypedServer(managers.Server):
         return self._result(conn, gettypeid, name, res, typed, obj)
 
     def fingerprint(
-        self, c: Connection, typeid: str, fingerprint: str
-    ) -> tuple[str, ...] | None:
-        """``None`` if ``typeid``'s Protocol has this fingerprint here, else its signatures."""
+        self, c: Connection, typeid: str, fingerprint: str, methods: bool = False
+    ) -> tuple[object, ...] | None:
+        """``None`` if ``typeid``'s Protocol has this fingerprint here, else its signatures
+        (clients before schema evolution), or with ``methods`` its methods described for
+        a per-method comparison (``compatibility.describe``)."""
         protocol = self.protocols.get(typeid)
         if protocol is None:
             return None  # not a Protocol registration: nothing to compare
         interface = interface_of(protocol)
-        return (
-            None if interface.fingerprint == fingerprint else interface.signature_lines
-        )
+        if interface.fingerprint == fingerprint:
+            return None
+        return describe(protocol) if methods else interface.signature_lines
 
     def _oneway(self, conn: Connection, ident: str, args: Any, kwds: Any) -> None:
         """Run a one-way call; nobody waits for it, so its failure goes to the log."""

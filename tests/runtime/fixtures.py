@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from multiprocessing.connection import Connection
 from typing import Protocol
 
 from tests.wiring import CountingServer, Doorman, DoormanImpl
 from typedmgr import TypedManager, oneway
+from typedmgr.server import TypedServer
 
 
 class Tally(Protocol):
@@ -84,18 +86,23 @@ CountedRuntimeManager.register(Doorman, DoormanImpl)
 
 
 class Counter(Protocol):
-    """Another version of the shop's Counter: ``increment`` grew a keyword."""
+    """Another version of the shop's Counter: ``increment`` grew a keyword with a default
+    (compatible), ``value`` may return a float (not what an older client expects)."""
 
     def increment(self, by: int = 1, *, note: str = "") -> int: ...
-    def value(self) -> int: ...
+    def value(self) -> float: ...
 
 
 class NewerCounterImpl:
-    def increment(self, by: int = 1, *, note: str = "") -> int:
-        return by
+    def __init__(self, start: int = 0) -> None:
+        self._value = start
 
-    def value(self) -> int:
-        return 0
+    def increment(self, by: int = 1, *, note: str = "") -> int:
+        self._value += by
+        return self._value
+
+    def value(self) -> float:
+        return self._value / 2
 
 
 class NewerShopManager(TypedManager):
@@ -103,6 +110,23 @@ class NewerShopManager(TypedManager):
 
 
 NewerShopManager.register(Counter, NewerCounterImpl)
+
+
+class SchemalessServer(TypedServer):
+    """A server from before schema evolution: it answers ``fingerprint`` with its
+    signature lines only, and cannot describe its methods."""
+
+    def fingerprint(  # type: ignore[override]
+        self, c: Connection, typeid: str, fingerprint: str
+    ) -> tuple[object, ...] | None:
+        """The server RPC as it was: ``None`` if equal, else the signature lines."""
+        return super().fingerprint(c, typeid, fingerprint)
+
+
+class SchemalessShopManager(NewerShopManager):
+    """NewerShopManager on a server from before schema evolution."""
+
+    _Server = SchemalessServer
 
 
 class Ledger(Protocol):
