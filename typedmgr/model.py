@@ -173,10 +173,6 @@ class Method:
     is_exit: bool = False
     """``__exit__``: the proxy sends the exception in a form the server can load (a
     traceback never travels) and returns the server's answer, so ``True`` suppresses."""
-    is_async: bool = False
-    """``async def``: the server awaits the coroutine on its loop (``typedmgr.coroutines``).
-    Proxies see the awaited type; whether a method is async is the server's business, so it
-    is not part of the fingerprint."""
 
 
 @dataclass(frozen=True)
@@ -583,6 +579,8 @@ def _method(
     *,
     owner: type | None = None,
 ) -> Method:
+    if inspect.iscoroutinefunction(func):
+        raise InterfaceError(f"{where}: async methods cannot be proxied yet")
     hints = _hints(where, func, namespace)
     for key, hint in hints.items():
         if _mentions(hint, memoryview):
@@ -628,7 +626,6 @@ def _method(
         inspect.getdoc(func),
         oneway,
         is_exit=name == "__exit__",
-        is_async=inspect.iscoroutinefunction(func),
     )
 
 

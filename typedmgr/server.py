@@ -12,17 +12,13 @@ Differences from ``multiprocessing.managers.Server``, each invisible to stdlib c
   server drops it: the stdlib keeps such objects forever (gh-103136, see ``_rebuild_proxy``);
 * with ``validate`` on (``TypedManager`` class keyword or ``register(..., validate=True)``),
   a call's arguments are checked against its Protocol before the referent is called
-  (``validation``); a mismatch is the caller's ``TypeError``;
-* ``async def`` methods' coroutines run on one event loop of the server process
-  (``coroutines``), and an asyncio client's connection carries many requests at once,
-  answered by id (``multiplex``).
+  (``validation``); a mismatch is the caller's ``TypeError``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hmac
-import inspect
 import io
 import ipaddress
 import logging
@@ -39,7 +35,7 @@ from collections.abc import Callable, Iterable, Sequence, Set as AbstractSet
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from typedmgr import _stdlib, auth, coroutines, frames, introspect, multiplex, tls
+from typedmgr import _stdlib, auth, frames, introspect, tls
 from typedmgr.channel import (
     BATCH,
     GETATTR,
@@ -694,7 +690,6 @@ class TypedServer(managers.Server):
         wire = frames.Wire(
             conn, self.max_message_size, spin=self.request_spin, crowd=self._crowd
         )
-        self._connection.wire = wire  # for a MUX request (typedmgr.multiplex)
         replies: list[Buffer] = []
         link = self.links.get(threading.get_ident(), introspect.Link(""))
         while not self.stop_event.is_set():
@@ -771,21 +766,11 @@ class TypedServer(managers.Server):
                 return None
             if methodname == BATCH:  # encoded as "#RETURN" (see _encode)
                 return (BATCH, self._batch(conn, args))
-            if methodname == multiplex.MUX and typed:  # an asyncio client's connection
-                return self._multiplex(conn)
             return self._server_rpc(conn, methodname, args, kwds)
         if methodname == ONEWAY:
             self._oneway(conn, ident, args, kwds)
             return None
         return self._call(conn, ident, methodname, args, kwds, typed)
-
-    def _multiplex(self, conn: Connection) -> tuple[str, object]:
-        """Serve this connection multiplexed (``typedmgr.multiplex``) until it closes."""
-        wire: frames.Wire | None = getattr(self._connection, "wire", None)
-        if wire is None or wire.conn is not conn:
-            return ("#TRACEBACK", "this connection cannot be multiplexed")
-        multiplex.serve(self, conn, wire)
-        sys.exit(0)
 
     def _batch(self, conn: Connection, requests: Any) -> list[tuple[str, object]]:
         """Run a batch's requests in order: the replies of those that have one."""
@@ -966,14 +951,6 @@ class TypedServer(managers.Server):
                 if validator is not None:
                     validator.check(methodname, args, kwds)
                 res = function(*args, **kwds)
-                # An ``async def`` method's coroutine runs on the server's loop.
-                if inspect.iscoroutine(res):
-                    res = coroutines.resolve(
-                        res,
-                        lambda r: self._result(
-                            conn, gettypeid, methodname, r, typed, obj
-                        ),
-                    )
             except Exception as e:
                 _attach_traceback(e)
                 return ("#ERROR", e)

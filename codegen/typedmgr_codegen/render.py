@@ -516,13 +516,10 @@ def collect_interfaces(managers: Sequence[type[TypedManager]]) -> list[Interface
 
 
 def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
-    """Render the proxy module and stub for ``managers`` (one generated module for all),
-    their async twins (``render_async``) included.
+    """Render the proxy module and stub for ``managers`` (one generated module for all).
 
     The text is laid out by ``layout``, not by a formatter: see there why.
     """
-    from typedmgr_codegen import render_async  # it builds on this module
-
     interfaces = collect_interfaces(managers)
     proxies = _proxy_names(interfaces)
     sources = ", ".join(_manager_ref(m) for m in managers)
@@ -544,19 +541,9 @@ def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
             for i in interfaces
         ]
         manager_contexts = [_manager_context(m, proxies, writer) for m in managers]
-        async_proxies, async_managers = render_async.async_contexts(
-            interfaces, managers, writer, proxies
-        )
         type_vars = [render_statement(d, 0) for d in writer.type_var_declarations()]
         runtime, typing_only = imports.lines(stub=stub)
-        all_names = sorted(
-            [
-                *proxies.values(),
-                *(m.__name__ for m in managers),
-                *(p.name for p in async_proxies),
-                *(m.name for m in async_managers),
-            ]
-        )
+        all_names = sorted([*proxies.values(), *(m.__name__ for m in managers)])
         template = _TEMPLATES.get_template("proxy.pyi.j2" if stub else "proxy.py.j2")
         text = template.render(
             header=header,
@@ -569,8 +556,6 @@ def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
             type_vars=type_vars,
             proxies=proxy_contexts,
             managers=manager_contexts,
-            async_proxies=async_proxies,
-            async_managers=async_managers,
         )
         rendered[stub] = text
     return GeneratedModule(rendered[False], rendered[True])
@@ -723,36 +708,26 @@ def _never_returns(annotation: object) -> bool:
 
 
 def _body(
-    method: Method,
-    returns: str,
-    call_args: list[str],
-    writer: TypeWriter,
-    *,
-    awaits: bool = False,
-    remote: str | None = None,
+    method: Method, returns: str, call_args: list[str], writer: TypeWriter
 ) -> str:
-    """The statements of a proxy method (an async twin's, if ``awaits``), laid out at two
-    indents; ``remote``: the method's name on the server, if the twin renames it."""
+    """The statements of a proxy method, laid out at two indents."""
     args = "".join(f", {a}" for a in call_args)
-    name = _quoted(remote or method.name)
-    wait = "await " if awaits else ""
-    call = f"{wait}self._call({name}{args})"
+    name = _quoted(method.name)
+    call = f"self._call({name}{args})"
     if method.is_property:
-        call = f"{wait}self._get({name})"
+        call = f"self._get({name})"
     elif method.is_exit:
-        call = f"{wait}self._call_exit({name}{args})"
-    # An async twin's _call answers ITSELF with the twin itself.
-    fluent = (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT)
-    if method.return_kind in fluent and not awaits:
+        call = f"self._call_exit({name}{args})"
+    if method.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT):
         call = (
             f"self._get_fluent({name})"
             if method.is_property
             else (f"self._call_fluent({name}{args})")
         )
     if method.oneway:
-        return render_statement(f"{wait}self._send({name}{args})", 2)
+        return render_statement(f"self._send({name}{args})", 2)
     if method.return_kind is ReturnKind.SELF:
-        return render_statement(f"return {wait}self._call_self({name}{args})", 2)
+        return render_statement(f"return self._call_self({name}{args})", 2)
     if returns == "None":
         return render_statement(call, 2)
     if method.return_kind is ReturnKind.VALUE and _never_returns(method.returns):

@@ -8,19 +8,11 @@ import typing as _typing
 
 import tests.golden.generic.protocols as _tests_golden_generic_protocols
 import typedmgr as _typedmgr
-import typedmgr.aio as _typedmgr_aio
 
 if _typing.TYPE_CHECKING:
     from collections.abc import Hashable, Iterator
 
-__all__ = [
-    "AsyncBoxProxy",
-    "AsyncGenericManager",
-    "AsyncPairProxy",
-    "BoxProxy",
-    "GenericManager",
-    "PairProxy",
-]
+__all__ = ["BoxProxy", "GenericManager", "PairProxy"]
 
 _K_co = _typing.TypeVar("_K_co", bound="Hashable", covariant=True)
 _T = _typing.TypeVar("_T")
@@ -79,63 +71,4 @@ class GenericManager(_typedmgr.TypedManager):
         return _typing.cast(
             "BoxProxy[str]",
             self._create_proxy("StrBox", BoxProxy, item),
-        )
-
-
-class AsyncBoxProxy(_typedmgr_aio.AsyncTypedProxy, _typing.Generic[_T]):
-    _protocol_: _typing.ClassVar[type] = _tests_golden_generic_protocols.Box
-    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "labelled", "history")
-    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
-        "history": "typedmgr:iterator",
-        "labelled": "tests.golden.generic.protocols:Pair",
-    }
-    _fingerprint_ = "b391845d6ecc2e8e"
-
-    async def get(self) -> _T:
-        return _typing.cast("_T", await self._call("get"))
-
-    async def put(self, item: _T) -> None:
-        await self._call("put", item)
-
-    async def labelled(self, label: str) -> AsyncPairProxy[str, _T]:
-        return _typing.cast(
-            "AsyncPairProxy[str, _T]",
-            await self._call("labelled", label),
-        )
-
-    async def history(self) -> _typedmgr_aio.AsyncTypedIterator[_T]:
-        return _typing.cast(
-            "_typedmgr_aio.AsyncTypedIterator[_T]",
-            await self._call("history"),
-        )
-
-
-class AsyncPairProxy(_typedmgr_aio.AsyncTypedProxy, _typing.Generic[_K_co, _V_co]):
-    _protocol_: _typing.ClassVar[type] = _tests_golden_generic_protocols.Pair
-    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("first", "second")
-    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    _fingerprint_ = "fde4bff59c758291"
-
-    async def first(self) -> _K_co:
-        return _typing.cast("_K_co", await self._call("first"))
-
-    async def second(self) -> _V_co:
-        return _typing.cast("_V_co", await self._call("second"))
-
-
-class AsyncGenericManager(_typedmgr_aio.AsyncTypedManager):
-    """Async client of ``tests.golden.generic.protocols:GenericManager``: ``async with`` it to connect to its server."""
-
-    async def IntBox(self, item: int = 0) -> AsyncBoxProxy[int]:
-        """Create a remote ``Box`` and return its async proxy."""
-        return _typing.cast(
-            "AsyncBoxProxy[int]",
-            await self._create("IntBox", AsyncBoxProxy, item),
-        )
-
-    async def StrBox(self, item: str = "") -> AsyncBoxProxy[str]:
-        """Create a remote ``Box`` and return its async proxy."""
-        return _typing.cast(
-            "AsyncBoxProxy[str]",
-            await self._create("StrBox", AsyncBoxProxy, item),
         )

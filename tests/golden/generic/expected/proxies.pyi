@@ -4,16 +4,8 @@ import typing as _typing
 from collections.abc import Hashable, Iterator
 
 import typedmgr as _typedmgr
-import typedmgr.aio as _typedmgr_aio
 
-__all__ = [
-    "AsyncBoxProxy",
-    "AsyncGenericManager",
-    "AsyncPairProxy",
-    "BoxProxy",
-    "GenericManager",
-    "PairProxy",
-]
+__all__ = ["BoxProxy", "GenericManager", "PairProxy"]
 
 _K_co = _typing.TypeVar("_K_co", bound=Hashable, covariant=True)
 _T = _typing.TypeVar("_T")
@@ -33,17 +25,3 @@ class GenericManager(_typedmgr.TypedManager):
     _server_manager_: _typing.ClassVar[str | None]
     def IntBox(self, item: int = 0) -> BoxProxy[int]: ...
     def StrBox(self, item: str = "") -> BoxProxy[str]: ...
-
-class AsyncBoxProxy(_typedmgr_aio.AsyncTypedProxy, _typing.Generic[_T]):
-    async def get(self) -> _T: ...
-    async def put(self, item: _T) -> None: ...
-    async def labelled(self, label: str) -> AsyncPairProxy[str, _T]: ...
-    async def history(self) -> _typedmgr_aio.AsyncTypedIterator[_T]: ...
-
-class AsyncPairProxy(_typedmgr_aio.AsyncTypedProxy, _typing.Generic[_K_co, _V_co]):
-    async def first(self) -> _K_co: ...
-    async def second(self) -> _V_co: ...
-
-class AsyncGenericManager(_typedmgr_aio.AsyncTypedManager):
-    async def IntBox(self, item: int = 0) -> AsyncBoxProxy[int]: ...
-    async def StrBox(self, item: str = "") -> AsyncBoxProxy[str]: ...

@@ -8,9 +8,8 @@ import typing as _typing
 
 import tests.golden.plain.protocols as _tests_golden_plain_protocols
 import typedmgr as _typedmgr
-import typedmgr.aio as _typedmgr_aio
 
-__all__ = ["AsyncPlainManager", "AsyncStoreProxy", "PlainManager", "StoreProxy"]
+__all__ = ["PlainManager", "StoreProxy"]
 
 
 class StoreProxy(_typedmgr.TypedProxy):
@@ -44,34 +43,3 @@ class PlainManager(_typedmgr.TypedManager):
     def Store(self, capacity: object, name: object = "store") -> StoreProxy:
         """Create a remote ``Store`` with ``tests.golden.plain.protocols.StoreImpl`` and return its proxy."""
         return self._create_proxy("Store", StoreProxy, capacity, name)
-
-
-class AsyncStoreProxy(_typedmgr_aio.AsyncTypedProxy):
-    _protocol_: _typing.ClassVar[type] = _tests_golden_plain_protocols.Store
-    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "keys", "sizes")
-    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    _fingerprint_ = "2e147a0ef2846169"
-
-    async def get(self, key: str) -> bytes | None:
-        return _typing.cast("bytes | None", await self._call("get", key))
-
-    async def put(self, key: str, value: bytes) -> None:
-        await self._call("put", key, value)
-
-    async def keys(self) -> list[str]:
-        return _typing.cast("list[str]", await self._call("keys"))
-
-    async def sizes(self) -> dict[str, int]:
-        return _typing.cast("dict[str, int]", await self._call("sizes"))
-
-
-class AsyncPlainManager(_typedmgr_aio.AsyncTypedManager):
-    """Async client of ``tests.golden.plain.protocols:PlainManager``: ``async with`` it to connect to its server."""
-
-    async def SharedStore(self, prefix: str = "") -> AsyncStoreProxy:
-        """Create a remote ``Store`` and return its async proxy."""
-        return await self._create("SharedStore", AsyncStoreProxy, prefix)
-
-    async def Store(self, capacity: object, name: object = "store") -> AsyncStoreProxy:
-        """Create a remote ``Store`` and return its async proxy."""
-        return await self._create("Store", AsyncStoreProxy, capacity, name)

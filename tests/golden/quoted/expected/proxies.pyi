@@ -7,17 +7,9 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 import typedmgr as _typedmgr
-import typedmgr.aio as _typedmgr_aio
 from tests.golden.quoted.heavy import Mode, Report
 
-__all__ = [
-    "AsyncCatalogProxy",
-    "AsyncEntryProxy",
-    "AsyncQuotedManager",
-    "CatalogProxy",
-    "EntryProxy",
-    "QuotedManager",
-]
+__all__ = ["CatalogProxy", "EntryProxy", "QuotedManager"]
 
 class CatalogProxy(_typedmgr.TypedProxy):
     def entry(self, name: _builtins_.str) -> EntryProxy: ...
@@ -44,30 +36,3 @@ class EntryProxy(_typedmgr.TypedProxy):
 class QuotedManager(_typedmgr.TypedManager):
     _server_manager_: _typing_.ClassVar[str | None]
     def Catalog(self) -> CatalogProxy: ...
-
-class AsyncCatalogProxy(_typedmgr_aio.AsyncTypedProxy):
-    async def entry(self, name: _builtins_.str) -> AsyncEntryProxy: ...
-    async def find(self, name: _builtins_.str) -> AsyncEntryProxy | None: ...
-    async def summary(self, report: Report) -> list[Report]: ...
-    async def tune(self, mode: Literal[Mode.FAST]) -> None: ...
-    async def nothing(self) -> tuple[()]: ...
-    async def dump(self, where: PurePosixPath) -> BytesIO: ...
-    async def forward(
-        self,
-        _typing: int,
-        /,
-        _builtins: _builtins_.str = "b",
-    ) -> _builtins_.str: ...
-    async def str(
-        self,
-        x: _builtins_.str,
-    ) -> dict[_builtins_.str, _builtins_.float]: ...
-    async def float(self) -> _builtins_.float: ...
-    async def property(self) -> int: ...
-    async def size(self) -> int: ...
-
-class AsyncEntryProxy(_typedmgr_aio.AsyncTypedProxy):
-    async def value(self) -> int: ...
-
-class AsyncQuotedManager(_typedmgr_aio.AsyncTypedManager):
-    async def Catalog(self) -> AsyncCatalogProxy: ...
