@@ -14,6 +14,7 @@ the server that the caller takes remote objects as ``PROXIED`` replies.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import pickle
 import secrets
@@ -416,7 +417,11 @@ def _wire(
 ) -> frames.Wire:
     """The wire of this thread's session connection to ``address`` (made if need be)."""
     wire: frames.Wire | None = getattr(local, "wire", None)
-    if wire is None or wire.conn is not getattr(local, "connection", None):
+    if (
+        wire is None
+        or wire.conn is not getattr(local, "connection", None)
+        or local.epoch != _epochs.get(address, 0)
+    ):
         thread_connection(address, authkey, connect)
         wire = local.wire
         assert wire is not None
@@ -460,7 +465,8 @@ def thread_connection(
     local, _ = _stdlib.address_local(address)
     wire: frames.Wire | None = getattr(local, "wire", None)
     conn: Connection | None = getattr(local, "connection", None)
-    if wire is not None and conn is wire.conn:
+    epoch = _epochs.get(address, 0)
+    if wire is not None and conn is wire.conn and local.epoch == epoch:
         return conn
     if conn is not None:
         with contextlib.suppress(Exception):
@@ -472,7 +478,22 @@ def thread_connection(
     conn = _accepted(address, authkey, connect, session_name(name, _session))
     local.connection = conn
     local.wire = frames.Wire(conn, spin=peers.peer(address).reply_spin)
+    local.epoch = epoch
     return conn
+
+
+# Per server address, the epoch of the server this process last knew there. A thread's
+# connection made in an earlier epoch leads to a server that has gone, even when another
+# now listens at the address (restarted, or a new server given a reused port): it is
+# replaced at its next use instead of failing a call.
+_epochs: dict[Any, int] = {}
+_epoch_counter = itertools.count(1)
+
+
+def forget_server(address: Any) -> None:
+    """The server at ``address`` has gone, or is new: every thread's connection there is
+    stale."""
+    _epochs[address] = next(_epoch_counter)
 
 
 def _accepted(
@@ -514,17 +535,28 @@ def _ensure_lease(
     address: Any, authkey: bytes, connect: Callable[..., Connection]
 ) -> None:
     with _leases_lock:
-        lease = _leases.get(address)
-        if lease is not None and _ended(lease):
-            # The server went away (and released what the session held): a server back
-            # at the address gets a new lease.
-            del _leases[address]
-            with contextlib.suppress(Exception):
-                lease.close()
+        _forget_if_gone(address)
         if address not in _leases:
             _leases[address] = _accepted(
                 address, authkey, connect, lease_name(_session)
             )
+
+
+def revalidate(address: Any) -> None:
+    """Forget the server at ``address`` if it has gone since this process last used it."""
+    with _leases_lock:
+        _forget_if_gone(address)
+
+
+def _forget_if_gone(address: Any) -> None:
+    lease = _leases.get(address)
+    if lease is not None and _ended(lease):
+        # The server went away (and released what the session held): a server back at
+        # the address gets a new lease, and every thread a new connection.
+        del _leases[address]
+        forget_server(address)
+        with contextlib.suppress(Exception):
+            lease.close()
 
 
 def _ended(lease: Connection) -> bool:

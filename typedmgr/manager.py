@@ -512,6 +512,7 @@ class TypedManager(managers.BaseManager):
         conn = self._Client(self._address, authkey=self._authkey)
         with contextlib.closing(conn):
             _stdlib.dispatch(conn, "dummy")
+        channel.revalidate(self._address)
         self._state.value = managers.State.STARTED  # type: ignore[attr-defined]
 
     def start(
@@ -540,6 +541,8 @@ class TypedManager(managers.BaseManager):
         )
         super().start(initializer, ())
         _shutdown_secrets[self._address] = secret
+        # A connection this process kept to the address leads to a server that has gone.
+        channel.forget_server(self._address)
         self._remember()  # the address is known now
 
     @staticmethod
@@ -562,6 +565,7 @@ class TypedManager(managers.BaseManager):
                 util.info("sending shutdown to the manager failed: %r", e)
             else:
                 process.join(rest[0] if rest else 1.0)
+        channel.forget_server(address)
         managers.BaseManager._finalize_manager(  # type: ignore[attr-defined]
             process, address, authkey, state, _Client, *rest
         )

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import queue
 import socket
+import threading
+import time
+from collections.abc import Callable
 from decimal import Decimal
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import pytest
@@ -66,6 +72,135 @@ def test_a_lost_server_fails_every_call_alike_and_a_server_back_is_used() -> Non
         assert 1 == session["objects"]
     finally:
         again.shutdown()
+
+
+def _in_thread(call: Callable[[], int]) -> Callable[[], int]:
+    """A thread kept alive with its own connection: ``run()`` makes ``call`` there."""
+    calls: queue.Queue[Callable[[], None] | None] = queue.Queue()
+
+    def serve() -> None:
+        while (job := calls.get()) is not None:
+            job()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    def run() -> int:
+        result: queue.Queue[int | BaseException] = queue.Queue()
+
+        def job() -> None:
+            try:
+                result.put(call())
+            except BaseException as e:
+                result.put(e)
+
+        calls.put(job)
+        outcome = result.get(timeout=60)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    return run
+
+
+def _serve(address: Any) -> None:
+    RuntimeManager(address=address, authkey=AUTHKEY).get_server().serve_forever()
+
+
+def _restarted_elsewhere(first: RuntimeManager) -> BaseProcess:
+    """Kill ``first``'s server and serve its address from a process of nobody's knowing,
+    as an operator restarting a crashed server does."""
+    address = first.address
+    process = first._process  # type: ignore[attr-defined]
+    process.kill()
+    process.join(30)
+    server = multiprocessing.get_context("fork").Process(target=_serve, args=(address,))
+    server.start()
+    _until_listening(address)
+    return server
+
+
+def _until_listening(address: Any) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(address).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens at {address!r}"
+            time.sleep(0.01)
+
+
+def test_a_server_started_here_at_a_used_address_is_reached_at_the_first_call() -> None:
+    """A server of another process was used here, then went; this process starts its own
+    at the same address (a reused port, in tests): no thread's first call fails on the
+    connection it kept to the old one."""
+    address = free_address()
+    first = multiprocessing.get_context("fork").Process(target=_serve, args=(address,))
+    first.start()
+    try:
+        m: Any = RuntimeManager(address=address, authkey=AUTHKEY)
+        _until_listening(address)
+        m.connect()
+        other = _in_thread(lambda: int(m.Tally().add(3)))
+        assert 1 == m.Tally().add()
+        assert 3 == other()
+    finally:
+        first.kill()
+        first.join(30)
+    second = RuntimeManager(address=address, authkey=AUTHKEY)
+    second.start()
+    try:
+        assert 2 == m.Tally().add(2)
+        assert 3 == other()
+    finally:
+        second.shutdown()
+
+
+def test_after_a_crash_one_call_fails_and_every_other_thread_reconnects() -> None:
+    """The server is killed and another starts at its address: the call that finds the
+    old connection dead fails (it cannot know whether it ran); once that thread is
+    connected again, the other threads' first calls reach the new server."""
+    first = RuntimeManager(address=("127.0.0.1", 0), authkey=AUTHKEY)
+    first.start()
+    address: Any = first.address
+    m: Any = RuntimeManager(address=address, authkey=AUTHKEY)
+    m.connect()
+    other = _in_thread(lambda: int(m.Tally().add(3)))
+    assert 1 == m.Tally().add()
+    assert 3 == other()
+    second = _restarted_elsewhere(first)
+    try:
+        with pytest.raises(ServerConnectionError, match=str(address[1])):
+            m.Tally()
+        assert 2 == m.Tally().add(2)
+        assert 3 == other()
+    finally:
+        second.kill()
+        second.join(30)
+        first.shutdown()
+
+
+def test_connecting_again_after_a_crash_renews_every_threads_connection() -> None:
+    """The server is killed and another starts at its address: a ``connect()`` there
+    notices, and no thread's next call fails on its old connection."""
+    first = RuntimeManager(address=("127.0.0.1", 0), authkey=AUTHKEY)
+    first.start()
+    address: Any = first.address
+    m: Any = RuntimeManager(address=address, authkey=AUTHKEY)
+    m.connect()
+    other = _in_thread(lambda: int(m.Tally().add(3)))
+    assert 1 == m.Tally().add()
+    assert 3 == other()
+    second = _restarted_elsewhere(first)
+    try:
+        RuntimeManager(address=address, authkey=AUTHKEY).connect()
+        assert 2 == m.Tally().add(2)
+        assert 3 == other()
+    finally:
+        second.kill()
+        second.join(30)
+        first.shutdown()
 
 
 def test_a_proxy_whose_object_is_gone_says_so() -> None:
