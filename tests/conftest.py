@@ -157,3 +157,10 @@ def watchdog(request: pytest.FixtureRequest) -> Iterator[None]:
         float(marker.kwargs.get("timeout", watchdog_timer.WATCHDOG))
     ):
         yield
+
+
+@pytest.fixture(scope="module")
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the servers a test module starts with ``tests.tools.log_to`` log: one file
+    per module, so a module-scoped manager can log there too."""
+    return tmp_path_factory.mktemp("server-log") / "server.log"

@@ -9,9 +9,9 @@ import jedi  # a dev dependency: missing, the tests fail rather than skip
 import pytest
 
 from shop import api
+from tests.tools import ROOT
 from typedmgr import interface_of
 
-ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "from shop_proxies import ShopManager\nm = ShopManager()\n"
 
 

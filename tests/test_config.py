@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tools import ROOT
 from typedmgr_codegen.cli import KEYS, main as gen
-
-ROOT = Path(__file__).resolve().parents[1]
 
 PROTOCOLS = """\
 from typing import Protocol

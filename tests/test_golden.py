@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.golden.forms.values import Color, UserId
-from tests.tools import run, tool
+from tests.tools import ROOT, run, tool
 from typedmgr_codegen.cli import main as gen
 from typedmgr_codegen.load import load_managers
 from typedmgr_codegen.render import (
@@ -33,7 +33,6 @@ from typedmgr_codegen.render import (
     render_module,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {
     "loose": "tests.golden.loose.protocols:LooseManager",

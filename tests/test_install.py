@@ -21,9 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tools import tool
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.tools import ROOT, tool
 
 # The user's project is written for Python 3.11+ (typing.assert_type, typing.overload).
 pytestmark = pytest.mark.skipif(sys.version_info < (3, 11), reason="Python 3.11+")

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 import shop_proxies
-from tests.tools import run, tool
+from tests.tools import ROOT, run, tool
 
-ROOT = Path(__file__).resolve().parents[1]
 TYPING = ROOT / "tests" / "typing"
 CASES = sorted(TYPING.glob("check_*.py"))
 PYRIGHT_CONFIG = TYPING / "pyrightconfig.json"

@@ -1,7 +1,8 @@
-"""What the tests that drive command-line tools share."""
+"""What tests share: the repository root, the command-line tools, a server's log."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import sys
@@ -21,3 +22,8 @@ def tool(name: str) -> str:
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     """Run a command at the repository root, capturing its output."""
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def log_to(path: str) -> None:
+    """Server initializer: send the server's log to a file the test can read."""
+    logging.basicConfig(filename=path, level=logging.INFO, force=True)

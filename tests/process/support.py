@@ -19,14 +19,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.process import children
+from tests.tools import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 SPAWN = multiprocessing.get_context("spawn")
 #: Upper bound, in seconds, for any one wait on another process.

@@ -25,9 +25,10 @@ import pytest
 
 import typedmgr
 from tests.process import operating
-from tests.process.support import EXAMPLES, ROOT, TIMEOUT, run_children
+from tests.process.support import EXAMPLES, TIMEOUT, run_children
 from tests.runtime.certs import Authority
 from tests.runtime.fixtures import RuntimeManager
+from tests.tools import ROOT
 
 pytestmark = pytest.mark.process
 

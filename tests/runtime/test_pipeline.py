@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import pickle
 from collections.abc import Iterator
@@ -13,23 +12,13 @@ from typing import Any, Self
 import pytest
 
 from tests.runtime.fixtures import RuntimeManager
+from tests.tools import log_to
 from typedmgr import Pipeline, RemoteTraceback
 from typedmgr.channel import BATCH, client
 from typedmgr.errors import RefusedArgument, UnpicklableResult
 from typedmgr.pipeline import _BATCH_CALLS
 
 pytestmark = pytest.mark.process
-
-
-def log_to(path: str) -> None:
-    """Server initializer: send the server's log to a file the test can read."""
-    logging.basicConfig(filename=path, level=logging.INFO, force=True)
-
-
-@pytest.fixture
-def server_log(tmp_path: Path) -> Path:
-    """Where the server process logs."""
-    return tmp_path / "server.log"
 
 
 @pytest.fixture

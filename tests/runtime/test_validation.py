@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,20 +9,10 @@ from typing import Any
 import pytest
 
 from tests.runtime.fixtures import LaxManager, Ledger, ValidatingManager
+from tests.tools import log_to
 from typedmgr import Pipeline, RemoteTraceback, TypedManager
 
 pytestmark = pytest.mark.process
-
-
-def log_to(path: str) -> None:
-    """Server initializer: send the server's log to a file the test can read."""
-    logging.basicConfig(filename=path, level=logging.INFO, force=True)
-
-
-@pytest.fixture(scope="module")
-def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the validating server logs."""
-    return tmp_path_factory.mktemp("validation") / "server.log"
 
 
 @pytest.fixture(scope="module")
