@@ -3,7 +3,7 @@
     python bench/run.py --quick --json run.json
     python bench/chart.py run.json docs/performance.svg
 
-Each point is the median of the runs' ratios of typedmgr to the hand-written stdlib
+writes the chart and prints the figures it plots as a markdown table. Each point is the median of the runs' ratios of typedmgr to the hand-written stdlib
 ``BaseProxy`` (the tables' typed/hand column), its bar the range of those ratios, for TCP
 and the unix socket: the figures the tables print, drawn. The ratios are what the chart
 shows because the machine is shared and noisy: absolute times move from run to run,
@@ -81,6 +81,29 @@ def ratios(table: dict[str, Any], measure: str) -> list[Ratio]:
         runs = [s / t if invert else t / s for t, s in zip(typed, stdlib, strict=True)]
         found.append(Ratio(bar.label, statistics.median(runs), min(runs), max(runs)))
     return found
+
+
+def spread(ratio: Ratio) -> str:
+    """``median [low-high]``, as bench/run.py prints its ratios."""
+    spec = ".2f" if ratio.low >= 0.1 else ".2g"
+    return f"{ratio.median:{spec}} [{ratio.low:{spec}}-{ratio.high:{spec}}]"
+
+
+def markdown(document: dict[str, Any]) -> str:
+    """The figures the chart plots, as a markdown table: one row per chart row, a time
+    and a CPU column per table (transport)."""
+    tables = document["tables"]
+    columns = [(t, m) for t in tables for m in ("figures", "cpu")]
+    found = [{r.label: spread(r) for r in ratios(t, m)} for t, m in columns]
+    head = [f"{t['label']} {'time' if m == 'figures' else 'CPU'}" for t, m in columns]
+    lines = [
+        "| typedmgr / stdlib hand | " + " | ".join(head) + " |",
+        "|---" * (len(head) + 1) + "|",
+    ]
+    for bar in BARS:
+        cells = [f.get(bar.label, "-") for f in found]
+        lines.append(f"| {bar.label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def plot(document: dict[str, Any], out: Path) -> None:
@@ -177,9 +200,14 @@ def plot(document: dict[str, Any], out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="the file of bench/run.py --json")
-    parser.add_argument("out", type=Path, help="the SVG to write")
+    parser.add_argument(
+        "out", type=Path, nargs="?", help="the SVG to write (none: the table only)"
+    )
     args = parser.parse_args()
-    plot(json.loads(args.run.read_text()), args.out)
+    document = json.loads(args.run.read_text())
+    if args.out:
+        plot(document, args.out)
+    print(markdown(document), end="")
 
 
 if __name__ == "__main__":
