@@ -1,6 +1,6 @@
 """Benchmark typedmgr against the stdlib managers, measured in the same run.
 
-    python bench/run.py [--quick]
+    python bench/run.py [--quick] [--json FILE]
 
 Prints one table per transport (TCP on 127.0.0.1, unix socket) with three contenders: the
 stdlib's AutoProxy, a hand-written stdlib ``BaseProxy``, and typedmgr's generated proxies.
@@ -11,7 +11,8 @@ contender. A contender's figure is the median over the runs of each run's median
 is given as the median and the range of the runs' ratios. Beside each time, the CPU time
 per operation: this process's (the client) plus the contender's server process's, so that
 a latency won by keeping a CPU busy shows. The machine is shared and noisy: read the
-ratios and their ranges, not the absolute times.
+ratios and their ranges, not the absolute times. ``--json FILE`` also writes every run's
+figures, which ``bench/chart.py`` plots.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from __future__ import annotations
 import argparse
 import atexit
 import importlib
+import json
 import multiprocessing
 import os
+import platform
+import re
 import shutil
 import socket
 import statistics
@@ -476,6 +480,52 @@ def render(table: Table, runs: int) -> str:
     return "\n".join(lines)
 
 
+#: A JSON list of numbers, spread over lines by ``json.dumps(indent=...)``.
+NUMBERS = re.compile(r"\[\s*([-+.\deE]+(?:,\s*[-+.\deE]+)*)\s*\]")
+
+
+def figures(value: float) -> float:
+    """``value`` to 4 significant digits: the runs differ in the second one already, and
+    a committed result stays readable in a diff."""
+    return float(f"{value:.4g}")
+
+
+def as_json(tables: list[Table], runs: int, quick: bool, gen_seconds: float) -> str:
+    """Every run's figures of every table, for ``bench/chart.py`` and for the record:
+    per row and contender the list of the runs' figures (us per operation, calls/s for
+    "4 procs") and CPU us per operation, in the order the tables print."""
+    document = {
+        "runs": runs,
+        "quick": quick,
+        "python": platform.python_version(),
+        "gen seconds": figures(gen_seconds),
+        "tables": [
+            {
+                "label": table.label,
+                "rows": {
+                    row.name: {
+                        "figures": {
+                            k: [figures(v) for v in vs] for k, vs in row.figures.items()
+                        },
+                        "cpu": {
+                            k: [figures(v) for v in vs] for k, vs in row.cpu.items()
+                        },
+                    }
+                    for row in table.rows.values()
+                },
+                "notes": table.notes,
+            }
+            for table in tables
+        ],
+    }
+    text = json.dumps(document, indent=1)
+    # One line per list of figures: the file reads (and diffs) as the tables do.
+    return (
+        NUMBERS.sub(lambda m: f"[{', '.join(m[1].replace(',', ' ').split())}]", text)
+        + "\n"
+    )
+
+
 def typed_manager() -> type[BaseManager]:
     """The generated client manager of BenchManager (generated into a temporary dir once)."""
     if "bench_proxies" not in sys.modules:
@@ -519,18 +569,27 @@ def gen_time() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples and runs")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        metavar="FILE",
+        help="also write every run's figures to FILE (bench/chart.py plots them)",
+    )
     args = parser.parse_args()
     typed_manager()  # generate before forking any server
     runs = 3 if args.quick else 5
+    tables = []
     with tempfile.TemporaryDirectory() as tmp:
         transports: dict[str, Callable[[str], Any]] = {
             "TCP 127.0.0.1": lambda kind: ("127.0.0.1", 0),
             "unix socket": lambda kind: os.path.join(tmp, kind.replace(" ", "-")),
         }
         for label, address in transports.items():
+            tables.append(measure(label, address, args.quick))
             print()
-            print(render(measure(label, address, args.quick), runs), flush=True)
-    print(f"\ntypedmgr gen, 200 Protocols x 10 methods: {gen_time():.2f} s")
+            print(render(tables[-1], runs), flush=True)
+    gen_seconds = gen_time()
+    print(f"\ntypedmgr gen, 200 Protocols x 10 methods: {gen_seconds:.2f} s")
     print(
         textwrap.fill(
             "typedmgr's client and server threads wait for the next message awake "
@@ -540,6 +599,8 @@ def main() -> None:
             100,
         )
     )
+    if args.json:
+        args.json.write_text(as_json(tables, runs, args.quick, gen_seconds))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Protocols too, which would become this process's proxies for returned shop objec
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 from typing import Any
@@ -52,6 +53,21 @@ def run_the_rows_briefly() -> dict[str, Any]:
             outcome["samples"] = {k: len(t.samples) for k, t in taken.items()}
             outcome["operations"] = {k: t.operations for k, t in taken.items()}
             outcome["server cpu"] = {k: t.server_cpu for k, t in taken.items()}
+            # What --json writes of a table with the rows measured here.
+            rows = {name: bench.Row(name) for name in bench.ROWS}
+            for kind in bench.KINDS:
+                rows["call"].add(
+                    kind,
+                    bench.statistics.median(taken[kind].samples) * 1e6,
+                    taken[kind].cpu_per_operation() * 1e6,
+                )
+                rows["4 procs"].add(kind, *outcome[kind])
+            outcome["rows"] = {
+                name: (row.figures, row.cpu) for name, row in rows.items()
+            }
+            outcome["json"] = bench.as_json(
+                [bench.Table("unix socket", rows, ["a note"])], 1, True, 0.5
+            )
             # The old mistake: every stdlib column's clients on hand-written proxies.
             bench.manager_class = lambda kind: (
                 bench.typed_manager() if kind == "typedmgr" else bench.StdlibHand
@@ -102,3 +118,38 @@ def test_every_contender_gets_as_many_samples(outcome: dict[str, Any]) -> None:
     assert dict.fromkeys(kinds, 23) == outcome["samples"]
     assert all(operations > 23 for operations in outcome["operations"].values())
     assert all(cpu > 0 for cpu in outcome["server cpu"].values())
+
+
+def test_the_json_of_a_run_is_what_the_chart_reads(outcome: dict[str, Any]) -> None:
+    """``--json`` writes every row's figures and CPU per contender (to 4 significant
+    digits), and bench/chart.py takes typedmgr / stdlib-hand ratios of them, inverting
+    the 4-process row's calls/s to time per call."""
+    document = json.loads(outcome["json"])
+    assert (1, True, 0.5) == (
+        document["runs"],
+        document["quick"],
+        document["gen seconds"],
+    )
+    [table] = document["tables"]
+    assert ("unix socket", ["a note"]) == (table["label"], table["notes"])
+    kinds = ["stdlib auto", "stdlib hand", "typedmgr"]
+    for name, (figures, cpu) in outcome["rows"].items():
+        for measure, measured in (("figures", figures), ("cpu", cpu)):
+            written = table["rows"][name][measure]
+            assert sorted(measured) == sorted(written)
+            for kind, values in measured.items():
+                assert [float(f"{v:.4g}") for v in values] == written[kind]
+    assert kinds == sorted(table["rows"]["call"]["figures"])
+    sys.path.insert(0, str(ROOT / "bench"))
+    import chart
+
+    call, procs = chart.ratios(table, "figures")
+    written = table["rows"]
+    assert ("call", "4 processes (time per call)") == (call.label, procs.label)
+    typed, hand = (
+        written["call"]["figures"]["typedmgr"],
+        written["call"]["figures"]["stdlib hand"],
+    )
+    assert typed[0] / hand[0] == call.median
+    rates = written["4 procs"]["figures"]
+    assert rates["stdlib hand"][0] / rates["typedmgr"][0] == procs.median
