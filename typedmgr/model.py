@@ -11,8 +11,10 @@ from collections.abc import Mapping
 
 from typedmgr import _model
 from typedmgr._model import *  # noqa: F403 - the model's API, as before the split
+from typedmgr._model.types import *  # noqa: F403 - mypy follows one star import, not two
 
-__all__ = [*_model.__all__, "RemoteMethods"]
+__all__ = ["RemoteMethods"]
+__all__ += _model.__all__
 
 
 class RemoteMethods(dict[str, str]):

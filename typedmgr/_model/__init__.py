@@ -19,6 +19,7 @@ code decides what a Protocol means. The package, by seam:
 from __future__ import annotations
 
 from typedmgr._forms import is_protocol, protocol_of
+from typedmgr._model import types
 from typedmgr._model.conformance import check_implementation, is_subtype, type_problem
 from typedmgr._model.describe import (
     annotation_text,
@@ -29,47 +30,18 @@ from typedmgr._model.extract import interface_of
 from typedmgr._model.interface import Interface
 from typedmgr._model.params import signature_of
 from typedmgr._model.refs import protocol_for_ref, ref_of
-from typedmgr._model.types import (
-    DUNDERS,
-    GENERATOR_TYPEID,
-    ITERATOR_TYPEID,
-    NO_DEFAULT,
-    ONEWAY_ATTR,
-    InterfaceError,
-    Method,
-    Overload,
-    Param,
-    ParamKind,
-    ReturnKind,
-    inspect_signature,
-    iterator_typeid,
-    oneway,
-)
+from typedmgr._model.types import *  # noqa: F403 - the vocabulary, as types lists it
 from typedmgr._model.walk import reachable
 
 __all__ = [
-    "DUNDERS",
-    "GENERATOR_TYPEID",
-    "ITERATOR_TYPEID",
-    "NO_DEFAULT",
-    "ONEWAY_ATTR",
     "Interface",
-    "InterfaceError",
-    "Method",
-    "Overload",
-    "Param",
-    "ParamKind",
-    "ReturnKind",
     "annotation_text",
     "check_implementation",
     "fingerprint",
-    "inspect_signature",
     "interface_of",
     "is_protocol",
     "is_subtype",
-    "iterator_typeid",
     "method_signature_lines",
-    "oneway",
     "protocol_for_ref",
     "protocol_of",
     "reachable",
@@ -77,3 +49,4 @@ __all__ = [
     "signature_of",
     "type_problem",
 ]
+__all__ += types.__all__

@@ -18,10 +18,8 @@ __all__ = [
     "DUNDERS",
     "GENERATOR_TYPEID",
     "ITERATOR_TYPEID",
-    "KINDS",
     "NO_DEFAULT",
     "ONEWAY_ATTR",
-    "OPTIONAL_KINDS",
     "InterfaceError",
     "Method",
     "Overload",
@@ -29,7 +27,6 @@ __all__ = [
     "ParamKind",
     "ReturnKind",
     "inspect_signature",
-    "is_generator",
     "iterator_typeid",
     "oneway",
 ]
