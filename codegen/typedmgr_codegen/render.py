@@ -478,7 +478,7 @@ class ManagerContext:
 
 def collect_interfaces(managers: Sequence[type[TypedManager]]) -> list[Interface]:
     """Every Protocol the managers register, and every Protocol those return, in a stable order."""
-    # The model's one walk, which register() shares.
+    # The model decides what is reachable, for the generator as for register().
     from typedmgr._model.walk import reachable
 
     roots: list[type] = []
