@@ -28,21 +28,26 @@ server's description: a server cannot make a client import anything.
 
 from __future__ import annotations
 
-import collections.abc
 import functools
-import numbers
-import types
-import typing
-import typing_extensions
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from typedmgr.model import (
+from typedmgr._model import (
     Method,
     Param,
     ParamKind,
     interface_of,
     method_signature_lines,
+)
+from typedmgr._typedesc import (
+    SchemaError,
+    TypeDesc,
+    assignable,
+    describe_type,
+    read_str,
+    read_tuple,
+    read_type,
+    spell,
 )
 
 __all__ = [
@@ -59,164 +64,7 @@ __all__ = [
 #: The first item of a description: what a client checks before reading the rest.
 SCHEMA_FORMAT = "typedmgr-schema/1"
 
-#: A type as plain values: a tuple whose first item is its form (``"class"``, ``"union"``...).
-TypeDesc = tuple[object, ...]
-
-
-class SchemaError(ValueError):
-    """A server's description of its methods that this client cannot read."""
-
-
-_ANY: TypeDesc = ("any",)
 _POSITIONAL = (ParamKind.POSITIONAL_ONLY, ParamKind.POSITIONAL_OR_KEYWORD)
-# Numbers a value of the key's type is accepted as (PEP 484's numeric tower shortcut).
-_PROMOTIONS = {
-    "builtins:int": ("builtins:float", "builtins:complex"),
-    "builtins:float": ("builtins:complex",),
-}
-_OBJECT = "builtins:object"
-_TUPLE = "builtins:tuple"
-# ABCs a class may be registered with rather than derive from: listed among its bases.
-_VIRTUAL_BASES: tuple[type, ...] = tuple(
-    cls
-    for module in (collections.abc, numbers)
-    for cls in vars(module).values()
-    if isinstance(cls, type) and cls.__module__ in ("collections.abc", "numbers")
-)
-
-
-def _name(cls: type) -> str:
-    module = (
-        "collections.abc" if cls.__module__ == "_collections_abc" else cls.__module__
-    )
-    return f"{module}:{cls.__qualname__}"
-
-
-_classes: dict[type, TypeDesc] = {}
-
-
-def _describe_class(cls: type) -> TypeDesc:
-    found = _classes.get(cls)
-    if found is not None:
-        return found
-    bases = [_name(c) for c in getattr(cls, "__mro__", (cls, object))]
-    for abc in _VIRTUAL_BASES:
-        try:
-            if issubclass(cls, abc):
-                bases.append(_name(abc))
-        except TypeError:  # a class refusing subclass checks (a non-runtime Protocol)
-            continue
-    found = _classes[cls] = ("class", _name(cls), tuple(dict.fromkeys(bases)))
-    return found
-
-
-def describe_type(tp: object) -> TypeDesc:
-    """An evaluated annotation as plain values that another process can compare."""
-    if tp is None or tp is type(None):
-        return _describe_class(type(None))
-    if typing.get_origin(tp) is typing.Annotated:
-        return describe_type(typing.get_args(tp)[0])
-    supertype = getattr(tp, "__supertype__", None)
-    if supertype is not None and callable(tp):  # typing.NewType
-        return describe_type(supertype)
-    if tp is typing.Any:
-        return _ANY
-    if tp is typing_extensions.Self:
-        return ("self",)
-    if isinstance(tp, typing.TypeVar):
-        return ("typevar", tp.__name__)
-    if tp is Ellipsis:
-        return ("ellipsis",)
-    if isinstance(tp, list):  # Callable's parameter list
-        return ("params", tuple(describe_type(a) for a in tp))
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        return ("union", tuple(describe_type(a) for a in args))
-    if origin is typing.Literal:
-        return (
-            "literal",
-            tuple((_describe_class(type(v)), repr(v)) for v in args),
-        )
-    if isinstance(origin, type):
-        if not args:
-            return _describe_class(origin)
-        if args == ((),):  # tuple[()] on some Pythons
-            args = ()
-        return (
-            "generic",
-            _describe_class(origin),
-            tuple(describe_type(a) for a in args),
-        )
-    if isinstance(tp, type):
-        return _describe_class(tp)
-    return ("other", repr(tp).replace("typing.", ""))
-
-
-def spell(desc: TypeDesc) -> str:
-    """A description as an annotation reads, for messages."""
-    form = desc[0]
-    if form == "class":
-        name = str(desc[1]).partition(":")[2]
-        return "None" if name == "NoneType" else name
-    if form == "generic":
-        origin = spell(_type(desc[1]))
-        return f"{origin}[{', '.join(spell(_type(a)) for a in _items(desc[2]))}]"
-    if form == "union":
-        return " | ".join(spell(_type(a)) for a in _items(desc[1]))
-    if form == "literal":
-        return f"Literal[{', '.join(str(_items(v)[1]) for v in _items(desc[1]))}]"
-    if form == "params":
-        return f"[{', '.join(spell(_type(a)) for a in _items(desc[1]))}]"
-    if form in ("typevar", "other"):
-        return str(desc[1])
-    return {"any": "Any", "self": "Self", "ellipsis": "..."}.get(str(form), str(form))
-
-
-def assignable(sub: TypeDesc, sup: TypeDesc) -> bool:
-    """Whether every value of ``sub`` is a value of ``sup`` (both copied, not shared)."""
-    if sub in (sup, _ANY) or sup == _ANY:
-        return True
-    if sup[0] == "class" and sup[1] == _OBJECT:
-        return True
-    if sub[0] == "union":
-        return all(assignable(_type(m), sup) for m in _items(sub[1]))
-    if sup[0] == "union":
-        return any(assignable(sub, _type(m)) for m in _items(sup[1]))
-    if sub[0] == "literal":
-        values = [_items(v) for v in _items(sub[1])]
-        if sup[0] == "literal":
-            return all(v in [_items(w) for w in _items(sup[1])] for v in values)
-        return all(assignable(_type(v[0]), sup) for v in values)
-    sub_class, sub_args = _class_and_args(sub)
-    sup_class, sup_args = _class_and_args(sup)
-    if sub_class is None or sup_class is None:
-        return False  # type variables, callables' parameters, Self, unknown forms: equal only
-    sup_name = sup_class[1]
-    if sup_name not in _items(sub_class[2]) and sup_name not in _PROMOTIONS.get(
-        str(sub_class[1]), ()
-    ):
-        return False
-    if not sup_args or not sub_args:  # a bare generic takes any arguments
-        return True
-    if sup_name == _TUPLE and len(sup_args) == 2 and sup_args[1] == ("ellipsis",):
-        if sub_class[1] == _TUPLE and not (
-            len(sub_args) == 2 and sub_args[1] == ("ellipsis",)
-        ):
-            return all(assignable(a, sup_args[0]) for a in sub_args)
-        return assignable(sub_args[0], sup_args[0])
-    if len(sub_args) != len(sup_args):
-        return False
-    return all(assignable(a, b) for a, b in zip(sub_args, sup_args, strict=True))
-
-
-def _class_and_args(
-    desc: TypeDesc,
-) -> tuple[TypeDesc | None, tuple[TypeDesc, ...]]:
-    if desc[0] == "class":
-        return desc, ()
-    if desc[0] == "generic":
-        return _type(desc[1]), tuple(_type(a) for a in _items(desc[2]))
-    return None, ()
 
 
 @dataclass(frozen=True)
@@ -459,53 +307,36 @@ def _var(params: Iterable[_ParamSchema], kind: ParamKind) -> _ParamSchema | None
 
 
 def _parse(description: object) -> tuple[str, Mapping[str, _MethodSchema]]:
-    items = _items(description)
+    items = read_tuple(description)
     if len(items) != 3 or items[0] != SCHEMA_FORMAT:
         raise SchemaError(f"not a {SCHEMA_FORMAT} description: {items[:1]!r}")
     methods: dict[str, _MethodSchema] = {}
-    for entry in _items(items[2]):
-        name, is_property, oneway, lines, signatures = _items(entry, 5)
-        methods[_str(name)] = _MethodSchema(
-            _str(name),
+    for entry in read_tuple(items[2]):
+        name, is_property, oneway, lines, signatures = read_tuple(entry, 5)
+        methods[read_str(name)] = _MethodSchema(
+            read_str(name),
             bool(is_property),
             bool(oneway),
-            tuple(_str(line) for line in _items(lines)),
-            tuple(_parse_signature(s) for s in _items(signatures)),
+            tuple(read_str(line) for line in read_tuple(lines)),
+            tuple(_parse_signature(s) for s in read_tuple(signatures)),
         )
-        if not methods[_str(name)].signatures:
+        if not methods[read_str(name)].signatures:
             raise SchemaError(f"method {name!r} has no signature")
-    return _str(items[1]), methods
+    return read_str(items[1]), methods
 
 
 def _parse_signature(signature: object) -> _Signature:
-    params, returns = _items(signature, 2)
+    params, returns = read_tuple(signature, 2)
     parsed: list[_ParamSchema] = []
-    for param in _items(params):
-        name, kind, has_default, annotation = _items(param, 4)
+    for param in read_tuple(params):
+        name, kind, has_default, annotation = read_tuple(param, 4)
         try:
             param_kind = ParamKind(kind)
         except ValueError:
             raise SchemaError(f"unknown parameter kind {kind!r}") from None
         parsed.append(
-            _ParamSchema(_str(name), param_kind, bool(has_default), _type(annotation))
+            _ParamSchema(
+                read_str(name), param_kind, bool(has_default), read_type(annotation)
+            )
         )
-    return _Signature(tuple(parsed), _type(returns))
-
-
-def _items(value: object, length: int | None = None) -> tuple[object, ...]:
-    if not isinstance(value, tuple) or (length is not None and len(value) != length):
-        raise SchemaError(f"unexpected {type(value).__name__} in a description")
-    return value
-
-
-def _str(value: object) -> str:
-    if not isinstance(value, str):
-        raise SchemaError(f"unexpected {type(value).__name__} in a description")
-    return value
-
-
-def _type(value: object) -> TypeDesc:
-    items = _items(value)
-    if not items or not isinstance(items[0], str):
-        raise SchemaError("a type description without its form")
-    return items
+    return _Signature(tuple(parsed), read_type(returns))

@@ -478,41 +478,16 @@ class ManagerContext:
 
 def collect_interfaces(managers: Sequence[type[TypedManager]]) -> list[Interface]:
     """Every Protocol the managers register, and every Protocol those return, in a stable order."""
-    found: dict[type, Interface] = {}
+    # The model decides what is reachable, for the generator as for register().
+    from typedmgr._model.walk import reachable
 
-    def visit(protocol: type) -> None:
-        if protocol in found:
-            return
-        found[protocol] = interface = interface_of(protocol)
-        for method in interface.methods:
-            if method.remote is not None:
-                visit(method.remote)
-
-        for base in interface.bases:
-            origin = protocol_of(base)
-            assert origin is not None
-            visit(origin)
-
+    roots: list[type] = []
     for manager in managers:
         for registered, _, _ in manager._protocols_.values():
             protocol = protocol_of(registered)
             assert protocol is not None
-            visit(protocol)
-    ordered: dict[type, Interface] = {}
-
-    def place(interface: Interface) -> None:
-        """A class statement needs its bases defined: each Protocol after those it extends."""
-        if interface.protocol in ordered:
-            return
-        for base in interface.bases:
-            place(found[protocol_of(base)])  # type: ignore[index]
-        ordered[interface.protocol] = interface
-
-    for interface in sorted(
-        found.values(), key=lambda i: (i.module, i.protocol.__qualname__)
-    ):
-        place(interface)
-    return list(ordered.values())
+            roots.append(protocol)
+    return list(reachable(*roots))
 
 
 def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
