@@ -570,7 +570,7 @@ def test_aliases_are_imported_from_where_they_are_defined(
     future: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An alias the Protocol imported (renamed or not) is spelled as its home module names
-    it; an annotation that merely equals an alias, or wraps one, is spelled out."""
+    it, alone or inside another annotation; one that merely equals an alias is spelled out."""
     (tmp_path / "alias_user.py").write_text(
         ("from __future__ import annotations\n" if future else "")
         + "from typing import Literal, Protocol\n"
@@ -578,7 +578,8 @@ def test_aliases_are_imported_from_where_they_are_defined(
         "from typedmgr import TypedManager\n"
         "class Text(Protocol):\n"
         "    def decode(self, encoding: Enc) -> Chunks: ...\n"
-        "    def spelled(self, encoding: Literal['ascii']) -> list[Chunks]: ...\n"
+        "    def wrapped(self, encoding: Literal['ascii']) -> list[Chunks]: ...\n"
+        "    def spelled(self, encoding: Enc | None) -> list[list[bytes]]: ...\n"
         "class TextManager(TypedManager): ...\n"
         "TextManager.register(Text)\n"
     )
@@ -587,9 +588,9 @@ def test_aliases_are_imported_from_where_they_are_defined(
     stub = render_module(load_managers(["alias_user:TextManager"])).stub
     assert "from tests.golden.family.protocols import Chunks, Encoding\n" in stub
     assert "def decode(self, encoding: Encoding) -> Chunks: ..." in stub
+    assert 'def wrapped(self, encoding: Literal["ascii"]) -> list[Chunks]: ...' in stub
     assert (
-        'def spelled(self, encoding: Literal["ascii"]) -> list[list[bytes]]: ...'
-        in stub
+        "def spelled(self, encoding: Encoding | None) -> list[list[bytes]]: ..." in stub
     )
 
 

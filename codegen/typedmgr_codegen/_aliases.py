@@ -18,7 +18,7 @@ import typing_extensions
 from typedmgr._forms import newtype_supertype
 from typedmgr.model import Interface, Method, protocol_of
 
-__all__ = ["alias_names"]
+__all__ = ["alias_names", "inner_aliases"]
 
 
 def alias_names(interface: Interface, method: Method) -> dict[str, tuple[str, str]]:
@@ -28,25 +28,82 @@ def alias_names(interface: Interface, method: Method) -> dict[str, tuple[str, st
 
     Only an annotation that is the alias alone, of a value travelling as is (no Protocol
     or ``Self`` in it, which the proxy spells otherwise), and only for a method with one
-    signature.
+    signature; ``inner_aliases`` finds those inside an annotation.
     """
-    if method.overloads:
+    member, module = _declared(interface, method)
+    if member is None or module is None:
         return {}
-    member = inspect.getattr_static(interface.protocol, method.name, None)
-    if isinstance(member, property):
-        member = member.fget
-    if not inspect.isfunction(member):
-        return {}
-    module = sys.modules.get(member.__module__)
     evaluated = {p.name: p.annotation for p in method.params}
     evaluated["return"] = method.returns
     found: dict[str, tuple[str, str]] = {}
     for key, raw in member.__annotations__.items():
-        if module is None or key not in evaluated or _travels_otherwise(evaluated[key]):
+        if key not in evaluated or _travels_otherwise(evaluated[key]):
             continue
         alias = _alias_of(raw, module, evaluated[key])
         if alias is not None:
             found[key] = alias
+    return found
+
+
+def inner_aliases(
+    interface: Interface, method: Method
+) -> dict[int, tuple[object, tuple[str, str]]]:
+    """The type aliases named inside the method's annotations (``list[Chunks]``,
+    ``Encoding | None``), keyed by the identity of the object each names: where spelling
+    meets that very object in an evaluated annotation, it names the alias instead of
+    expanding it. An annotation that merely equals an alias holds another object."""
+    member, module = _declared(interface, method)
+    if member is None or module is None:
+        return {}
+    found: dict[int, tuple[object, tuple[str, str]]] = {}
+    for raw in member.__annotations__.values():
+        for name, value in _names_inside(raw, vars(module)):
+            if not _may_be_alias(value) or _travels_otherwise(value):
+                continue
+            home = _alias_home(module.__name__, name)
+            if home is not None:
+                found[id(value)] = (value, home)
+    return found
+
+
+def _declared(
+    interface: Interface, method: Method
+) -> tuple[types.FunctionType | None, types.ModuleType | None]:
+    """The function declaring ``method`` in the Protocol, and its module; for a method
+    with overloads, none (its variants are spelled as evaluated)."""
+    if method.overloads:
+        return None, None
+    member = inspect.getattr_static(interface.protocol, method.name, None)
+    if isinstance(member, property):
+        member = member.fget
+    if not inspect.isfunction(member):
+        return None, None
+    return member, sys.modules.get(member.__module__)
+
+
+def _names_inside(
+    raw: object, namespace: dict[str, object]
+) -> list[tuple[str, object]]:
+    """(name, value) of each module-level name an annotation uses: the names of a string
+    annotation, or the one public name bound to each object inside an evaluated one."""
+    if isinstance(raw, str):
+        try:
+            tree = ast.parse(raw.strip(), mode="eval")
+        except SyntaxError:
+            return []
+        names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
+        return [(n, namespace[n]) for n in names if n in namespace]
+    found: list[tuple[str, object]] = []
+    pending = list(typing.get_args(raw))
+    while pending:
+        part = pending.pop()
+        if isinstance(part, list):  # a Callable's parameters
+            pending.extend(part)
+            continue
+        pending.extend(typing.get_args(part))
+        bound = [n for n, v in namespace.items() if v is part and not n.startswith("_")]
+        if len(bound) == 1:
+            found.append((bound[0], part))
     return found
 
 
@@ -74,15 +131,20 @@ def _alias_of(
         if len(names) != 1:
             return None
         name, value = names[0], raw
-    is_class = isinstance(value, type) and typing.get_origin(value) is None
-    if (
-        is_class  # (``list[bytes]`` passes for a type on Python 3.10)
-        or isinstance(value, (typing.TypeVar, types.ModuleType))
-        or newtype_supertype(value) is not None  # a NewType is spelled by its own name
-        or value != evaluated
-    ):
+    if not _may_be_alias(value) or value != evaluated:
         return None
     return _alias_home(module.__name__, name)
+
+
+def _may_be_alias(value: object) -> bool:
+    """Whether a module-level ``value`` is spelled by the name of an alias bound to it: not a
+    class, type variable, module or NewType, which are spelled by their own names."""
+    is_class = isinstance(value, type) and typing.get_origin(value) is None
+    return not (
+        is_class  # (``list[bytes]`` passes for a type on Python 3.10)
+        or isinstance(value, (typing.TypeVar, types.ModuleType))
+        or newtype_supertype(value) is not None
+    )
 
 
 @functools.cache

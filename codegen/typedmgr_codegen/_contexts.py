@@ -26,7 +26,7 @@ from typedmgr.model import (
     protocol_of,
     signature_of,
 )
-from typedmgr_codegen._aliases import alias_names
+from typedmgr_codegen._aliases import alias_names, inner_aliases
 from typedmgr_codegen._spelling import TypeWriter, docstring, quoted
 from typedmgr_codegen.layout import Def, Statement
 
@@ -95,11 +95,14 @@ def proxy_context(
             continue
         where = f"{interface.name}.{method.name}"
         aliases = alias_names(interface, method)
-        params, call_args = _signature(where, method.params, writer, shadowed, aliases)
-        with _located(where):
-            returns = writer.returns(method, shadowed)
-            if "return" in aliases and method.return_kind is ReturnKind.VALUE:
-                returns = writer.named(*aliases["return"])
+        with writer.naming(inner_aliases(interface, method)):
+            params, call_args = _signature(
+                where, method.params, writer, shadowed, aliases
+            )
+            with _located(where):
+                returns = writer.returns(method, shadowed)
+        if "return" in aliases and method.return_kind is ReturnKind.VALUE:
+            returns = writer.named(*aliases["return"])
         methods.append(
             MethodContext(
                 _def_header(

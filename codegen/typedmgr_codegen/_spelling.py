@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import builtins
 import collections.abc
+import contextlib
 import enum
 import importlib
 import sys
 import types
 import typing
 import typing_extensions
+from collections.abc import Iterator, Mapping
 
 from typedmgr._forms import is_empty_tuple, newtype_supertype
 from typedmgr.model import InterfaceError, Method, ReturnKind, protocol_of
@@ -39,6 +41,19 @@ class TypeWriter:
         self.proxies = proxies
         self.stub = stub
         self.type_vars: dict[str, typing.TypeVar] = {}
+        self.aliases: Mapping[int, tuple[object, tuple[str, str]]] = {}
+        """Objects to spell by the name of a type alias (``_aliases.inner_aliases``)."""
+
+    @contextlib.contextmanager
+    def naming(
+        self, aliases: Mapping[int, tuple[object, tuple[str, str]]]
+    ) -> Iterator[None]:
+        """Spell the objects of ``aliases`` by their aliases' names, inside the block."""
+        previous, self.aliases = self.aliases, aliases
+        try:
+            yield
+        finally:
+            self.aliases = previous
 
     def spell(self, tp: object, *, shadowed: frozenset[str] = frozenset()) -> str:
         """Source text for annotation ``tp``; builtins in ``shadowed`` go via ``builtins``."""
@@ -46,6 +61,9 @@ class TypeWriter:
             return "None"
         if tp is Ellipsis:
             return "..."
+        known = self.aliases.get(id(tp))
+        if known is not None and known[0] is tp:  # the Protocol named an alias here
+            return self.named(*known[1])
         if isinstance(tp, list):
             return "[" + ", ".join(self.spell(a, shadowed=shadowed) for a in tp) + "]"
         for form, name in _SPECIAL_FORMS.items():

@@ -149,6 +149,7 @@ class QueryProxy(_typedmgr.TypedProxy):
         "parent",
         "root",
         "clauses",
+        "encoded",
         "log",
     )
     # Methods whose result stays on the server: the typeid of its proxy.
@@ -161,7 +162,7 @@ class QueryProxy(_typedmgr.TypedProxy):
     }
     # A hash of the Protocol's signatures: if the server's differs, it tells
     # which methods still agree, and calling another raises StaleProxyError.
-    _fingerprint_ = "b6c1aa169f241c7e"
+    _fingerprint_ = "5ce59418e89c972f"
 
     def where(self, clause: str) -> Self:
         return _typing.cast("Self", self._call_fluent("where", clause))
@@ -182,6 +183,14 @@ class QueryProxy(_typedmgr.TypedProxy):
 
     def clauses(self) -> list[str]:
         return _typing.cast("list[str]", self._call("clauses"))
+
+    def encoded(
+        self,
+        encodings: list[Encoding],
+        strict: Encoding | None = None,
+    ) -> Chunks | None:
+        """Aliases inside annotations keep their names too: ``list[Encoding]``."""
+        return _typing.cast("Chunks | None", self._call("encoded", encodings, strict))
 
     def log(self, line: str) -> None:
         self._send("log", line)

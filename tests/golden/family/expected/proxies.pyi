@@ -55,6 +55,12 @@ class QueryProxy(_typedmgr.TypedProxy):
     def root(self) -> Self:
         """The first query of the chain of copies; read from the server."""
     def clauses(self) -> list[str]: ...
+    def encoded(
+        self,
+        encodings: list[Encoding],
+        strict: Encoding | None = None,
+    ) -> Chunks | None:
+        """Aliases inside annotations keep their names too: ``list[Encoding]``."""
     def log(self, line: str) -> None: ...
 
 class StoreProxy(_typedmgr.TypedProxy):
