@@ -13,15 +13,23 @@ if _typing.TYPE_CHECKING:
     from shop.api import Currency
     from shop.models import Category, Item, OrderLine, Receipt
 
+# Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
+_typedmgr.require_runtime_api(1, __name__)
+
 __all__ = ["CartProxy", "CatalogProxy", "CounterProxy", "ShopManager", "ShopProxy"]
 
 
 class CartProxy(_typedmgr.TypedProxy):
     """One customer's cart; every client holding it sees the same cart."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _shop_api.Cart
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("add", "lines", "checkout")
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "e6ce777e0c2239ef"
 
     def add(self, sku: str, qty: int = 1) -> int:
@@ -39,9 +47,14 @@ class CartProxy(_typedmgr.TypedProxy):
 class CatalogProxy(_typedmgr.TypedProxy):
     """What the shop sells."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _shop_api.Catalog
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("item", "items", "price")
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "0ee7e2475296e717"
 
     def item(self, sku: str) -> Item | None:
@@ -57,9 +70,14 @@ class CatalogProxy(_typedmgr.TypedProxy):
 class CounterProxy(_typedmgr.TypedProxy):
     """A named tally kept on the server."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _shop_api.Counter
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("increment", "value")
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "309a5ec2f45057bd"
 
     def increment(self, by: int = 1) -> int:
@@ -73,7 +91,9 @@ class CounterProxy(_typedmgr.TypedProxy):
 class ShopProxy(_typedmgr.TypedProxy):
     """The entry point: hands out the catalog, carts and counters."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _shop_api.Shop
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "catalog",
         "cart",
@@ -81,12 +101,15 @@ class ShopProxy(_typedmgr.TypedProxy):
         "counter",
         "sales",
     )
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "cart": "shop.api:Cart",
         "catalog": "shop.api:Catalog",
         "counter": "shop.api:Counter",
         "find_cart": "shop.api:Cart",
     }
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "d98d5ce177d9ff6c"
 
     def catalog(self) -> CatalogProxy:

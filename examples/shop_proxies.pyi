@@ -9,27 +9,41 @@ from shop.models import Category, Item, OrderLine, Receipt
 __all__ = ["CartProxy", "CatalogProxy", "CounterProxy", "ShopManager", "ShopProxy"]
 
 class CartProxy(_typedmgr.TypedProxy):
-    def add(self, sku: str, qty: int = 1) -> int: ...
+    """One customer's cart; every client holding it sees the same cart."""
+    def add(self, sku: str, qty: int = 1) -> int:
+        """Add ``qty`` of ``sku``; return the quantity of it now in the cart."""
     def lines(self) -> list[OrderLine]: ...
-    def checkout(self) -> Receipt: ...
+    def checkout(self) -> Receipt:
+        """Empty the cart and return what was bought."""
 
 class CatalogProxy(_typedmgr.TypedProxy):
+    """What the shop sells."""
     def item(self, sku: str) -> Item | None: ...
     def items(self, category: Category | None = None) -> list[Item]: ...
     def price(self, sku: str, /, *, currency: Currency = "EUR") -> float: ...
 
 class CounterProxy(_typedmgr.TypedProxy):
-    def increment(self, by: int = 1) -> int: ...
+    """A named tally kept on the server."""
+    def increment(self, by: int = 1) -> int:
+        """Add ``by`` and return the new value."""
     def value(self) -> int: ...
 
 class ShopProxy(_typedmgr.TypedProxy):
+    """The entry point: hands out the catalog, carts and counters."""
     def catalog(self) -> CatalogProxy: ...
-    def cart(self, customer: str) -> CartProxy: ...
-    def find_cart(self, customer: str) -> CartProxy | None: ...
+    def cart(self, customer: str) -> CartProxy:
+        """The cart of ``customer``, created on first use."""
+    def find_cart(self, customer: str) -> CartProxy | None:
+        """The cart of ``customer`` if one exists."""
     def counter(self, name: str) -> CounterProxy: ...
-    def sales(self) -> dict[str, int]: ...
+    def sales(self) -> dict[str, int]:
+        """Units sold per sku, over all checkouts."""
 
 class ShopManager(_typedmgr.TypedManager):
+    """Typed client of ``shop.server:ShopManager``: connect() to its server, or start() one."""
+
     _server_manager_: _typing.ClassVar[str | None]
-    def Counter(self, start: int = 0) -> CounterProxy: ...
-    def Shop(self) -> ShopProxy: ...
+    def Counter(self, start: int = 0) -> CounterProxy:
+        """Create a remote ``Counter`` with ``shop.impl.CounterImpl`` and return its proxy."""
+    def Shop(self) -> ShopProxy:
+        """Create a remote ``Shop`` with ``shop.impl.shared_shop`` and return its proxy."""

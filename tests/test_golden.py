@@ -23,15 +23,11 @@ import pytest
 
 from tests.golden.forms.values import Color, UserId
 from tests.tools import ROOT, run, tool
+from typedmgr_codegen._imports import Imports
+from typedmgr_codegen._spelling import TypeWriter
 from typedmgr_codegen.cli import main as gen
 from typedmgr_codegen.load import load_managers
-from typedmgr_codegen.render import (
-    GENERATED_MARK,
-    GeneratedModule,
-    Imports,
-    TypeWriter,
-    render_module,
-)
+from typedmgr_codegen.render import GENERATED_MARK, GeneratedModule, render_module
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {
@@ -573,7 +569,7 @@ def test_aliases_are_imported_from_where_they_are_defined(
     future: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An alias the Protocol imported (renamed or not) is spelled as its home module names
-    it; an annotation that merely equals an alias, or wraps one, is spelled out."""
+    it, alone or inside another annotation; one that merely equals an alias is spelled out."""
     (tmp_path / "alias_user.py").write_text(
         ("from __future__ import annotations\n" if future else "")
         + "from typing import Literal, Protocol\n"
@@ -581,7 +577,8 @@ def test_aliases_are_imported_from_where_they_are_defined(
         "from typedmgr import TypedManager\n"
         "class Text(Protocol):\n"
         "    def decode(self, encoding: Enc) -> Chunks: ...\n"
-        "    def spelled(self, encoding: Literal['ascii']) -> list[Chunks]: ...\n"
+        "    def wrapped(self, encoding: Literal['ascii']) -> list[Chunks]: ...\n"
+        "    def spelled(self, encoding: Enc | None) -> list[list[bytes]]: ...\n"
         "class TextManager(TypedManager): ...\n"
         "TextManager.register(Text)\n"
     )
@@ -590,9 +587,9 @@ def test_aliases_are_imported_from_where_they_are_defined(
     stub = render_module(load_managers(["alias_user:TextManager"])).stub
     assert "from tests.golden.family.protocols import Chunks, Encoding\n" in stub
     assert "def decode(self, encoding: Encoding) -> Chunks: ..." in stub
+    assert 'def wrapped(self, encoding: Literal["ascii"]) -> list[Chunks]: ...' in stub
     assert (
-        'def spelled(self, encoding: Literal["ascii"]) -> list[list[bytes]]: ...'
-        in stub
+        "def spelled(self, encoding: Encoding | None) -> list[list[bytes]]: ..." in stub
     )
 
 

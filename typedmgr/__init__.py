@@ -6,6 +6,7 @@ of a Protocol feeds both the runtime registration and the build-time generator.
 
 import logging
 
+from typedmgr._runtime_api import RUNTIME_API, require_runtime_api
 from typedmgr.channel import ServerConnectionError
 from typedmgr.deadlines import DeadlineExceeded, deadline
 from typedmgr.manager import TypedManager
@@ -25,6 +26,7 @@ __version__ = "0.1.0"
 logging.getLogger("typedmgr").addHandler(logging.NullHandler())
 
 __all__ = [
+    "RUNTIME_API",
     "ClientException",
     "DeadlineExceeded",
     "Interface",
@@ -41,4 +43,5 @@ __all__ = [
     "interface_of",
     "oneway",
     "proxy_class_for",
+    "require_runtime_api",
 ]

@@ -8,34 +8,24 @@ port...) print one line, ``typedmgr <command>: error: ...``, and exit with statu
 from __future__ import annotations
 
 import argparse
-import errno
-import importlib
-import ipaddress
 import json
-import logging
-import os
-import signal
 import ssl
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any, NoReturn
 
 from typedmgr import __version__
-from typedmgr.manager import TypedManager
+from typedmgr._command_line import (
+    MIN_NETWORK_KEY,
+    UsageError,
+    parse_address,
+    read_key,
+)
+from typedmgr._serve_command import serve as _serve
 
 __all__ = ["UsageError", "main", "parse_address"]
-
-_log = logging.getLogger("typedmgr.server")
-
-#: Authkeys shorter than this are refused on a network address.
-MIN_NETWORK_KEY = 16
-
-
-class UsageError(Exception):
-    """A mistake in the command line or its environment: one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -212,238 +202,6 @@ def _size(text: str) -> int:
     return int(digits) * scale
 
 
-def parse_address(text: str) -> str | tuple[str, int]:
-    """``HOST:PORT``, ``[IPv6]:PORT`` -> (host, port); ``unix:PATH`` -> the path.
-
-    Anything else raises :class:`UsageError` (a bare word is never taken for a path).
-    """
-    if text.startswith("unix:"):
-        path = text[len("unix:") :]
-        if not path:
-            raise UsageError("--address unix: needs a path, as in unix:/run/shop.sock")
-        return path
-    host, sep, port = text.rpartition(":")
-    if host.startswith("["):
-        if not host.endswith("]"):
-            raise UsageError(f"--address {text!r}: an IPv6 host is written [::1]:PORT")
-        host = host[1:-1]
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise UsageError(
-                f"--address {text!r}: {host!r} is not an IPv6 address"
-            ) from None
-    elif ":" in host:
-        raise UsageError(
-            f"--address {text!r}: write an IPv6 host in brackets, [{host}]"
-        )
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise UsageError(
-            f"--address {text!r}: expected HOST:PORT, [IPv6]:PORT or unix:PATH"
-        )
-    if not host:
-        raise UsageError(
-            f"--address {text!r} names no host: 127.0.0.1:{port} serves this machine, "
-            f"0.0.0.0:{port} every network interface"
-        )
-    return host, int(port)
-
-
-def is_loopback(address: str | tuple[str, int]) -> bool:
-    """Whether only this machine can reach ``address`` (unix sockets are local)."""
-    if not isinstance(address, tuple):
-        return True
-    host = address[0]
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _read_key(options: argparse.Namespace) -> bytes:
-    if options.authkey_env:
-        value = os.environ.get(options.authkey_env)
-        if value is None:
-            raise UsageError(
-                f"--authkey-env {options.authkey_env}: the environment variable "
-                f"{options.authkey_env} is not set"
-            )
-        return value.encode()
-    path: Path = options.authkey_file
-    try:
-        return path.read_bytes().strip()
-    except OSError as e:
-        raise UsageError(f"--authkey-file {path}: {e.strerror or e}") from None
-
-
-def _load(target: str) -> type[TypedManager]:
-    module_name, colon, qualname = target.partition(":")
-    if not colon or not module_name or not qualname:
-        raise UsageError(
-            f"{target!r}: expected module:ManagerClass, as in shop.server:ShopManager"
-        )
-    sys.path.insert(0, os.getcwd())
-    try:
-        obj: object = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        raise UsageError(
-            f"cannot import {module_name!r} ({e}); is it in the current directory or "
-            "on PYTHONPATH?"
-        ) from None
-    except Exception as e:
-        _log.debug("importing %s failed", module_name, exc_info=True)
-        raise UsageError(
-            f"importing {module_name!r} failed: {type(e).__name__}: {e} "
-            "(--log-level debug shows the traceback)"
-        ) from None
-    for part in qualname.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise UsageError(f"{module_name!r} has no {qualname!r}") from None
-    if not (isinstance(obj, type) and issubclass(obj, TypedManager)):
-        raise UsageError(f"{target} is not a TypedManager subclass")
-    return obj
-
-
-def _resolve_type(name: str) -> type:
-    module_name, _, qualname = name.partition(":")
-    try:
-        obj: object = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError, ValueError) as e:
-        raise UsageError(f"--allow {name}: {e}") from None
-    if not isinstance(obj, type):
-        raise UsageError(f"--allow {name}: not a class")
-    return obj
-
-
-class _Stop(Exception):
-    """Raised in the main thread by SIGTERM/SIGINT: the server stops."""
-
-
-def _serve(options: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=options.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    address = parse_address(options.address)
-    if options.tls_cert and not isinstance(address, tuple):
-        raise UsageError("TLS needs a TCP address (HOST:PORT)")
-    authkey = _read_key(options)
-    if not authkey:
-        raise UsageError("the authkey is empty")
-    if (
-        not is_loopback(address)
-        and len(authkey) < MIN_NETWORK_KEY
-        and not options.allow_insecure_network
-    ):
-        raise UsageError(
-            f"a {len(authkey)}-byte authkey is too weak for the network address "
-            f"{options.address}: use {MIN_NETWORK_KEY} bytes or more (python -c "
-            "'import secrets; print(secrets.token_hex(16))'), or pass "
-            "--allow-insecure-network"
-        )
-    manager_class = _load(options.target)
-    context = None
-    if options.tls_cert:
-        try:
-            context = server_context(
-                options.tls_cert, options.tls_key, options.tls_client_ca
-            )
-        except (OSError, ssl.SSLError) as e:
-            raise UsageError(f"TLS: {e}") from None
-    settings: dict[str, Any] = {}
-    if options.legacy_md5:
-        settings["legacy_md5"] = True
-    if options.validate:
-        settings["validate"] = True
-    if options.unpickling:
-        settings["unpickling"] = options.unpickling
-    if options.allow:
-        base_allow = manager_class._server_class().allow
-        settings["allow"] = (*base_allow, *map(_resolve_type, options.allow))
-    if options.max_message_size:
-        settings["max_message_size"] = options.max_message_size
-    manager = manager_class(
-        address=address,
-        authkey=authkey,
-        allow_insecure_network=True,  # checked above, with the CLI's own rule
-        server_ssl_context=context,
-    )
-    server_class = manager._server_class()
-    if settings:
-        server_class = type(server_class.__name__, (server_class,), settings)
-    try:
-        server = server_class(
-            manager._server_registry(),
-            address,
-            authkey,
-            "pickle",
-            ssl_context=context,
-        )
-    except OSError as e:
-        where = options.address
-        hint = ""
-        if e.errno == errno.EADDRINUSE and not isinstance(address, tuple):
-            hint = " (a socket file is there: remove it if no server uses it)"
-        elif e.errno == errno.EADDRINUSE:
-            hint = " (another server uses this port)"
-        raise UsageError(f"cannot listen on {where}: {e.strerror or e}{hint}") from None
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    _log.info(
-        "serving %s at %r (typedmgr %s, pid %d)",
-        options.target,
-        server.address,
-        __version__,
-        os.getpid(),
-    )
-    print(f"typedmgr: serving {options.target} at {server.address!r}", flush=True)
-    stopped_by: list[str] = []
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        stopped_by.append(signal.Signals(signum).name)
-        raise _Stop
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, stop)
-    try:
-        server.serve_forever()
-    except (SystemExit, _Stop):
-        pass
-    finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, signal.SIG_DFL)
-    with server.mutex:
-        objects = len(server.id_to_refcount)
-        sessions = len(server.sessions.held())
-    _log.info(
-        "stopped by %s (objects alive: %d, client sessions: %d)",
-        stopped_by[0] if stopped_by else "a shutdown request",
-        objects,
-        sessions,
-    )
-    server.listener.close()  # a unix socket's file too
-    return 0
-
-
-def server_context(
-    cert: Path, key: Path | None, client_ca: Path | None
-) -> ssl.SSLContext:
-    """A server's TLS context: its certificate, and the CA its clients need, if any."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    if client_ca is not None:
-        context.load_verify_locations(client_ca)
-        context.verify_mode = ssl.CERT_REQUIRED
-    return context
-
-
 def _client_context(options: argparse.Namespace) -> ssl.SSLContext | None:
     if not (options.tls_ca or options.tls_cert):
         return None
@@ -465,7 +223,7 @@ def _ask(options: argparse.Namespace) -> tuple[dict[str, Any] | None, str]:
     from typedmgr import ServerConnectionError, introspect
 
     address = parse_address(options.address)
-    authkey = _read_key(options)
+    authkey = read_key(options)
     try:
         return introspect.request(
             address,

@@ -24,7 +24,17 @@ import io
 import tokenize
 from dataclasses import dataclass, field
 
-__all__ = ["LINE_LENGTH", "Group", "Seq", "parse", "render_def", "render_statement"]
+__all__ = [
+    "LINE_LENGTH",
+    "Def",
+    "Group",
+    "Seq",
+    "Statement",
+    "lay_out",
+    "parse",
+    "render_def",
+    "render_statement",
+]
 
 LINE_LENGTH = 88
 INDENT = "    "
@@ -149,6 +159,34 @@ def _merged(seq: Seq) -> Seq:
                 part.items = [_merged(item) for item in part.items]
             parts.append(part)
     return Seq(parts)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One logical line of generated code, not yet laid out: ``text`` at ``depth`` indents."""
+
+    text: str
+    depth: int
+
+
+@dataclass(frozen=True)
+class Def:
+    """A ``def`` line not yet laid out: ``{head}(params) -> returns{suffix}``."""
+
+    head: str
+    params: tuple[str, ...]
+    returns: str
+    depth: int
+    suffix: str = ":"
+
+
+def lay_out(code: Statement | Def) -> str:
+    """The lines of ``code``, split by the rule above."""
+    if isinstance(code, Def):
+        return render_def(
+            code.head, list(code.params), code.returns, code.depth, code.suffix
+        )
+    return render_statement(code.text, code.depth)
 
 
 def render_statement(text: str, depth: int, suffix: str = "") -> str:

@@ -79,6 +79,12 @@ class Query(Protocol):
 
     def clauses(self) -> list[str]: ...
 
+    def encoded(
+        self, encodings: list[Encoding], strict: Encoding | None = None
+    ) -> Chunks | None:
+        """Aliases inside annotations keep their names too: ``list[Encoding]``."""
+        ...
+
     @oneway
     def log(self, line: str) -> None: ...
 
@@ -177,6 +183,15 @@ class QueryImpl:
 
     def clauses(self) -> list[str]:
         return list(self._clauses)
+
+    def encoded(
+        self, encodings: list[Encoding], strict: Encoding | None = None
+    ) -> Chunks | None:
+        chunks = [
+            c.encode(strict or e)
+            for c, e in zip(self._clauses, encodings, strict=False)
+        ]
+        return chunks or None
 
     def log(self, line: str) -> None:
         self._log.append(line)

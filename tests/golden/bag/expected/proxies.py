@@ -15,13 +15,18 @@ if _typing.TYPE_CHECKING:
     from types import TracebackType
     from typing import Self
 
+# Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
+_typedmgr.require_runtime_api(1, __name__)
+
 __all__ = ["BagManager", "BagProxy", "LeaseProxy", "LedgerProxy", "OwnerProxy"]
 
 
 class BagProxy(_typedmgr.TypedProxy):
     """A remote multiset."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Bag
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "label",
         "owner",
@@ -38,12 +43,15 @@ class BagProxy(_typedmgr.TypedProxy):
         "scaled",
         "size",
     )
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "__iter__": "typedmgr:iterator",
         "counts": "typedmgr:iterator",
         "owner": "tests.golden.bag.protocols:Owner",
         "squares": "typedmgr:generator",
     }
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "499d67a0db40e506"
 
     @property
@@ -107,16 +115,21 @@ class BagProxy(_typedmgr.TypedProxy):
 
 
 class LeaseProxy(_typedmgr.TypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Lease
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "__enter__",
         "__exit__",
         "held",
         "ledger",
     )
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "ledger": "tests.golden.bag.protocols:Ledger",
     }
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "2a2823c0a417bff2"
 
     def __enter__(self) -> Self:
@@ -135,7 +148,9 @@ class LeaseProxy(_typedmgr.TypedProxy):
 class LedgerProxy(_typedmgr.TypedProxy):
     """A context manager on the server: ``with ledger:`` enters and leaves it there."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Ledger
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "__enter__",
         "__exit__",
@@ -143,7 +158,10 @@ class LedgerProxy(_typedmgr.TypedProxy):
         "entries",
         "suppress",
     )
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "b04a28858d166b2b"
 
     def __enter__(self) -> Self:
@@ -170,9 +188,14 @@ class LedgerProxy(_typedmgr.TypedProxy):
 
 
 class OwnerProxy(_typedmgr.TypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Owner
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("name",)
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "c179a3351ab08cba"
 
     def name(self) -> str:

@@ -10,8 +10,10 @@ import typedmgr as _typedmgr
 __all__ = ["BagManager", "BagProxy", "LeaseProxy", "LedgerProxy", "OwnerProxy"]
 
 class BagProxy(_typedmgr.TypedProxy):
+    """A remote multiset."""
     @property
-    def label(self) -> str: ...
+    def label(self) -> str:
+        """Read from the server on every access."""
     @property
     def owner(self) -> OwnerProxy: ...
     def __len__(self) -> int: ...
@@ -41,6 +43,7 @@ class LeaseProxy(_typedmgr.TypedProxy):
     def ledger(self) -> LedgerProxy: ...
 
 class LedgerProxy(_typedmgr.TypedProxy):
+    """A context manager on the server: ``with ledger:`` enters and leaves it there."""
     def __enter__(self) -> Self: ...
     def __exit__(
         self,
@@ -48,7 +51,8 @@ class LedgerProxy(_typedmgr.TypedProxy):
         exc: BaseException | None,
         tb: TracebackType | None,
         /,
-    ) -> bool: ...
+    ) -> bool:
+        """True suppresses the exception the block raised, in the client."""
     def record(self, entry: str) -> None: ...
     def entries(self) -> list[str]: ...
     def suppress(self, on: bool) -> None: ...
@@ -57,7 +61,12 @@ class OwnerProxy(_typedmgr.TypedProxy):
     def name(self) -> str: ...
 
 class BagManager(_typedmgr.TypedManager):
+    """Typed client of ``tests.golden.bag.protocols:BagManager``: connect() to its server, or start() one."""
+
     _server_manager_: _typing.ClassVar[str | None]
-    def Bag(self, label: str = "bag") -> BagProxy: ...
-    def Lease(self) -> LeaseProxy: ...
-    def Ledger(self) -> LedgerProxy: ...
+    def Bag(self, label: str = "bag") -> BagProxy:
+        """Create a remote ``Bag`` with ``tests.golden.bag.protocols.BagImpl`` and return its proxy."""
+    def Lease(self) -> LeaseProxy:
+        """Create a remote ``Lease`` with ``tests.golden.bag.protocols.LeaseImpl`` and return its proxy."""
+    def Ledger(self) -> LedgerProxy:
+        """Create a remote ``Ledger`` with ``tests.golden.bag.protocols.LedgerImpl`` and return its proxy."""

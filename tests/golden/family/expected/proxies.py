@@ -16,6 +16,9 @@ if _typing.TYPE_CHECKING:
 
     from tests.golden.family.protocols import Chunks, Encoding
 
+# Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
+_typedmgr.require_runtime_api(1, __name__)
+
 __all__ = [
     "BlobProxy",
     "FamilyManager",
@@ -35,9 +38,14 @@ _T_co = _typing.TypeVar("_T_co", covariant=True)
 class ReadableProxy(_typedmgr.TypedProxy):
     """Something to read bytes from."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Readable
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("read", "tell")
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "a07c8b49c316cc90"
 
     def read(self, n: int = -1) -> bytes:
@@ -48,9 +56,14 @@ class ReadableProxy(_typedmgr.TypedProxy):
 
 
 class SizedProxy(_typedmgr.TypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Sized
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("size",)
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "3737cec2fdd6c5e3"
 
     def size(self) -> int:
@@ -60,7 +73,9 @@ class SizedProxy(_typedmgr.TypedProxy):
 class BlobProxy(ReadableProxy, SizedProxy):
     """Extends two Protocols: its proxy is a ReadableProxy and a SizedProxy."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Blob
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "size",
         "read",
@@ -69,7 +84,10 @@ class BlobProxy(ReadableProxy, SizedProxy):
         "decode",
         "chunks",
     )
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "b1e00dfed4d274d2"
 
     def tell(self) -> int:
@@ -87,9 +105,14 @@ class BlobProxy(ReadableProxy, SizedProxy):
 
 
 class SourceProxy(_typedmgr.TypedProxy, _typing.Generic[_T_co]):
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Source
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get",)
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "bdf9e95773e02e76"
 
     def get(self) -> _T_co:
@@ -99,9 +122,14 @@ class SourceProxy(_typedmgr.TypedProxy, _typing.Generic[_T_co]):
 class NumbersProxy(SourceProxy[int]):
     """Fixes the base's parameter: a ``NumbersProxy`` is a ``SourceProxy[int]``."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Numbers
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "total")
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "7958c32b990dc515"
 
     def total(self) -> int:
@@ -111,7 +139,9 @@ class NumbersProxy(SourceProxy[int]):
 class QueryProxy(_typedmgr.TypedProxy):
     """A fluent query builder."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Query
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "where",
         "limit",
@@ -119,8 +149,10 @@ class QueryProxy(_typedmgr.TypedProxy):
         "parent",
         "root",
         "clauses",
+        "encoded",
         "log",
     )
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "copy": "tests.golden.family.protocols:Query",
         "limit": "tests.golden.family.protocols:Query",
@@ -128,7 +160,9 @@ class QueryProxy(_typedmgr.TypedProxy):
         "root": "tests.golden.family.protocols:Query",
         "where": "tests.golden.family.protocols:Query",
     }
-    _fingerprint_ = "b6c1aa169f241c7e"
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
+    _fingerprint_ = "5ce59418e89c972f"
 
     def where(self, clause: str) -> Self:
         return _typing.cast("Self", self._call_fluent("where", clause))
@@ -150,12 +184,22 @@ class QueryProxy(_typedmgr.TypedProxy):
     def clauses(self) -> list[str]:
         return _typing.cast("list[str]", self._call("clauses"))
 
+    def encoded(
+        self,
+        encodings: list[Encoding],
+        strict: Encoding | None = None,
+    ) -> Chunks | None:
+        """Aliases inside annotations keep their names too: ``list[Encoding]``."""
+        return _typing.cast("Chunks | None", self._call("encoded", encodings, strict))
+
     def log(self, line: str) -> None:
         self._send("log", line)
 
 
 class StoreProxy(_typedmgr.TypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Store
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "open",
         "query",
@@ -164,6 +208,7 @@ class StoreProxy(_typedmgr.TypedProxy):
         "feed",
         "names",
     )
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "feed": "typedmgr:generator",
         "names": "typedmgr:iterator",
@@ -172,6 +217,8 @@ class StoreProxy(_typedmgr.TypedProxy):
         "query": "tests.golden.family.protocols:Query",
         "stream": "tests.golden.family.protocols:Stream",
     }
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "a020d54b1c8fb3aa"
 
     @overload
@@ -212,9 +259,14 @@ class StoreProxy(_typedmgr.TypedProxy):
 class StreamProxy(SourceProxy[_T], _typing.Generic[_T]):
     """Generic through the hierarchy: a ``StreamProxy[T]`` is a ``SourceProxy[T]``."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Stream
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "push")
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "c7c3a0df7aa350d4"
 
     def push(self, item: _T) -> None:

@@ -18,11 +18,16 @@ if _typing.TYPE_CHECKING:
     from tests.golden.forms.heavy import Report
     from tests.golden.forms.values import Point, Row, UserId
 
+# Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
+_typedmgr.require_runtime_api(1, __name__)
+
 __all__ = ["FormsManager", "FormsProxy", "LeafProxy", "NodeProxy"]
 
 
 class FormsProxy(_typedmgr.TypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_forms_protocols.Forms
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "scalars",
         "containers",
@@ -39,9 +44,12 @@ class FormsProxy(_typedmgr.TypedProxy):
         "root",
         "fire",
     )
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "root": "tests.golden.forms.protocols:Node",
     }
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "9b70878e6e4aa7f1"
 
     def scalars(self, a: _builtins.int, b: float, c: str, d: bytes, e: bool) -> None:
@@ -117,9 +125,14 @@ class FormsProxy(_typedmgr.TypedProxy):
 
 
 class LeafProxy(_typedmgr.TypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_forms_protocols.Leaf
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("value",)
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "9e85d1336d49d7dc"
 
     def value(self) -> int:
@@ -132,13 +145,18 @@ class NodeProxy(_typedmgr.TypedProxy):
     Second paragraph, kept as written.
     """
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_forms_protocols.Node
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("child", "maybe", "leaf")
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "child": "tests.golden.forms.protocols:Node",
         "leaf": "tests.golden.forms.protocols:Leaf",
         "maybe": "tests.golden.forms.protocols:Node",
     }
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "48fe4c2f01bef265"
 
     def child(self, name: str) -> NodeProxy:

@@ -12,6 +12,9 @@ import typedmgr as _typedmgr
 if _typing.TYPE_CHECKING:
     from collections.abc import Hashable, Iterator
 
+# Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
+_typedmgr.require_runtime_api(1, __name__)
+
 __all__ = ["BoxProxy", "GenericManager", "PairProxy"]
 
 _K_co = _typing.TypeVar("_K_co", bound="Hashable", covariant=True)
@@ -20,12 +23,17 @@ _V_co = _typing.TypeVar("_V_co", covariant=True)
 
 
 class BoxProxy(_typedmgr.TypedProxy, _typing.Generic[_T]):
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_generic_protocols.Box
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "labelled", "history")
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "history": "typedmgr:iterator",
         "labelled": "tests.golden.generic.protocols:Pair",
     }
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "b391845d6ecc2e8e"
 
     def get(self) -> _T:
@@ -42,9 +50,14 @@ class BoxProxy(_typedmgr.TypedProxy, _typing.Generic[_T]):
 
 
 class PairProxy(_typedmgr.TypedProxy, _typing.Generic[_K_co, _V_co]):
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_generic_protocols.Pair
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("first", "second")
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "fde4bff59c758291"
 
     def first(self) -> _K_co:

@@ -22,6 +22,10 @@ class PairProxy(_typedmgr.TypedProxy, _typing.Generic[_K_co, _V_co]):
     def second(self) -> _V_co: ...
 
 class GenericManager(_typedmgr.TypedManager):
+    """Typed client of ``tests.golden.generic.protocols:GenericManager``: connect() to its server, or start() one."""
+
     _server_manager_: _typing.ClassVar[str | None]
-    def IntBox(self, item: int = 0) -> BoxProxy[int]: ...
-    def StrBox(self, item: str = "") -> BoxProxy[str]: ...
+    def IntBox(self, item: int = 0) -> BoxProxy[int]:
+        """Create a remote ``Box`` with ``tests.golden.generic.protocols.int_box`` and return its proxy."""
+    def StrBox(self, item: str = "") -> BoxProxy[str]:
+        """Create a remote ``Box`` with ``tests.golden.generic.protocols.str_box`` and return its proxy."""

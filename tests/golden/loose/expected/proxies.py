@@ -14,6 +14,9 @@ if _typing.TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any, NoReturn
 
+# Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
+_typedmgr.require_runtime_api(1, __name__)
+
 __all__ = ["HolderProxy", "LooseManager", "LooseProxy"]
 
 _T = _typing.TypeVar("_T")
@@ -22,9 +25,14 @@ _T = _typing.TypeVar("_T")
 class HolderProxy(_typedmgr.TypedProxy, _typing.Generic[_T]):
     """A generic Protocol, created and returned with object and Any as its argument."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_loose_protocols.Holder
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "swap", "pick")
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "4158253b1dd618d4"
 
     def get(self) -> _T:
@@ -49,7 +57,9 @@ class HolderProxy(_typedmgr.TypedProxy, _typing.Generic[_T]):
 class LooseProxy(_typedmgr.TypedProxy):
     """Results a proxy passes on unchanged: no cast may be redundant."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_loose_protocols.Loose
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = (
         "tag",
         "obj",
@@ -64,10 +74,13 @@ class LooseProxy(_typedmgr.TypedProxy):
         "put",
         "holder",
     )
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "holder": "tests.golden.loose.protocols:Holder",
         "objects": "typedmgr:iterator",
     }
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "2007556a829c6edd"
 
     @property

@@ -9,13 +9,21 @@ import typing as _typing
 import tests.golden.plain.protocols as _tests_golden_plain_protocols
 import typedmgr as _typedmgr
 
+# Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
+_typedmgr.require_runtime_api(1, __name__)
+
 __all__ = ["PlainManager", "StoreProxy"]
 
 
 class StoreProxy(_typedmgr.TypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing.ClassVar[type] = _tests_golden_plain_protocols.Store
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "keys", "sizes")
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "2e147a0ef2846169"
 
     def get(self, key: str) -> bytes | None:

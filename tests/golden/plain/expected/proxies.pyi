@@ -13,6 +13,10 @@ class StoreProxy(_typedmgr.TypedProxy):
     def sizes(self) -> dict[str, int]: ...
 
 class PlainManager(_typedmgr.TypedManager):
+    """Typed client of ``tests.golden.plain.protocols:PlainManager``: connect() to its server, or start() one."""
+
     _server_manager_: _typing.ClassVar[str | None]
-    def SharedStore(self, prefix: str = "") -> StoreProxy: ...
-    def Store(self, capacity: object, name: object = "store") -> StoreProxy: ...
+    def SharedStore(self, prefix: str = "") -> StoreProxy:
+        """Create a remote ``Store`` with ``tests.golden.plain.protocols.shared_store`` and return its proxy."""
+    def Store(self, capacity: object, name: object = "store") -> StoreProxy:
+        """Create a remote ``Store`` with ``tests.golden.plain.protocols.StoreImpl`` and return its proxy."""

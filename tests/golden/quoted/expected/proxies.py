@@ -17,13 +17,18 @@ if _typing_.TYPE_CHECKING:
 
     from tests.golden.quoted.heavy import Mode, Report
 
+# Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
+_typedmgr.require_runtime_api(1, __name__)
+
 __all__ = ["CatalogProxy", "EntryProxy", "QuotedManager"]
 
 
 class CatalogProxy(_typedmgr.TypedProxy):
     """A remote catalog."""
 
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing_.ClassVar[type] = _tests_golden_quoted_protocols.Catalog
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing_.ClassVar[tuple[str, ...]] = (
         "entry",
         "find",
@@ -37,10 +42,13 @@ class CatalogProxy(_typedmgr.TypedProxy):
         "property",
         "size",
     )
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing_.ClassVar[dict[str, str]] = {
         "entry": "tests.golden.quoted.protocols:Entry",
         "find": "tests.golden.quoted.protocols:Entry",
     }
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "ce7fb22382ff44eb"
 
     def entry(self, name: _builtins_.str) -> EntryProxy:
@@ -92,9 +100,14 @@ class CatalogProxy(_typedmgr.TypedProxy):
 
 
 class EntryProxy(_typedmgr.TypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
     _protocol_: _typing_.ClassVar[type] = _tests_golden_quoted_protocols.Entry
+    # The Protocol's methods, by name: what the server lets this proxy call.
     _exposed_: _typing_.ClassVar[tuple[str, ...]] = ("value",)
+    # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing_.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, it tells
+    # which methods still agree, and calling another raises StaleProxyError.
     _fingerprint_ = "e141842dff207e13"
 
     def value(self) -> int:

@@ -1,0 +1,395 @@
+"""Template contexts: each generated class and method as ready-made code items.
+
+Every decision about the generated code is made here or in ``_spelling``; the templates only
+lay the items out, and ``render`` hands each item to ``layout`` (the one place that breaks
+lines).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import types
+import typing
+import typing_extensions
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from typedmgr import TypedManager
+from typedmgr.model import (
+    Interface,
+    InterfaceError,
+    Method,
+    Param,
+    ParamKind,
+    ReturnKind,
+    interface_of,
+    protocol_of,
+    signature_of,
+)
+from typedmgr_codegen._aliases import alias_names, inner_aliases
+from typedmgr_codegen._spelling import TypeWriter, docstring, quoted
+from typedmgr_codegen.layout import Def, Statement
+
+__all__ = [
+    "ManagerContext",
+    "MethodContext",
+    "ProxyContext",
+    "manager_context",
+    "manager_ref",
+    "proxy_context",
+]
+
+
+@dataclass(frozen=True)
+class MethodContext:
+    header: Def
+    """The ``def`` line; in a stub without a docstring, or for an overload, with its
+    ``: ...`` body."""
+    doc: str | None = None
+    body: tuple[Statement, ...] = ()
+    """The statements (none for an overload; a stub shows none)."""
+    decorator: str | None = None
+    module_only: bool = False
+    """An overloaded method's implementation: in the .py, never in the stub."""
+
+
+@dataclass(frozen=True)
+class ProxyContext:
+    header: Statement
+    doc: str | None
+    attributes: list[Statement]
+    """The class attributes the runtime reads, each after a comment saying why."""
+    methods: list[MethodContext]
+
+
+@dataclass(frozen=True)
+class ManagerContext:
+    name: str
+    source: str
+    doc: str | None
+    methods: list[MethodContext]
+
+
+def manager_ref(manager: type) -> str:
+    return f"{manager.__module__}:{manager.__qualname__}"
+
+
+def proxy_context(
+    interface: Interface, name: str, writer: TypeWriter, bare_overload: bool
+) -> ProxyContext:
+    shadowed = frozenset(interface.exposed)
+    module = writer.imports.alias(interface.module, runtime=True, in_stub=False)
+    typing_alias = writer.imports.alias("typing", runtime=True)
+    methods = []
+    for method in interface.methods:
+        if _inherited(interface, method):
+            continue  # the base proxy class has it, with this very signature
+        if method.overloads:
+            methods += _overloaded(
+                interface,
+                method,
+                writer,
+                shadowed,
+                bare_overload and "overload" not in shadowed,
+            )
+            continue
+        where = f"{interface.name}.{method.name}"
+        aliases = alias_names(interface, method)
+        with writer.naming(inner_aliases(interface, method)):
+            params, call_args = _signature(
+                where, method.params, writer, shadowed, aliases
+            )
+            with _located(where):
+                returns = writer.returns(method, shadowed)
+        if "return" in aliases and method.return_kind is ReturnKind.VALUE:
+            returns = writer.named(*aliases["return"])
+        methods.append(
+            MethodContext(
+                _def_header(
+                    method.name, params, returns, writer.stub and not method.doc
+                ),
+                docstring(method.doc, 8),
+                _body(method, returns, call_args, writer),
+                _property_decorator(writer, shadowed) if method.is_property else None,
+            )
+        )
+    exposed = ", ".join(quoted(n) for n in interface.exposed)
+    typeids = interface.method_to_typeid
+    mapping = ", ".join(f"{quoted(k)}: {quoted(typeids[k])}" for k in sorted(typeids))
+    # The proxies of the Protocols it extends, with their type arguments: a proxy of
+    # ``Blob(Readable, Protocol)`` is a ``ReadableProxy``, to checkers and isinstance.
+    extended = [writer.proxy_type(base, shadowed) for base in interface.bases]
+    bases = ", ".join(extended) or "_typedmgr.TypedProxy"
+    if interface.type_params:
+        type_params = ", ".join(writer.spell(t) for t in interface.type_params)
+        bases += f", {typing_alias}.Generic[{type_params}]"
+    exposed_value = f"({exposed},)" if len(interface.exposed) == 1 else f"({exposed})"
+    attributes = [
+        Statement(
+            "# The Protocol proxied: proxies of it the server returns are of this class.",
+            1,
+        ),
+        Statement(
+            f"_protocol_: {typing_alias}.ClassVar[type] = "
+            f"{module}.{interface.protocol.__qualname__}",
+            1,
+        ),
+        Statement(
+            "# The Protocol's methods, by name: what the server lets this proxy call.",
+            1,
+        ),
+        Statement(
+            f"_exposed_: {typing_alias}.ClassVar[tuple[str, ...]] = {exposed_value}", 1
+        ),
+        Statement(
+            "# Methods whose result stays on the server: the typeid of its proxy.", 1
+        ),
+        Statement(
+            f"_method_to_typeid_: {typing_alias}.ClassVar[dict[str, str]] = {{{mapping}}}",
+            1,
+        ),
+        Statement(
+            "# A hash of the Protocol's signatures: if the server's differs, it tells",
+            1,
+        ),
+        Statement(
+            "# which methods still agree, and calling another raises StaleProxyError.",
+            1,
+        ),
+        Statement(f"_fingerprint_ = {quoted(interface.fingerprint)}", 1),
+    ]
+    return ProxyContext(
+        header=Statement(f"class {name}({bases}):", 0),
+        doc=docstring(interface.doc, 4),
+        attributes=attributes,
+        methods=methods,
+    )
+
+
+def _def_header(name: str, params: list[str], returns: str, dots: bool) -> Def:
+    """A method's ``def`` line at one indent, ``self`` first; ``dots``: with no body but
+    ``...`` (an overload, or a stub's method without a docstring)."""
+    suffix = ": ..." if dots else ":"
+    return Def(f"def {name}", ("self", *params), returns, 1, suffix)
+
+
+def _passes_unchanged(annotation: object) -> bool:
+    """Whether what ``_call`` returns (``object``) needs no cast to ``annotation``.
+
+    A cast to ``object`` (or ``object | None``) is redundant, which ``mypy --strict`` and
+    basedpyright strict report; a cast to ``Any`` would put an ``Any`` expression in the
+    module, where ``object`` is already accepted as ``Any``.
+    """
+    members = typing.get_args(annotation) if _is_union(annotation) else (annotation,)
+    return any(m is object or m is typing.Any for m in members)
+
+
+def _is_union(annotation: object) -> bool:
+    return typing.get_origin(annotation) is typing.Union or isinstance(
+        annotation, types.UnionType
+    )
+
+
+def _never_returns(annotation: object) -> bool:
+    return annotation is typing.NoReturn or annotation is typing_extensions.Never
+
+
+def _body(
+    method: Method, returns: str, call_args: list[str], writer: TypeWriter
+) -> tuple[Statement, ...]:
+    """The statements of a proxy method, laid out at two indents."""
+    args = "".join(f", {a}" for a in call_args)
+    name = quoted(method.name)
+    call = f"self._call({name}{args})"
+    if method.is_property:
+        call = f"self._get({name})"
+    elif method.is_exit:
+        call = f"self._call_exit({name}{args})"
+    if method.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT):
+        call = (
+            f"self._get_fluent({name})"
+            if method.is_property
+            else (f"self._call_fluent({name}{args})")
+        )
+    if method.oneway:
+        return (Statement(f"self._send({name}{args})", 2),)
+    if method.return_kind is ReturnKind.SELF:
+        return (Statement(f"return self._call_self({name}{args})", 2),)
+    if returns == "None":
+        return (Statement(call, 2),)
+    if method.return_kind is ReturnKind.VALUE and _never_returns(method.returns):
+        # A function that never returns may not ``return``: the server raised, or this
+        # line tells that it did not.
+        message = quoted(f"{method.name}() is declared never to return, but returned")
+        return (
+            Statement(call, 2),
+            Statement(f"raise AssertionError({message})", 2),
+        )
+    if method.return_kind is ReturnKind.VALUE and _passes_unchanged(method.returns):
+        return (Statement(f"return {call}", 2),)
+    cast = f"{writer.imports.alias('typing', runtime=True)}.cast"
+    return (Statement(f"return {cast}({quoted(returns)}, {call})", 2),)
+
+
+def _inherited(interface: Interface, method: Method) -> bool:
+    """Whether the proxy class inherits ``method`` from the proxy of a Protocol it extends."""
+    if interface.declares(method.name):
+        return False
+    return any(
+        method.name in interface_of(origin).exposed
+        for base in interface.bases
+        if (origin := protocol_of(base)) is not None
+    )
+
+
+def _property_decorator(writer: TypeWriter, shadowed: frozenset[str]) -> str:
+    """``@property``, unless a method named ``property`` hides the builtin in the class."""
+    if "property" not in shadowed:
+        return "@property"
+    return f"@{writer.imports.alias('builtins', runtime=True)}.property"
+
+
+def _overloaded(
+    interface: Interface,
+    method: Method,
+    writer: TypeWriter,
+    shadowed: frozenset[str],
+    bare: bool,
+) -> list[MethodContext]:
+    """Each ``@overload`` as declared, then one implementation forwarding the call as made.
+
+    ``bare``: decorated ``@overload`` (imported from typing), which jedi recognises,
+    rather than ``@_typing.overload``, which it does not.
+    """
+    where = f"{interface.name}.{method.name}"
+    if bare and writer.imports.overload():
+        overload = "@overload"
+    else:
+        overload = f"@{writer.imports.alias('typing', runtime=True)}.overload"
+    contexts = []
+    for variant in method.overloads:
+        params, _ = _signature(where, variant.params, writer, shadowed)
+        with _located(where):
+            returns = writer.returned(variant.returns, method.return_kind, shadowed)
+        header = _def_header(method.name, params, returns, dots=True)
+        contexts.append(MethodContext(header, decorator=overload))
+    call = (
+        "_call_fluent"
+        if method.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT)
+        else "_call"
+    )
+    forward = f"return self.{call}({quoted(method.name)}, *args, **kwargs)"
+    implementation = MethodContext(
+        _def_header(
+            method.name,
+            ["*args: object", "**kwargs: object"],
+            writer.spell(object, shadowed=shadowed),
+            dots=False,
+        ),
+        docstring(method.doc, 8),
+        (Statement(forward, 2),),
+        module_only=True,
+    )
+    return [*contexts, implementation]
+
+
+def manager_context(
+    manager: type[TypedManager], proxies: dict[type, str], writer: TypeWriter
+) -> ManagerContext:
+    creations = {t: r for t, r in manager._protocols_.items() if r[2]}
+    shadowed = frozenset(creations)
+    methods = []
+    for typeid in sorted(creations):
+        registered, factory, _ = creations[typeid]
+        where = f"{manager.__qualname__}.{typeid}"
+        if factory is None:
+            params: tuple[Param, ...] = (
+                Param("obj", ParamKind.POSITIONAL_ONLY, object),
+            )
+        else:
+            params = signature_of(where, factory)
+        signature, call_args = _signature(where, params, writer, shadowed)
+        protocol = protocol_of(registered)
+        assert protocol is not None
+        proxy = proxies[protocol]
+        returns = writer.proxy_type(registered, shadowed)
+        made_by = (
+            f" with ``{factory.__module__}.{factory.__qualname__}``" if factory else ""
+        )
+        doc = f"Create a remote ``{protocol.__qualname__}``{made_by} and return its proxy."
+        args = "".join(f", {a}" for a in call_args)
+        body = f"self._create_proxy({quoted(typeid)}, {proxy}{args})"
+        if returns != proxy:
+            # A parametrized generic proxy: the class object is unparametrized.
+            body = f"{writer.imports.alias('typing', runtime=True)}.cast({quoted(returns)}, {body})"
+        methods.append(
+            MethodContext(
+                _def_header(typeid, signature, returns, dots=False),
+                docstring(doc, 8),
+                (Statement(f"return {body}", 2),),
+            )
+        )
+    return ManagerContext(
+        name=manager.__name__,
+        source=quoted(manager_ref(manager)),
+        doc=docstring(
+            f"Typed client of ``{manager_ref(manager)}``: connect() to its server, or start() one.",
+            4,
+        ),
+        methods=methods,
+    )
+
+
+@contextlib.contextmanager
+def _located(where: str) -> Iterator[None]:
+    """Prefix an InterfaceError raised inside with the Protocol and method it concerns."""
+    try:
+        yield
+    except InterfaceError as exc:
+        raise InterfaceError(f"{where}: {exc}") from None
+
+
+def _signature(
+    where: str,
+    params: Sequence[Param],
+    writer: TypeWriter,
+    shadowed: frozenset[str],
+    aliases: Mapping[str, tuple[str, str]] | None = None,
+) -> tuple[list[str], list[str]]:
+    """(the parameters after ``self``, the arguments forwarding them); a parameter the
+    Protocol annotated with an alias (``aliases``) is spelled by its name."""
+    parts: list[str] = []
+    args: list[str] = []
+    kinds = [p.kind for p in params]
+    for i, p in enumerate(params):
+        if (
+            p.kind is ParamKind.KEYWORD_ONLY
+            and ParamKind.VAR_POSITIONAL not in kinds
+            and (i == 0 or params[i - 1].kind is not ParamKind.KEYWORD_ONLY)
+        ):
+            parts.append("*")
+        with _located(where):
+            if aliases and p.name in aliases:  # as the Protocol wrote it
+                annotation = writer.named(*aliases[p.name])
+            else:
+                annotation = writer.spell(p.annotation, shadowed=shadowed)
+        text = f"{p.name}: {annotation}"
+        if p.has_default:
+            text += f" = {writer.default(p.default)}"
+        if p.kind is ParamKind.VAR_POSITIONAL:
+            parts.append("*" + text)
+            args.append(f"*{p.name}")
+        elif p.kind is ParamKind.VAR_KEYWORD:
+            parts.append("**" + text)
+            args.append(f"**{p.name}")
+        elif p.kind is ParamKind.KEYWORD_ONLY:
+            parts.append(text)
+            args.append(f"{p.name}={p.name}")
+        else:
+            parts.append(text)
+            args.append(p.name)
+        if p.kind is ParamKind.POSITIONAL_ONLY and (
+            i + 1 == len(params) or params[i + 1].kind is not ParamKind.POSITIONAL_ONLY
+        ):
+            parts.append("/")
+    return parts, args
