@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import jinja2
 
 from typedmgr import RUNTIME_API, TypedManager
+from typedmgr._model.walk import reachable
 from typedmgr.model import (
     Interface,
     InterfaceError,
-    interface_of,
     protocol_of,
     signature_of,
 )
@@ -62,8 +62,6 @@ class GeneratedModule:
 def collect_interfaces(managers: Sequence[type[TypedManager]]) -> list[Interface]:
     """Every Protocol the managers register, and every Protocol those return, in a stable order."""
     # The model decides what is reachable, for the generator as for register().
-    from typedmgr._model.walk import reachable
-
     roots: list[type] = []
     for manager in managers:
         for registered, _, _ in manager._protocols_.values():
