@@ -179,3 +179,6 @@ def _refusal(address: Any, authkey: bytes, error: AuthenticationError) -> str:
 
 class ServerConnectionError(ConnectionError):
     """The connection to a manager server failed or broke; the message names the server."""
+
+    # Its name in tracebacks and pickles stays the one it was public under.
+    __module__ = "typedmgr.channel"

@@ -66,7 +66,9 @@ class Endpoint:
             self.local, self.address, self.authkey, self.connect, requests, replies
         )
 
-    def server_reply(self, name: str, /, *args: object, **kwds: object) -> tuple[str, Any]:
+    def server_reply(
+        self, name: str, /, *args: object, **kwds: object
+    ) -> tuple[str, Any]:
         """The raw reply to a server-level request (``create``, ``incref``, ...)."""
         return self.exchange((None, name, args, kwds, ()))
 

@@ -20,6 +20,7 @@ from typedmgr import (
     tls,
     unpickling as unpickling_module,
 )
+from typedmgr._endpoint import endpoint_for
 from typedmgr.model import (
     GENERATOR_TYPEID,
     ITERATOR_TYPEID,
@@ -478,12 +479,10 @@ class TypedManager(managers.BaseManager):
             )
             self._decref(token)
             return proxy
-        proxytype = check_fingerprint(
-            proxytype, typeid, self._address, self._authkey, self._Client
-        )
-        kind, result = channel.server_request(
-            self._address, self._authkey, self._Client, "create", typeid, *args, **kwds
-        )
+        # Looked up per creation: the address is known only once the server started.
+        endpoint = endpoint_for(self._address, self._authkey, self._Client)
+        proxytype = check_fingerprint(proxytype, typeid, endpoint)
+        kind, result = endpoint.server_reply("create", typeid, *args, **kwds)
         if kind != channel.PROXIED:
             raise errors.explain(
                 kind,
@@ -496,7 +495,7 @@ class TypedManager(managers.BaseManager):
             ) or remote_error(kind, result)
         _, exposed, ident = result
         token = managers.Token(typeid, self._address, ident)
-        return TypedProxy._adopt(proxytype, token, self, self._authkey, exposed)
+        return TypedProxy._adopting_proxy(proxytype, token, self, endpoint, exposed)
 
     def _decref(self, token: managers.Token) -> None:
         conn = self._Client(token.address, authkey=self._authkey)
