@@ -21,7 +21,7 @@ from typedmgr._endpoint import Endpoint, endpoint_for
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-__all__ = ["adapt", "hold_until_collected"]
+__all__ = ["adapt", "adopt_stdlib", "hold_until_collected"]
 
 # Shared default of _callmethod's kwds: sent as is (so it must pickle), never mutated.
 _NO_KWDS: dict[str, Any] = {}
@@ -186,3 +186,29 @@ def _stdlib_adapted(
         made = type(cls.__name__, (cls, _SessionCalls), namespace)
         adapted = _ADAPTED.setdefault(cls, made)
     return adapted
+
+
+def adopt_stdlib(
+    factory: Callable[..., Any],
+    token: managers.Token,
+    manager: managers.BaseManager | None,
+    authkey: bytes,
+    exposed: object,
+    serializer: str,
+    typed: type,
+) -> Any:
+    """A proxy of ``factory``, a stdlib proxy type, holding the reference the server made
+    for it (released when collected), adapted to talk as typed proxies do (``typed``:
+    ``proxy.TypedProxy``)."""
+    proxy = factory(
+        token,
+        serializer,
+        manager=manager,
+        authkey=authkey,
+        exposed=exposed,
+        incref=False,
+    )
+    if serializer == "pickle":
+        adapt(proxy, typed)
+    hold_until_collected(proxy)
+    return proxy

@@ -11,10 +11,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
 from multiprocessing import managers
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
-from typedmgr import _staleness, _stdlib, channel, errors, peers, unpickling
+from typedmgr import (
+    _runtime_classes,
+    _staleness,
+    _stdlib,
+    channel,
+    errors,
+    peers,
+    unpickling,
+)
+from typedmgr._call_forms import CallForms, GeneratorCalls, IteratorCalls
 from typedmgr._client_errors import (
     ClientException,
     RemoteTraceback,
@@ -23,16 +31,14 @@ from typedmgr._client_errors import (
 )
 from typedmgr._endpoint import Endpoint, endpoint_for
 from typedmgr._fork import retake_after_fork
-from typedmgr._runtime_members import runtime_method, runtime_property
-from typedmgr._stdlib_proxies import adapt, hold_until_collected
-from typedmgr.channel import GETATTR, ITSELF, ONEWAY, PROXIED
+from typedmgr._stdlib_proxies import adopt_stdlib
+from typedmgr.channel import ITSELF, ONEWAY, PROXIED
 from typedmgr.model import (
     GENERATOR_TYPEID,
     ITERATOR_TYPEID,
     Interface,
     interface_of,
     protocol_for_ref,
-    protocol_of,
 )
 from typedmgr.pipeline import capturing
 
@@ -66,7 +72,7 @@ _S_contra = TypeVar("_S_contra", contravariant=True)
 _R_co = TypeVar("_R_co", covariant=True)
 
 
-class TypedProxy(managers.BaseProxy):
+class TypedProxy(managers.BaseProxy, CallForms):
     """Base of every typedmgr proxy: one per Protocol, methods typed from the Protocol."""
 
     _protocol_: ClassVar[type]
@@ -96,7 +102,7 @@ class TypedProxy(managers.BaseProxy):
         if "_protocol_" in cls.__dict__:
             unpickling.expect_replies([cls._protocol_])
             if cls._generated_:
-                _GENERATED[cls._protocol_] = cls
+                _runtime_classes.GENERATED[cls._protocol_] = cls
 
     def __init__(
         self,
@@ -108,16 +114,12 @@ class TypedProxy(managers.BaseProxy):
         incref: bool = True,
         manager_owned: bool = False,
     ) -> None:
-        unknown = False
         if authkey is None and manager is None:
-            # Rebuilt from a pickle, which never carries the key (gh-139801): the key a
-            # manager in this process has for the address, never the process's own (the
-            # stdlib's fallback signed any server's challenge with it).
-            authkey = peers.peer(token.address).authkey
+            authkey = peers.key_for_unpickled(token.address)
             unknown = authkey is None
-        elif authkey is not None and peers.peer(token.address).authkey is None:
-            # A proxy handed over at spawning carries the key: lend it to later arrivals.
-            peers.remember(token.address, authkey=authkey)
+        else:
+            unknown = False
+            peers.lend_key(token.address, authkey)
         super().__init__(
             token,
             serializer,
@@ -168,18 +170,9 @@ class TypedProxy(managers.BaseProxy):
                 proxy._held_by = channel.session()
             result: _P = proxy
             return result
-        proxy = factory(
-            token,
-            serializer,
-            manager=manager,
-            authkey=authkey,
-            exposed=exposed,
-            incref=False,
+        adopted: _P = adopt_stdlib(
+            factory, token, manager, authkey, exposed, serializer, TypedProxy
         )
-        if serializer == "pickle":
-            adapt(proxy, TypedProxy)
-        hold_until_collected(proxy)
-        adopted: _P = proxy
         return adopted
 
     @classmethod
@@ -208,8 +201,7 @@ class TypedProxy(managers.BaseProxy):
         proxy._owned_by_manager = False
         proxy._authkey = _stdlib.authentication_string(authkey)
         proxy._endpoint = endpoint
-        if peers.peer(address).authkey is None:
-            peers.remember(address, authkey=authkey)
+        peers.lend_key(address, authkey)
         proxy._held_by = channel.session()
         retake_after_fork.add(address, proxy)
         return proxy
@@ -257,41 +249,6 @@ class TypedProxy(managers.BaseProxy):
             request = (self._id, methodname, args, kwds, ())
             return pipeline.enqueue(self._endpoint, request, self._reply)
         return self._callmethod(methodname, args, kwds)
-
-    def _call_self(self, methodname: str, /, *args: object, **kwds: object) -> Self:
-        """Call a method that returns its own referent (``__enter__``): this proxy is the result.
-
-        The server replies ``None`` for it (``RemoteMethods.itself``): no new reference.
-        """
-        self._call(methodname, *args, **kwds)
-        return self
-
-    def _call_fluent(self, methodname: str, /, *args: object, **kwds: object) -> object:
-        """Call a ``-> Self`` method: this proxy if the server returned its referent, else
-        a new proxy of this class (``None`` stays ``None`` for ``-> Self | None``)."""
-        result = self._call(methodname, *args, **kwds)
-        cls = type(self)
-        if (
-            isinstance(result, TypedProxy)
-            and type(result) is not cls
-            and issubclass(cls, type(result))
-        ):
-            result.__class__ = cls  # the typeid's class; ours subclasses it
-        return result
-
-    def _call_exit(self, methodname: str, /, *args: object, **kwds: object) -> object:
-        """Call ``__exit__``: ``(exc_type, exc, tb)`` go as :func:`sendable_exception` says."""
-        if len(args) >= 3:
-            args = (*sendable_exception(args[0], args[1]), *args[3:])
-        return self._call(methodname, *args, **kwds)
-
-    def _get(self, name: str) -> object:
-        """Read the attribute or property ``name`` of the referent."""
-        return self._call(GETATTR, name)
-
-    def _get_fluent(self, name: str) -> object:
-        """Read a ``-> Self`` property: as :meth:`_call_fluent` returns."""
-        return self._call_fluent(GETATTR, name)
 
     def _send(self, methodname: str, /, *args: object, **kwds: object) -> None:
         """Call a ``@oneway`` method: send the request and return without waiting."""
@@ -403,23 +360,19 @@ def remote_error(kind: str, result: object) -> BaseException:
     return ValueError(f"Unrecognized message type {kind!r}")
 
 
-class TypedIterator(TypedProxy, Iterator[_T]):
+class TypedIterator(IteratorCalls[_T], TypedProxy, Iterator[_T]):
     """A proxy of an iterator a method returned; each ``next()`` is one call."""
 
     _exposed_ = ("__next__",)
     _method_to_typeid_: ClassVar[dict[str, str]] = {}
 
-    def __iter__(self) -> TypedIterator[_T]:
-        return self
-
-    def __next__(self) -> _T:
-        return self._call("__next__")  # type: ignore[return-value]
-
     def __reduce__(self) -> _Reduced:
         return managers.BaseProxy.__reduce__(self)
 
 
-class TypedGenerator(TypedProxy, Generator[_Y_co, _S_contra, _R_co]):
+class TypedGenerator(
+    GeneratorCalls[_Y_co, _S_contra], TypedProxy, Generator[_Y_co, _S_contra, _R_co]
+):
     """A proxy of a generator a method declared ``-> Generator[Y, S, R]`` returned.
 
     ``next()``, ``send()``, ``throw()`` and ``close()`` each run on the server's generator;
@@ -430,48 +383,6 @@ class TypedGenerator(TypedProxy, Generator[_Y_co, _S_contra, _R_co]):
 
     _exposed_ = ("__next__", "send", "throw", "close")
     _method_to_typeid_: ClassVar[dict[str, str]] = {}
-
-    def __iter__(self) -> Self:
-        return self
-
-    def __next__(self) -> _Y_co:
-        return self._call("__next__")  # type: ignore[return-value]
-
-    def send(self, value: _S_contra, /) -> _Y_co:
-        return self._call("send", value)  # type: ignore[return-value]
-
-    @overload
-    def throw(
-        self,
-        typ: type[BaseException],
-        val: BaseException | object = None,
-        tb: TracebackType | None = None,
-        /,
-    ) -> _Y_co: ...
-
-    @overload
-    def throw(
-        self, typ: BaseException, val: None = None, tb: TracebackType | None = None, /
-    ) -> _Y_co: ...
-
-    def throw(
-        self,
-        typ: type[BaseException] | BaseException,
-        val: object = None,
-        tb: TracebackType | None = None,
-        /,
-    ) -> _Y_co:
-        if isinstance(typ, BaseException):
-            exc = typ
-        elif isinstance(val, BaseException):
-            exc = val
-        else:
-            exc = typ() if val is None else typ(val)
-        _, sent, _ = sendable_exception(type(exc), exc)
-        return self._call("throw", sent)  # type: ignore[return-value]
-
-    def close(self) -> None:
-        self._call("close")
 
     def __reduce__(self) -> _Reduced:
         return managers.BaseProxy.__reduce__(self)
@@ -495,21 +406,10 @@ def _proxytype_for_typeid(
     return _stdlib.auto_proxy()
 
 
-_GENERATED: dict[type, type[TypedProxy]] = {}
-_RUNTIME: dict[type, type[TypedProxy]] = {}
-_RUNTIME_LOCK = threading.RLock()  # a class is built after those it extends
-
-
 def proxy_class_for(protocol: type) -> type[TypedProxy]:
     """The generated proxy class of ``protocol`` if imported, else one built from its model."""
-    generated = _GENERATED.get(protocol)
-    if generated is not None:
-        return generated
-    with _RUNTIME_LOCK:
-        built = _RUNTIME.get(protocol)
-        if built is None:
-            built = _RUNTIME[protocol] = _build_proxy_class(interface_of(protocol))
-        return built
+    found: type[TypedProxy] = _runtime_classes.class_for(protocol, TypedProxy)
+    return found
 
 
 class ProxyFactory:
@@ -542,25 +442,7 @@ class ProxyFactory:
 
 
 def _build_proxy_class(interface: Interface) -> type[TypedProxy]:
-    namespace: dict[str, object] = {
-        "_protocol_": interface.protocol,
-        "_exposed_": interface.exposed,
-        "_method_to_typeid_": interface.method_to_typeid,
-        "_fingerprint_": interface.fingerprint,
-        "_generated_": False,
-        "__doc__": interface.doc,
-        "__module__": interface.module,
-    }
-    for method in interface.methods:
-        namespace[method.name] = (
-            runtime_property(method) if method.is_property else runtime_method(method)
-        )
-    # The proxy classes of the Protocols it extends, as the generated class has them.
-    bases = tuple(
-        dict.fromkeys(
-            proxy_class_for(origin)
-            for base in interface.bases
-            if (origin := protocol_of(base)) is not None
-        )
-    )
-    return type(f"{interface.name}Proxy", bases or (TypedProxy,), namespace)
+    """A new proxy class of ``interface`` built from its model (``proxy_class_for`` keeps
+    one per Protocol)."""
+    built: type[TypedProxy] = _runtime_classes.build_class(interface, TypedProxy)
+    return built
