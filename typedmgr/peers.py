@@ -29,7 +29,7 @@ class Peer:
     ssl_context: ssl.SSLContext | None = None
     #: Unpickle replies in full (the stdlib's trust in the server) instead of restricted.
     full_pickle: bool = False
-    #: Seconds a client waits awake for a reply before it sleeps (``frames.Wire._await``).
+    #: Seconds a client waits awake for a reply before it sleeps (``_awake.AwakeWait.wait``).
     reply_spin: float = 50e-6
     #: Seconds a call waits for its reply (``None``: no deadline), see ``deadlines``.
     timeout: float | None = None
