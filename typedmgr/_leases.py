@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
 __all__ = [
-    "has_pending",
+    "pending",
     "release_later",
     "release_now",
     "requeue",
@@ -121,18 +121,19 @@ def _ended(lease: Connection) -> bool:
             return True
 
 
-# Releases waiting for the next request, per server address. Whatever is still queued when
-# the process exits is released by the server when the session's lease closes.
-_pending: dict[Any, list[str]] = {}
+#: Releases waiting for the next request, per server address. Whatever is still queued when
+#: the process exits is released by the server when the session's lease closes. Never
+#: rebound (a fork clears it in place): ``channel`` peeks at it unlocked, one dict lookup.
+pending: dict[Any, list[str]] = {}
 _pending_lock = threading.Lock()
 # A forked child must never send its parent's releases.
-os.register_at_fork(after_in_child=_pending.clear)
+os.register_at_fork(after_in_child=pending.clear)
 
 
 def release_later(address: Any, ident: str) -> None:
     """A proxy holding a reference was collected: queue the decref for the next request."""
     with _pending_lock:
-        _pending.setdefault(address, []).append(ident)
+        pending.setdefault(address, []).append(ident)
 
 
 def release_now(address: Any, ident: str, held: set[Any], key: object) -> None:
@@ -159,21 +160,16 @@ def release_now(address: Any, ident: str, held: set[Any], key: object) -> None:
         _in_release.active = False
 
 
-def has_pending(address: Any) -> bool:
-    """Whether releases are queued for ``address`` (an unlocked peek: one dict lookup)."""
-    return bool(_pending.get(address))
-
-
 def requeue(address: Any, idents: list[str]) -> None:
     """Queue ``idents`` again: the request they were to ride on was never sent."""
     with _pending_lock:
-        _pending.setdefault(address, []).extend(idents)
+        pending.setdefault(address, []).extend(idents)
 
 
 def take_releases(address: Any) -> list[str]:
     """The releases queued for ``address``, now the caller's to send."""
     with _pending_lock:
-        queued = _pending.get(address)
+        queued = pending.get(address)
         if not queued:
             return []
         taken = list(queued)

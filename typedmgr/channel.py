@@ -1,14 +1,19 @@
 """Channel: the one connection per (thread, server) that a client process talks through.
 
 The stdlib opens a fresh authenticated connection for every creation, incref and decref, each
-served by a new server thread and, over TCP, stalled by Nagle and delayed ACKs (~130-180 ms).
-typedmgr sends creation on the thread's existing connection instead, lets the proxy adopt the
-reference the server made for it (no incref/decref pair), and queues releases of collected
-proxies to ride on the next request: as its fifth element, ``(ident, methodname, args,
-kwds, released)``, or as a ``RELEASE`` message in front of it. TCP sockets get TCP_NODELAY.
+served by a new server thread and, over TCP, stalled by Nagle and delayed ACKs (see the
+``create`` row of ``bench/run.py``). typedmgr sends creation on the thread's existing
+connection instead, lets the proxy adopt the reference the server made for it (no
+incref/decref pair), and queues releases of collected proxies to ride on the next request:
+as its fifth element, ``(ident, methodname, args, kwds, released)``, or as a ``RELEASE``
+message in front of it. TCP sockets get TCP_NODELAY.
 
 Every typedmgr request has that fifth element (``()`` when nothing is released): it tells
 the server that the caller takes remote objects as ``PROXIED`` replies.
+
+This module holds the exchanges; connecting (``_connect``), the session's connections,
+leases and queued releases (``_leases``) and encoding (``_encoding``) live beside it and
+are re-exported here. Callers hold an ``_endpoint.Endpoint`` rather than calling it.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from typedmgr._encoding import (
     large_arguments,
 )
 from typedmgr._leases import (
-    has_pending,
+    pending,
     release_later,
     release_now,
     requeue,
@@ -340,7 +345,7 @@ def server_rpc(
 
 def _releasing(address: Any, request: tuple[object, ...]) -> bytes:
     """``request`` pickled, with the releases queued for ``address`` as its fifth element."""
-    if not has_pending(address):  # unlocked peek: the hot path stays one dict lookup
+    if not pending.get(address):  # unlocked peek: the hot path stays one dict lookup
         return dumps(request)
     idents = take_releases(address)
     if not idents:
@@ -354,7 +359,7 @@ def _releasing(address: Any, request: tuple[object, ...]) -> bytes:
 
 def _outgoing(address: Any, parts: Sequence[frames.Buffer]) -> Sequence[frames.Buffer]:
     """Framed ``parts``, preceded by the releases queued for ``address``."""
-    if not has_pending(address):  # unlocked peek: the hot path stays one dict lookup
+    if not pending.get(address):  # unlocked peek: the hot path stays one dict lookup
         return parts
     idents = take_releases(address)
     if not idents:
