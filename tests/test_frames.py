@@ -11,16 +11,8 @@ from typing import Any
 
 import pytest
 
-from typedmgr.frames import (
-    _CATCH_UP,
-    _SHARED,
-    _SLEEPY_READS,
-    Crowd,
-    Wire,
-    frame,
-    framed,
-    write_parts,
-)
+from typedmgr._awake import _CATCH_UP, _SHARED, _SLEEPY_READS, AwakeWait, Crowd
+from typedmgr.frames import Wire, frame, framed, write_parts
 
 
 def socket_pair() -> tuple[Connection, Connection]:
@@ -136,6 +128,12 @@ def _answer_after(seconds: float, conn: Any) -> threading.Thread:
     return thread
 
 
+def awake_of(wire: Wire) -> AwakeWait:
+    """The policy of ``wire``'s waits awake (a wire made with ``spin > 0`` has one)."""
+    assert wire._awake is not None
+    return wire._awake
+
+
 class Watched:
     """A wire whose polls and reads are watched (through them, as the wire makes them):
     when its wait awake began, whether and when a poll found the message, when it read."""
@@ -147,7 +145,8 @@ class Watched:
         )  # the wait is over: the wire reads, maybe asleep
         self.first_poll = 0.0  # perf_counter before the first poll
         self.found = 0.0  # perf_counter after the poll that found something, else 0
-        poll, read = wire._poll, wire._read
+        awake = awake_of(wire)
+        poll, read = awake._poll, wire._read
 
         def watched_poll(timeout: float | None = None) -> list[tuple[int, int]]:
             before = time.perf_counter()
@@ -163,7 +162,7 @@ class Watched:
             self.reading.set()
             return read(size)
 
-        wire._poll, wire._read = watched_poll, watched_read
+        awake._poll, wire._read = watched_poll, watched_read
 
 
 def _answer_when(
@@ -188,7 +187,7 @@ def test_a_reply_waited_for_awake_arrives_whole() -> None:
     sender = _answer_after(0.002, far)
     assert b"reply" == wire.read()
     sender.join()
-    assert wire._sleepy == 0
+    assert awake_of(wire).sleepy == 0
 
 
 def test_when_a_wait_comes_to_nothing_the_next_is_the_longest() -> None:
@@ -201,8 +200,8 @@ def test_when_a_wait_comes_to_nothing_the_next_is_the_longest() -> None:
     assert b"reply" == wire.read()
     sender.join()
     assert watched.polling.is_set() and not watched.found
-    assert wire._sleepy == 0
-    assert wire._budget == pytest.approx(1e-4 * _CATCH_UP)
+    assert awake_of(wire).sleepy == 0
+    assert awake_of(wire).budget == pytest.approx(1e-4 * _CATCH_UP)
 
 
 def test_when_the_longest_wait_fails_too_reads_sleep_for_a_while() -> None:
@@ -216,12 +215,12 @@ def test_when_the_longest_wait_fails_too_reads_sleep_for_a_while() -> None:
         assert b"reply" == wire.read()
         sender.join()
         assert watched.polling.is_set() and not watched.found
-    assert _SLEEPY_READS == wire._sleepy
-    assert wire._budget == pytest.approx(1e-4)
+    assert _SLEEPY_READS == awake_of(wire).sleepy
+    assert awake_of(wire).budget == pytest.approx(1e-4)
     for left in reversed(range(_SLEEPY_READS)):
         far.send_bytes(b"next")
         assert b"next" == wire.read()
-        assert left == wire._sleepy
+        assert left == awake_of(wire).sleepy
 
 
 def test_the_wait_follows_what_the_peer_takes() -> None:
@@ -244,15 +243,17 @@ def test_the_wait_follows_what_the_peer_takes() -> None:
         took = time.perf_counter() - start
         sender.join()
         if not watched.found:
-            assert longest == wire._budget  # the next wait is the longest, as above
+            assert (
+                longest == awake_of(wire).budget
+            )  # the next wait is the longest, as above
             continue
         # The wait lasted at least from the first poll to the one that found the reply
         # (10 ms or more), at most the whole read.
-        assert clamped(watched.found - watched.first_poll) <= wire._budget
-        assert wire._budget <= clamped(took)
+        assert clamped(watched.found - watched.first_poll) <= awake_of(wire).budget
+        assert awake_of(wire).budget <= clamped(took)
         far.send_bytes(b"at once")
         assert b"at once" == wire.read()
-        assert spin == wire._budget
+        assert spin == awake_of(wire).budget
         break
     else:
         pytest.fail("no wait found its reply in five tries")
@@ -263,23 +264,23 @@ def test_a_crowd_waits_awake_only_for_a_thread_that_alone_gets_messages() -> Non
     now = 100.0
     crowd = Crowd(clock=lambda: now)
     crowd.arrived()
-    assert not crowd.alone()  # a thread new to the crowd: others may be busy
+    assert not crowd.this_thread_only()  # a thread new to the crowd: others may be busy
     now += _SHARED / 2
-    assert not crowd.alone()
+    assert not crowd.this_thread_only()
     now = 100.0 + _SHARED
-    assert crowd.alone()
+    assert crowd.this_thread_only()
     other = threading.Thread(target=crowd.arrived)
     other.start()
     other.join()
-    assert not crowd.alone()
+    assert not crowd.this_thread_only()
     now += 10 * _SHARED
-    assert not crowd.alone()  # the other thread got the last message
+    assert not crowd.this_thread_only()  # the other thread got the last message
     crowd.arrived()
-    assert not crowd.alone()
+    assert not crowd.this_thread_only()
     now += _SHARED
-    assert crowd.alone()
+    assert crowd.this_thread_only()
     crowd.arrived()  # this thread again: the crowd stays its own
-    assert crowd.alone()
+    assert crowd.this_thread_only()
 
 
 def test_a_wire_in_a_shared_crowd_sleeps_at_once() -> None:
@@ -294,4 +295,4 @@ def test_a_wire_in_a_shared_crowd_sleeps_at_once() -> None:
     sender = _answer_after(0.05, far)
     assert b"reply" == wire.read()
     sender.join()
-    assert wire._budget == pytest.approx(1e-4)
+    assert awake_of(wire).budget == pytest.approx(1e-4)

@@ -3,45 +3,47 @@
 ``Connection.recv`` makes two reads per message (the 4-byte length, then the body) and a
 sender one write per message. Both ends of a typedmgr exchange read whatever has arrived in
 one go and split it into messages here; a large message is read straight into a buffer
-kept for large messages. A writer hands every message it has ready to the kernel in one call, without joining them.
-The bytes on the wire are unchanged, so stdlib peers never notice.
+kept for large messages (``FrameReader``). A writer hands every message it has ready to the
+kernel in one call, without joining them (``write_parts``). When a read waits awake for its
+message is ``_awake``'s policy. The bytes on the wire are unchanged, so stdlib peers never
+notice.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import select
 import struct
-import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from typedmgr import tls
+from typedmgr._awake import AwakeWait, Crowd
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-__all__ = ["Crowd", "Wire", "frame", "framed", "read_message", "write_parts"]
+__all__ = [
+    "Crowd",
+    "FrameReader",
+    "Wire",
+    "frame",
+    "framed",
+    "read_message",
+    "write_parts",
+]
 
 _LENGTH = struct.Struct("!i")
 _LONG_LENGTH = struct.Struct("!Q")
 # What one read asks for. A message with more than this still to come is read straight into
-# the large-message buffer. With 64 KiB reads into the shared buffer, a 100 KB echo over a
-# unix socket took 135 us instead of 50 us in some runs here, page faults included.
+# the large-message buffer: larger reads into the shared buffer made large echoes slower
+# (page faults included; docs/performance.md).
 _READ_SIZE = _DIRECT = 16 * 1024
 # A large message's buffer grows by this much beyond what has arrived, then doubles: a
 # connection claiming 256 MiB and sending little costs 256 KiB (x max_connections, at most).
 _GROW = 256 * 1024
 # Payloads up to this size are joined to their header; larger ones are written beside it.
 _JOIN_LIMIT = 16 * 1024
-# Waiting awake (``Wire._await``): how many times the base wait the longest wait may be,
-# and how many reads sleep at once after even the longest came to nothing.
-_CATCH_UP = 20
-_SLEEPY_READS = 16
-# How long after a message to another thread of its crowd a read does not wait awake.
-_SHARED = 2e-3
 _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
 
 Buffer = bytes | bytearray | memoryview
@@ -66,107 +68,36 @@ def framed(payload: bytes) -> list[bytes]:
     return [header(len(payload)), payload]
 
 
-class Crowd:
-    """The threads of a process that read wires: which of them got a message last, and when
-    another did.
-
-    A thread waiting awake holds a CPU and takes the GIL at every poll: worth it for a server
-    with one busy client, a loss with several, whose threads need the CPU and the GIL for the
-    other clients (4 clients on 2 CPUs: 0.8x the throughput of a server that never waits
-    awake, here). So a read waits awake only when, for ``_SHARED`` seconds, its thread alone
-    has been getting messages.
-    """
-
-    __slots__ = ("_clock", "_last", "_shared_until")
-
-    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
-        """``clock``: the time in seconds (a test gives one that it sets)."""
-        self._clock = clock
-        self._last = 0  # the thread that got the latest message
-        self._shared_until = 0.0
-
-    def arrived(self) -> None:
-        """This thread got a message (the unlocked updates may race: no harm)."""
-        thread = threading.get_ident()
-        if thread != self._last:
-            self._last = thread
-            self._shared_until = self._clock() + _SHARED
-
-    def alone(self) -> bool:
-        """Whether this thread alone has been getting messages lately."""
-        return (
-            self._last == threading.get_ident() and self._clock() >= self._shared_until
-        )
-
-
-class Wire:
-    """One connection's messages: read as many at a time as have arrived, written at once."""
+class FrameReader:
+    """The framing parser: messages split out of whatever one read brought, a large one
+    read straight into a buffer of its own."""
 
     __slots__ = (
         "_body",
-        "_budget",
         "_buffer",
-        "_crowd",
         "_large",
         "_limit",
         "_missing",
-        "_poll",
         "_read",
         "_readinto",
-        "_sleepy",
-        "_spin",
         "_start",
-        "_write",
-        "conn",
     )
 
     def __init__(
         self,
-        conn: Connection,
-        limit: int | None = None,
-        *,
-        spin: float = 0.0,
-        crowd: Crowd | None = None,
+        read: Callable[[int], bytes],
+        readinto: Callable[[memoryview], int],
+        limit: int | None,
     ) -> None:
-        """The wire of ``conn``: through its TLS layer, or on its file descriptor.
-
-        The descriptor is looked up once: a ``Wire`` must not outlive its open connection
-        (the client keeps its wire beside its connection and drops both together).
-        ``spin``: seconds a read waits awake for a message before it sleeps (see ``_await``).
-        ``crowd``: the threads this one counts among: a read waits awake only while its
-        thread alone has been getting messages (see ``Crowd``).
-        """
-        self.conn = conn
-        self._read: Callable[[int], bytes]
-        self._readinto: Callable[[memoryview], int]
-        self._write: Callable[[Sequence[Buffer]], None]
-        if isinstance(conn, tls.TLSConnection):
-            self._read, self._readinto = conn.read_some, conn.read_into
-            self._write = conn.write_parts
-            spin = 0.0  # decrypted bytes may be waiting where poll() cannot see them
-        else:
-            fd = conn.fileno()
-            if spin > 0:
-                poller = select.poll()
-                poller.register(fd, select.POLLIN)
-                self._poll = poller.poll
-            self._read = functools.partial(os.read, fd)
-            self._readinto = functools.partial(_readinto, fd)
-            self._write = functools.partial(write_parts, fd)
+        """Messages read with ``read``/``readinto``, each at most ``limit`` bytes."""
+        self._read = read
+        self._readinto = readinto
         self._limit = limit
-        self._spin = spin
-        self._crowd = crowd
-        self._budget = spin  # how long the next read waits awake
-        self._sleepy = 0  # reads left to make asleep, after waits awake came to nothing
         self._buffer = bytearray()
         self._large = bytearray()  # the buffer large messages are read into
         self._start = 0
         self._missing = 0  # bytes of a partly arrived message still to come
         self._body = (0, 0)  # that message's header and body sizes
-
-    def write(self, parts: Sequence[Buffer]) -> None:
-        """Write already framed ``parts`` (see :func:`framed`) in one system call if it can."""
-        self._write(parts)
 
     def buffered(self) -> bytes | None:
         """The next message if it has fully arrived already, else ``None`` (never blocks)."""
@@ -200,24 +131,11 @@ class Wire:
             self._start = 0
         return body
 
-    def read(self, patience: float = 0.0) -> bytes | bytearray:
-        """The next message, reading until it has arrived; ``EOFError`` if the peer closed.
-
-        A large message comes in the wire's own buffer: load it before the next read.
-        ``patience``: seconds the peer is expected to take (a batch of calls), waited for
-        awake if waiting awake is on, up to the longest wait.
-        """
-        message = self._next(patience)
-        if self._crowd is not None:
-            self._crowd.arrived()
-        return message
-
-    def _next(self, patience: float) -> bytes | bytearray:
+    def _next(self) -> bytes | bytearray:
+        """The next message, reading until it has arrived; ``EOFError`` if the peer closed."""
         if not self._buffer:
             # Nothing pending, as before every reply a client waits for: when one read brings
             # exactly one message, it is the message.
-            if self._spin:
-                self._await(patience)
             chunk = self._read(_READ_SIZE)
             if len(chunk) >= 4:
                 (size,) = _LENGTH.unpack_from(chunk)
@@ -245,47 +163,12 @@ class Wire:
                 raise EOFError
             self._buffer += chunk
 
-    def _await(self, patience: float) -> None:
-        """Wait awake, polling and yielding the CPU, until there is something to read.
-
-        Being put to sleep and woken up again can cost more than the whole exchange (40 us
-        to several hundred, against 10-20 us, on a two-CPU VM here), so a message due within
-        microseconds is better waited for awake; a process sharing the CPU runs meanwhile.
-        How long: twice what the last wait took, at least ``spin``. A wait that comes to
-        nothing is followed by one ``_CATCH_UP`` times longer: when one end falls asleep it
-        answers late by a wake-up, so the other end's wait fails too, and so on, one wake-up
-        per exchange for good, unless one end waits long enough to catch the late message
-        awake. When that long wait comes to nothing too (a slow method, an idle client), the
-        next ``_SLEEPY_READS`` reads sleep at once.
-        """
-        if self._sleepy:
-            self._sleepy -= 1
-            return
-        if self._crowd is not None and not self._crowd.alone():
-            return
-        poll = self._poll
-        longest = self._spin * _CATCH_UP
-        budget = min(max(self._budget, patience), longest)
-        start = time.perf_counter()
-        while not poll(0):
-            now = time.perf_counter()
-            if now - start > budget:
-                if budget < longest:
-                    self._budget = longest
-                else:
-                    self._budget = self._spin
-                    self._sleepy = _SLEEPY_READS
-                return
-            os.sched_yield()
-        waited = time.perf_counter() - start
-        self._budget = min(max(2 * waited, self._spin), longest)
-
     def _read_body(self) -> bytearray:
         """The rest of a large message, read from the kernel into the large-message buffer.
 
         The buffer is reused, not reallocated: each large message allocated and freed again
         moved the top of the heap by its size, and glibc gave the memory back and took it
-        again, page faults and all (a 100 KB echo: 3 ``brk`` calls and 90 vs 300 us).
+        again, page faults and all (docs/performance.md).
         It grows only as the data arrives: a length header is a claim, not a promise (24
         bytes of headers claiming 256 MiB each must not cost 256 MiB each).
         """
@@ -309,6 +192,63 @@ class Wire:
                 raise OSError("got end of file during message")
             have += n
         return body
+
+
+class Wire(FrameReader):
+    """One connection's messages: read as many at a time as have arrived (the parser,
+    waiting awake first if ``AwakeWait`` says so), written at once (``write_parts``)."""
+
+    __slots__ = ("_awake", "_crowd", "_write", "conn")
+
+    def __init__(
+        self,
+        conn: Connection,
+        limit: int | None = None,
+        *,
+        spin: float = 0.0,
+        crowd: Crowd | None = None,
+    ) -> None:
+        """The wire of ``conn``: through its TLS layer, or on its file descriptor.
+
+        The descriptor is looked up once: a ``Wire`` must not outlive its open connection
+        (the client keeps its wire beside its connection and drops both together).
+        ``spin``: seconds a read waits awake for a message before it sleeps (``AwakeWait``).
+        ``crowd``: the threads this one counts among: a read waits awake only while its
+        thread alone has been getting messages (see ``Crowd``).
+        """
+        self.conn = conn
+        self._write: Callable[[Sequence[Buffer]], None]
+        self._awake: AwakeWait | None = None
+        if isinstance(conn, tls.TLSConnection):
+            # No waiting awake: decrypted bytes may be waiting where poll() cannot see them.
+            super().__init__(conn.read_some, conn.read_into, limit)
+            self._write = conn.write_parts
+        else:
+            fd = conn.fileno()
+            read = functools.partial(os.read, fd)
+            super().__init__(read, functools.partial(_readinto, fd), limit)
+            self._write = functools.partial(write_parts, fd)
+            if spin > 0:
+                self._awake = AwakeWait(fd, spin, crowd)
+        self._crowd = crowd
+
+    def write(self, parts: Sequence[Buffer]) -> None:
+        """Write already framed ``parts`` (see :func:`framed`) in one system call if it can."""
+        self._write(parts)
+
+    def read(self, patience: float = 0.0) -> bytes | bytearray:
+        """The next message, reading until it has arrived; ``EOFError`` if the peer closed.
+
+        A large message comes in the wire's own buffer: load it before the next read.
+        ``patience``: seconds the peer is expected to take (a batch of calls), waited for
+        awake if waiting awake is on, up to the longest wait.
+        """
+        if self._awake is not None and not self._buffer:
+            self._awake.wait(patience)
+        message = self._next()
+        if self._crowd is not None:
+            self._crowd.arrived()
+        return message
 
 
 def read_message(conn: Connection, limit: int) -> bytearray:

@@ -13,6 +13,7 @@ from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from typedmgr import (
+    _leases,
     _stdlib,
     channel,
     errors,
@@ -20,6 +21,7 @@ from typedmgr import (
     tls,
     unpickling as unpickling_module,
 )
+from typedmgr._endpoint import endpoint_for
 from typedmgr.model import (
     GENERATOR_TYPEID,
     ITERATOR_TYPEID,
@@ -478,12 +480,10 @@ class TypedManager(managers.BaseManager):
             )
             self._decref(token)
             return proxy
-        proxytype = check_fingerprint(
-            proxytype, typeid, self._address, self._authkey, self._Client
-        )
-        kind, result = channel.server_request(
-            self._address, self._authkey, self._Client, "create", typeid, *args, **kwds
-        )
+        # Looked up per creation: the address is known only once the server started.
+        endpoint = endpoint_for(self._address, self._authkey, self._Client)
+        proxytype = check_fingerprint(proxytype, typeid, endpoint)
+        kind, result = endpoint.server_reply("create", typeid, *args, **kwds)
         if kind != channel.PROXIED:
             raise errors.explain(
                 kind,
@@ -496,7 +496,7 @@ class TypedManager(managers.BaseManager):
             ) or remote_error(kind, result)
         _, exposed, ident = result
         token = managers.Token(typeid, self._address, ident)
-        return TypedProxy._adopt(proxytype, token, self, self._authkey, exposed)
+        return TypedProxy._adopting_proxy(proxytype, token, self, endpoint, exposed)
 
     def _decref(self, token: managers.Token) -> None:
         conn = self._Client(token.address, authkey=self._authkey)
@@ -512,7 +512,7 @@ class TypedManager(managers.BaseManager):
         conn = self._Client(self._address, authkey=self._authkey)
         with contextlib.closing(conn):
             _stdlib.dispatch(conn, "dummy")
-        channel.revalidate(self._address)
+        _leases.revalidate(self._address)
         self._state.value = managers.State.STARTED  # type: ignore[attr-defined]
 
     def start(
@@ -542,7 +542,7 @@ class TypedManager(managers.BaseManager):
         super().start(initializer, ())
         _shutdown_secrets[self._address] = secret
         # A connection this process kept to the address leads to a server that has gone.
-        channel.forget_server(self._address)
+        _leases.forget_server(self._address)
         self._remember()  # the address is known now
 
     @staticmethod
@@ -565,7 +565,7 @@ class TypedManager(managers.BaseManager):
                 util.info("sending shutdown to the manager failed: %r", e)
             else:
                 process.join(rest[0] if rest else 1.0)
-        channel.forget_server(address)
+        _leases.forget_server(address)
         managers.BaseManager._finalize_manager(  # type: ignore[attr-defined]
             process, address, authkey, state, _Client, *rest
         )

@@ -29,7 +29,7 @@ class Peer:
     ssl_context: ssl.SSLContext | None = None
     #: Unpickle replies in full (the stdlib's trust in the server) instead of restricted.
     full_pickle: bool = False
-    #: Seconds a client waits awake for a reply before it sleeps (``frames.Wire._await``).
+    #: Seconds a client waits awake for a reply before it sleeps (``_awake.AwakeWait.wait``).
     reply_spin: float = 50e-6
     #: Seconds a call waits for its reply (``None``: no deadline), see ``deadlines``.
     timeout: float | None = None
@@ -73,3 +73,16 @@ def remember(
             _peers.get(address, _UNKNOWN),
             **{name: value for name, value in given.items() if value is not None},
         )
+
+
+def key_for_unpickled(address: Any) -> bytes | None:
+    """The key for a proxy of ``address`` rebuilt from a pickle, which never carries one
+    (gh-139801): a manager's in this process for the address, never the process's own (the
+    stdlib's fallback signed any server's challenge with it); ``None`` if none is known."""
+    return peer(address).authkey
+
+
+def lend_key(address: Any, authkey: bytes | None) -> None:
+    """A proxy handed over at spawning carries the key: lend it to later arrivals."""
+    if authkey is not None and peer(address).authkey is None:
+        remember(address, authkey=authkey)

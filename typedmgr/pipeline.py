@@ -22,13 +22,13 @@ import contextvars
 import logging
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, Self, TypeAlias, TypeVar, cast
 from typing_extensions import ParamSpec
 
 from typedmgr import channel
 
 if TYPE_CHECKING:
-    from typedmgr.proxy import TypedProxy
+    from typedmgr._endpoint import Endpoint
 
 __all__ = ["Pipeline", "Reply"]
 
@@ -51,8 +51,14 @@ _SECONDS_PER_CALL = 5e-6
 # that large replies cannot fill both socket buffers while the client is still writing.
 _CHUNK_BYTES = 64 * 1024
 
-#: A queued call: its proxy, its request, its reply, and whether the server sends one.
-_Queued = tuple["TypedProxy", tuple[object, ...], "Reply[object]", bool]
+#: The method, arguments and keywords of a call, to name in errors.
+_Call: TypeAlias = tuple[str, tuple[object, ...], Mapping[str, object]]
+#: What a reply's ``(kind, result)`` stands for, for the proxy that queued the call
+#: (``TypedProxy._reply``): the value, or the exception raised.
+Resolver: TypeAlias = Callable[[str, object, "_Call | None"], object]
+#: A queued call: where it goes, its request, its reply, and how to read the reply the
+#: server sends (``None``: a one-way call, which gets none).
+_Queued = tuple["Endpoint", tuple[object, ...], "Reply[object]", Resolver | None]
 
 
 class Reply(Generic[_T]):
@@ -108,13 +114,17 @@ class Pipeline:
         return cast("Reply[_T]", queue[-1][2])
 
     def enqueue(
-        self, proxy: TypedProxy, request: tuple[object, ...], *, expects_reply: bool
+        self,
+        endpoint: Endpoint,
+        request: tuple[object, ...],
+        resolve: Resolver | None,
     ) -> Reply[object]:
-        """Called by the proxy instead of sending: hold ``request`` until the pipeline goes."""
+        """Called by a proxy instead of sending: hold ``request`` to ``endpoint`` until the
+        pipeline goes; ``resolve`` reads its reply (``None``: a one-way call)."""
         reply: Reply[object] = Reply(self)
-        if not expects_reply:
+        if resolve is None:
             reply._resolve(None)
-        self._queued.append((proxy, request, reply, expects_reply))
+        self._queued.append((endpoint, request, reply, resolve))
         return reply
 
     def send(self) -> None:
@@ -122,12 +132,12 @@ class Pipeline:
         queued, self._queued = self._queued, []
         start = 0
         while start < len(queued):
-            address = queued[start][0]._token.address
+            address = queued[start][0].address
             end = start + 1
             while (
                 end < len(queued)
                 and end - start < _BATCH_CALLS
-                and queued[end][0]._token.address == address
+                and queued[end][0].address == address
             ):
                 end += 1
             _send_batch(queued[start:end])
@@ -147,7 +157,7 @@ class Pipeline:
 
 def _send_batch(batch: list[_Queued]) -> None:
     """Run ``batch``, calls to one server, as one request; resolve the replies in order."""
-    first = batch[0][0]
+    endpoint = batch[0][0]
     try:
         request = channel.dumps(
             (None, channel.BATCH, tuple(request for _, request, _, _ in batch), {})
@@ -160,16 +170,9 @@ def _send_batch(batch: list[_Queued]) -> None:
         _send_batch(batch[:half])
         _send_batch(batch[half:])
         return
-    waiting = [(proxy, reply) for proxy, _, reply, expects in batch if expects]
+    waiting = [(resolve, reply) for _, _, reply, resolve in batch if resolve]
     try:
-        kind, result = channel.exchange(
-            first._tls,
-            first._token.address,
-            first._authkey,
-            first._Client,
-            request,
-            len(batch) * _SECONDS_PER_CALL,
-        )
+        kind, result = endpoint.exchange(request, len(batch) * _SECONDS_PER_CALL)
     except BaseException as error:  # a lost server, a refused reply, an interruption
         for _, reply in waiting:
             reply._resolve(error=error)
@@ -184,12 +187,12 @@ def _send_batch(batch: list[_Queued]) -> None:
         for _, reply in waiting:
             reply._resolve(error=garbled)
         return
-    calls = [call for _, call, _, expects in batch if expects]
-    for (proxy, reply), outcome, call in zip(waiting, result, calls, strict=True):
+    calls = [call for _, call, _, resolve in batch if resolve]
+    for (resolve, reply), outcome, call in zip(waiting, result, calls, strict=True):
         if outcome.__class__ is tuple and outcome[0] == "#RETURN":
             reply._resolve(outcome[1])  # most replies: a value, nothing to rebuild
         else:
-            _resolve(proxy, reply, outcome, call)
+            _resolve(resolve, reply, outcome, call)
 
 
 def _send_each(batch: list[_Queued]) -> None:
@@ -215,27 +218,16 @@ def _send_each(batch: list[_Queued]) -> None:
         chunk, batch = sendable, batch[count:]
         if not chunk:
             continue
-        first = chunk[0][0]
-        waiting = [(proxy, reply) for proxy, _, reply, expects in chunk if expects]
-        outcomes = channel.exchange_many(
-            first._tls,
-            first._token.address,
-            first._authkey,
-            first._Client,
-            framed,
-            len(waiting),
-        )
-        waiting_calls = [
-            (proxy, request, reply) for proxy, request, reply, e in chunk if e
+        waiting = [
+            (resolve, call, reply) for _, call, reply, resolve in chunk if resolve
         ]
-        for (proxy, request, reply), outcome in zip(
-            waiting_calls, outcomes, strict=True
-        ):
-            _resolve(proxy, reply, outcome, request)
+        outcomes = chunk[0][0].exchange_many(framed, len(waiting))
+        for (resolve, call, reply), outcome in zip(waiting, outcomes, strict=True):
+            _resolve(resolve, reply, outcome, call)
 
 
 def _resolve(
-    proxy: TypedProxy,
+    resolve: Resolver,
     reply: Reply[object],
     outcome: object,
     request: tuple[object, ...] | None = None,
@@ -247,12 +239,12 @@ def _resolve(
     if isinstance(outcome, BaseException):
         reply._resolve(error=outcome)
         return
-    call: tuple[str, tuple[object, ...], Mapping[str, object]] | None = None
+    call: _Call | None = None
     if request is not None and isinstance(request[1], str):
         args = cast("tuple[object, ...]", request[2])
         call = (request[1], args, cast("Mapping[str, object]", request[3]))
     kind, result = cast("tuple[str, object]", outcome)
     try:
-        reply._resolve(proxy._reply(kind, result, call))
+        reply._resolve(resolve(kind, result, call))
     except Exception as error:
         reply._resolve(error=error)

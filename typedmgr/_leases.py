@@ -1,0 +1,205 @@
+"""This process's session with each server: the thread connections that name it, the
+lease whose end releases what it holds, and the releases queued for the next request.
+
+Split from ``channel``, which re-exports the public names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from multiprocessing import process, util
+from typing import TYPE_CHECKING, Any
+
+from typedmgr import _stdlib, frames, peers
+from typedmgr._encoding import dumps
+from typedmgr.sessions import lease_name, session_name
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+__all__ = [
+    "pending",
+    "release_later",
+    "release_now",
+    "requeue",
+    "session",
+    "take_releases",
+    "thread_connection",
+]
+
+
+def thread_connection(
+    address: Any, authkey: bytes, connect: Callable[..., Connection]
+) -> Connection:
+    """This thread's long-lived connection to ``address``, which names our session.
+
+    Stdlib proxies share it and read it directly, which is safe: between two exchanges
+    nothing is left buffered, since every request gets exactly one reply. They may also
+    close it (when they know of no reference this process holds) and connect anew, naming
+    no session: such a connection is closed and replaced, never used for our requests.
+    """
+    local, _ = _stdlib.address_local(address)
+    wire: frames.Wire | None = getattr(local, "wire", None)
+    conn: Connection | None = getattr(local, "connection", None)
+    epoch = epochs.get(address, 0)
+    if wire is not None and conn is wire.conn and local.epoch == epoch:
+        return conn
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            conn.close()
+    _ensure_lease(address, authkey, connect)
+    name = process.current_process().name
+    if threading.current_thread().name != "MainThread":
+        name += "|" + threading.current_thread().name
+    conn = _accepted(address, authkey, connect, session_name(name, _session))
+    local.connection = conn
+    local.wire = frames.Wire(conn, spin=peers.peer(address).reply_spin)
+    local.epoch = epoch
+    return conn
+
+
+# Per server address, the epoch of the server this process last knew there. A thread's
+# connection made in an earlier epoch leads to a server that has gone, even when another
+# now listens at the address (restarted, or a new server given a reused port): it is
+# replaced at its next use instead of failing a call.
+epochs: dict[Any, int] = {}
+_epoch_counter = itertools.count(1)
+
+
+def forget_server(address: Any) -> None:
+    """The server at ``address`` has gone, or is new: every thread's connection there is
+    stale."""
+    epochs[address] = next(_epoch_counter)
+
+
+def _accepted(
+    address: Any, authkey: bytes, connect: Callable[..., Connection], name: str
+) -> Connection:
+    """A new connection the server will serve as long-lived, under ``name``."""
+    conn = connect(address, authkey=authkey)
+    _stdlib.dispatch(conn, "accept_connection", (name,))
+    return conn
+
+
+# This process's session, and its lease connection to each server: when the process dies,
+# the leases close and the servers release what the session held (typedmgr.sessions).
+_session = secrets.token_hex(8)
+_leases: dict[Any, Connection] = {}
+_leases_lock = threading.Lock()
+# Held for a release on a lease (see release_now); and whether this thread is in one.
+_lease_lock = threading.Lock()
+_in_release = threading.local()
+
+
+def _new_session() -> None:
+    """In a forked child: a session of its own; the parent's leases are not ours to close."""
+    global _session, _leases_lock, _lease_lock
+    _session = secrets.token_hex(8)
+    _leases.clear()
+    _leases_lock, _lease_lock = threading.Lock(), threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_session)
+
+
+def session() -> str:
+    """This process's session: a proxy whose reference it holds releases it when collected."""
+    return _session
+
+
+def _ensure_lease(
+    address: Any, authkey: bytes, connect: Callable[..., Connection]
+) -> None:
+    with _leases_lock:
+        _forget_if_gone(address)
+        if address not in _leases:
+            _leases[address] = _accepted(
+                address, authkey, connect, lease_name(_session)
+            )
+
+
+def revalidate(address: Any) -> None:
+    """Forget the server at ``address`` if it has gone since this process last used it."""
+    with _leases_lock:
+        _forget_if_gone(address)
+
+
+def _forget_if_gone(address: Any) -> None:
+    lease = _leases.get(address)
+    if lease is not None and _ended(lease):
+        # The server went away (and released what the session held): a server back at
+        # the address gets a new lease, and every thread a new connection.
+        del _leases[address]
+        forget_server(address)
+        with contextlib.suppress(Exception):
+            lease.close()
+
+
+def _ended(lease: Connection) -> bool:
+    """Whether the server closed ``lease`` (it never writes on it unprompted)."""
+    with _lease_lock:
+        try:
+            return lease.closed or lease.poll(0)
+        except Exception:
+            return True
+
+
+#: Releases waiting for the next request, per server address. Whatever is still queued when
+#: the process exits is released by the server when the session's lease closes. Never
+#: rebound (a fork clears it in place): ``channel`` peeks at it unlocked, one dict lookup.
+pending: dict[Any, list[str]] = {}
+_pending_lock = threading.Lock()
+# A forked child must never send its parent's releases.
+os.register_at_fork(after_in_child=pending.clear)
+
+
+def release_later(address: Any, ident: str) -> None:
+    """A proxy holding a reference was collected: queue the decref for the next request."""
+    with _pending_lock:
+        pending.setdefault(address, []).append(ident)
+
+
+def release_now(address: Any, ident: str, held: set[Any], key: object) -> None:
+    """A stdlib-class proxy holding a reference of this session was collected: release it
+    now, on the session's lease, as the stdlib releases at once (on a connection of its
+    own, which names no session). Its own requests cannot carry queued releases.
+    """
+    _stdlib.release_reference(held, key)
+    lease = _leases.get(address)
+    # No lease: it broke, and the server released the session's references with it.
+    if lease is None:
+        return
+    if getattr(_in_release, "active", False):  # a signal handler's, amid a release
+        release_later(address, ident)
+        return
+    _in_release.active = True
+    try:
+        with _lease_lock:
+            lease.send_bytes(dumps((None, "decref", (ident,), {}, ())))
+            lease.recv_bytes()
+    except Exception:  # a lost server has released it
+        util.info("release of %r on the lease to %r failed", ident, address)
+    finally:
+        _in_release.active = False
+
+
+def requeue(address: Any, idents: list[str]) -> None:
+    """Queue ``idents`` again: the request they were to ride on was never sent."""
+    with _pending_lock:
+        pending.setdefault(address, []).extend(idents)
+
+
+def take_releases(address: Any) -> list[str]:
+    """The releases queued for ``address``, now the caller's to send."""
+    with _pending_lock:
+        queued = pending.get(address)
+        if not queued:
+            return []
+        taken = list(queued)
+        queued.clear()
+        return taken
