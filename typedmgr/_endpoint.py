@@ -81,7 +81,9 @@ class Endpoint:
 
     def connection(self) -> Connection:
         """This thread's long-lived connection to the server (made if need be)."""
-        return channel.thread_connection(self.address, self.authkey, self.connect)
+        return channel.thread_connection(
+            self.address, self.authkey, self.connect, self.local
+        )
 
     def __repr__(self) -> str:
         return f"<Endpoint {self.address!r}>"

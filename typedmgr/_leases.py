@@ -34,7 +34,10 @@ __all__ = [
 
 
 def thread_connection(
-    address: Any, authkey: bytes, connect: Callable[..., Connection]
+    address: Any,
+    authkey: bytes,
+    connect: Callable[..., Connection],
+    local: Any = None,
 ) -> Connection:
     """This thread's long-lived connection to ``address``, which names our session.
 
@@ -43,7 +46,8 @@ def thread_connection(
     close it (when they know of no reference this process holds) and connect anew, naming
     no session: such a connection is closed and replaced, never used for our requests.
     """
-    local, _ = _stdlib.address_local(address)
+    if local is None:
+        local, _ = _stdlib.address_local(address)
     wire: frames.Wire | None = getattr(local, "wire", None)
     conn: Connection | None = getattr(local, "connection", None)
     epoch = epochs.get(address, 0)

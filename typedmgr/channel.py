@@ -287,7 +287,7 @@ def _wire(
         or wire.conn is not getattr(local, "connection", None)
         or local.epoch != epochs.get(address, 0)
     ):
-        thread_connection(address, authkey, connect)
+        thread_connection(address, authkey, connect, local)
         wire = local.wire
         assert wire is not None
     return wire
