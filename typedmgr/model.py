@@ -37,7 +37,6 @@ __all__ = [
     "Method",
     "Param",
     "ParamKind",
-    "RemoteMethods",
     "ReturnKind",
     "check_implementation",
     "inspect_signature",
@@ -136,9 +135,6 @@ ITERATOR_TYPEID = "typedmgr:iterator"
 #: an iterator proxy that also forwards ``send()``, ``throw()`` and ``close()``.
 GENERATOR_TYPEID = "typedmgr:generator"
 
-#: Return kinds whose ``None`` result is ``None``, not a proxy of ``None``.
-_OPTIONAL_KINDS = frozenset({ReturnKind.OPTIONAL_REMOTE, ReturnKind.OPTIONAL_FLUENT})
-
 
 @dataclass(frozen=True)
 class Param:
@@ -181,35 +177,6 @@ class Overload:
 
     params: tuple[Param, ...]
     returns: object
-
-
-class RemoteMethods(dict[str, str]):
-    """A ``method_to_typeid`` that also knows which methods may return ``None``.
-
-    Registered as is, it reaches the server inside the registry, where a ``None`` result of an
-    ``optional`` method is returned as ``None`` instead of being wrapped in a proxy, and
-    ``validate`` (``None``: as the manager says) tells whether the server checks arguments.
-    """
-
-    def __init__(
-        self,
-        typeids: Mapping[str, str],
-        optional: frozenset[str] = frozenset(),
-        itself: frozenset[str] = frozenset(),
-        *,
-        validate: bool | None = None,
-        fluent: frozenset[str] = frozenset(),
-    ) -> None:
-        super().__init__(typeids)
-        self.optional = optional
-        #: Methods whose result is the referent itself (``__enter__``): the server replies
-        #: ``None``, and the proxy returns itself.
-        self.itself = itself
-        self.validate = validate
-        #: Methods declared ``-> Self``: when the result is the referent itself, a typedmgr
-        #: caller is told so (``channel.ITSELF``) and keeps its proxy; another object is
-        #: wrapped under the typeid the method maps to.
-        self.fluent = fluent
 
 
 @dataclass(frozen=True)
@@ -266,8 +233,9 @@ class Interface:
         return tuple(m.name for m in self.methods)
 
     @property
-    def method_to_typeid(self) -> RemoteMethods:
-        """Methods returning remote objects, each mapped to its Protocol's reference typeid."""
+    def method_to_typeid(self) -> dict[str, str]:
+        """Methods returning remote objects, each mapped to its Protocol's reference typeid
+        (which may return ``None``, or the referent itself: ``_registration.returns_of``)."""
         typeids = {
             m.name: ref_of(m.remote) for m in self.methods if m.remote is not None
         }
@@ -276,16 +244,7 @@ class Interface:
             for m in self.methods
             if m.return_kind is ReturnKind.ITERATOR
         )
-        return RemoteMethods(
-            typeids,
-            frozenset(m.name for m in self.methods if m.return_kind in _OPTIONAL_KINDS),
-            frozenset(m.name for m in self.methods if m.return_kind is ReturnKind.SELF),
-            fluent=frozenset(
-                m.name
-                for m in self.methods
-                if m.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT)
-            ),
-        )
+        return typeids
 
     def method(self, name: str) -> Method:
         for m in self.methods:

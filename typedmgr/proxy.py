@@ -28,7 +28,7 @@ from typing import (
 )
 
 from typedmgr import _stdlib, channel, compatibility, errors, peers, unpickling
-from typedmgr.channel import GETATTR, ITSELF, ONEWAY, PROXIED
+from typedmgr._wire import GETATTR, ITSELF, ONEWAY, PROXIED, TRACEBACK_ATTR
 from typedmgr.model import (
     GENERATOR_TYPEID,
     ITERATOR_TYPEID,
@@ -56,9 +56,6 @@ __all__ = [
     "TypedProxy",
     "proxy_class_for",
 ]
-
-# Name of the attribute the server sets on a raised exception so its traceback travels along.
-TRACEBACK_ATTR = "_typedmgr_remote_traceback_"
 
 # Shared default of _callmethod's kwds: sent as is (so it must pickle), never mutated.
 _NO_KWDS: dict[str, Any] = {}
