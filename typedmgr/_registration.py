@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
+from typedmgr import _stdlib
 from typedmgr.model import (
     GENERATOR_TYPEID,
     Interface,
@@ -32,6 +33,7 @@ __all__ = [
     "Registration",
     "RegistryEntry",
     "Returns",
+    "adopt_stdlib_creations",
     "creation_method",
     "registration_of",
     "returned_entries",
@@ -266,6 +268,19 @@ class CheckedFactory:
 
     def __getstate__(self) -> dict[str, object]:
         return {"factory": self.factory, "protocol": self.protocol, "checked": set()}
+
+
+def adopt_stdlib_creations(manager: type) -> None:
+    """Creation methods that a stdlib base registered (``SyncManager``'s ``list()``...)
+    are replaced by ones that create on the thread's connection, like every other.
+
+    The stdlib's open three connections, and the proxy's reference, taken on one of
+    them, belongs to no session: a killed client would leak it.
+    """
+    for typeid in getattr(manager, "_registry", {}):
+        method = getattr(manager, typeid, None)
+        if _stdlib.is_stdlib_creation_method(method):
+            setattr(manager, typeid, creation_method(typeid, None))
 
 
 def creation_method(

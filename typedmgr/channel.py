@@ -62,7 +62,6 @@ __all__ = [
 ]
 
 
-
 def nodelay(conn: Connection) -> Connection:
     """Set TCP_NODELAY on a TCP connection (a no-op for unix sockets).
 

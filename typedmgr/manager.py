@@ -5,10 +5,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import signal
 import ssl
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -21,10 +19,12 @@ from typedmgr import (
     unpickling as unpickling_module,
 )
 from typedmgr._registration import (
+    adopt_stdlib_creations,
     creation_method,
     protocol_registration,
     returned_entries,
 )
+from typedmgr._server import ServerStart, serve
 from typedmgr.model import protocol_of
 from typedmgr.proxy import TypedProxy, check_fingerprint, remote_error
 from typedmgr.server import TypedServer, is_local_address
@@ -121,62 +121,25 @@ class TypedManager(managers.BaseManager):
                 (default: only the process that started the server may shut it down).
         """
         super().__init_subclass__(**kwargs)
-        cls._adopt_stdlib_creations()
-        if request_spin is not None and not request_spin >= 0:
-            raise ValueError(f"request_spin must be >= 0 seconds, not {request_spin!r}")
+        adopt_stdlib_creations(cls)
+        server = cls._Server.configured(
+            f"{cls.__name__}Server",
+            unpickling=unpickling,
+            allow=allow,
+            legacy_md5=legacy_md5,
+            max_message_size=max_message_size,
+            validate=validate,
+            request_spin=request_spin,
+            handshake_timeout=handshake_timeout,
+            max_unauthenticated=max_unauthenticated,
+            max_connections=max_connections,
+            max_session_objects=max_session_objects,
+            max_objects=max_objects,
+            load_amplification=load_amplification,
+            remote_admin=remote_admin,
+        )
         unpickling_module.expect_replies(types=allow)  # the values travel both ways
-        limits = {
-            name: value
-            for name, value in (
-                ("handshake_timeout", handshake_timeout),
-                ("max_unauthenticated", max_unauthenticated),
-                ("max_connections", max_connections),
-                ("max_session_objects", max_session_objects),
-                ("max_objects", max_objects),
-                ("load_amplification", load_amplification),
-            )
-            if value is not None
-        }
-        for name, value in limits.items():
-            if not value > 0:
-                raise ValueError(f"{name} must be > 0, not {value!r}")
-        if remote_admin is not None:
-            limits["remote_admin"] = remote_admin
-        if (
-            unpickling
-            or allow
-            or legacy_md5 is not None
-            or max_message_size
-            or validate is not None
-            or request_spin is not None
-            or limits
-        ):
-            base = cls._Server
-            settings = {
-                **limits,
-                "unpickling": unpickling or base.unpickling,
-                "allow": allow or base.allow,
-                "legacy_md5": base.legacy_md5 if legacy_md5 is None else legacy_md5,
-                "max_message_size": max_message_size or base.max_message_size,
-                "validate": base.validate if validate is None else validate,
-                "request_spin": (
-                    base.request_spin if request_spin is None else request_spin
-                ),
-            }
-            cls._Server = type(f"{cls.__name__}Server", (cls._Server,), settings)
-
-    @classmethod
-    def _adopt_stdlib_creations(cls) -> None:
-        """Creation methods that a stdlib base registered (``SyncManager``'s ``list()``...)
-        are replaced by ones that create on the thread's connection, like every other.
-
-        The stdlib's open three connections, and the proxy's reference, taken on one of
-        them, belongs to no session: a killed client would leak it.
-        """
-        for typeid in cls._registry:
-            method = getattr(cls, typeid, None)
-            if _stdlib.is_stdlib_creation_method(method):
-                setattr(cls, typeid, creation_method(typeid, None))
+        cls._Server = server
 
     @classmethod
     def _server_class(cls) -> type[TypedServer]:
@@ -207,27 +170,16 @@ class TypedManager(managers.BaseManager):
         initargs: Any = (),
     ) -> None:
         """The stdlib's, serving with the source manager's server class."""
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # bpo-36368, as the stdlib does
-        ssl_context = None
-        secret = None
-        if isinstance(initializer, _ServerStart):
-            start = initializer
-            ssl_context, initializer, initargs, secret = (
-                start.ssl_context,
-                start.initializer,
-                start.initargs,
-                start.shutdown_secret,
-            )
-        if initializer is not None:
-            initializer(*initargs)
-        server = cls._server_class()(
-            registry, address, authkey, serializer, ssl_context=ssl_context
+        serve(
+            cls._server_class(),
+            registry,
+            address,
+            authkey,
+            serializer,
+            writer,
+            initializer,
+            initargs,
         )
-        if isinstance(server, TypedServer):
-            server.shutdown_secret = secret
-        writer.send(server.address)
-        writer.close()
-        server.serve_forever()
 
     def __init__(
         self,
@@ -466,7 +418,7 @@ class TypedManager(managers.BaseManager):
                 )
         # Only this process may shut the server down: it alone knows the secret.
         secret = os.urandom(32)
-        initializer = _ServerStart(
+        initializer = ServerStart(
             self._server_ssl_context, initializer, initargs, secret
         )
         super().start(initializer, ())
@@ -519,18 +471,3 @@ class TypedManager(managers.BaseManager):
         shutdown = getattr(self, "shutdown", None)
         if shutdown is not None:
             shutdown()
-
-
-@dataclass(frozen=True)
-class _ServerStart:
-    """``start()``'s initializer, carrying the server's TLS context (to a forked child)
-    and the secret the server obeys ``shutdown`` with."""
-
-    ssl_context: ssl.SSLContext | None
-    initializer: Callable[..., object] | None
-    initargs: Any
-    shutdown_secret: bytes | None = None
-
-    def __call__(self) -> None:
-        if self.initializer is not None:
-            self.initializer(*self.initargs)

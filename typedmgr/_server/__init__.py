@@ -21,20 +21,20 @@ connection loop (``loop``), dispatch (``dispatch``) and the reference books (``b
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import pickle
-import socket
+import signal
 import ssl
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from typedmgr import _stdlib, frames, introspect, tls
 from typedmgr._server.books import ANONYMOUS, Books, LimitError
 from typedmgr._server.dispatch import Dispatcher, creations, validators
-from typedmgr.gate import Gate
+from typedmgr.gate import Gate, is_local_address, refuse_exposed_strings
 from typedmgr.model import GENERATOR_TYPEID, ITERATOR_TYPEID, interface_of
 from typedmgr.proxy import ProxyFactory, TypedProxy
 from typedmgr.unpickling import (
@@ -49,10 +49,28 @@ from typedmgr.unpickling import (
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-__all__ = ["ANONYMOUS", "LimitError", "TypedServer", "is_local_address"]
+__all__ = [
+    "ANONYMOUS",
+    "LimitError",
+    "ServerStart",
+    "TypedServer",
+    "is_local_address",
+    "serve",
+]
 
 #: The connection argument of a server function the server calls itself, for no peer.
 _NO_CONNECTION: Any = None
+#: The settings ``configured`` takes as limits: each must be > 0.
+_LIMITS = frozenset(
+    {
+        "handshake_timeout",
+        "max_unauthenticated",
+        "max_connections",
+        "max_session_objects",
+        "max_objects",
+        "load_amplification",
+    }
+)
 #: What a pickled proxy may not decide for the proxy the server rebuilds from it.
 _NOT_GIVEN = frozenset({"incref", "authkey", "manager", "manager_owned"})
 
@@ -105,6 +123,56 @@ class TypedServer(Dispatcher):
     #: ``typedmgr inspect`` (``introspect``).
     public = [*managers.Server.public, introspect.REQUEST]  # noqa: RUF012
 
+    @classmethod
+    def configured(
+        cls,
+        name: str,
+        *,
+        unpickling: str | None = None,
+        allow: tuple[type, ...] = (),
+        legacy_md5: bool | None = None,
+        max_message_size: int | None = None,
+        validate: bool | None = None,
+        request_spin: float | None = None,
+        remote_admin: bool | None = None,
+        **limits: float | None,
+    ) -> type[TypedServer]:
+        """This class, or a subclass called ``name`` with the settings given (the
+        ``TypedManager`` class keywords; ``None``: as this class); ``ValueError`` for a
+        setting out of range. ``limits``: the timeouts and counts, each > 0."""
+        if request_spin is not None and not request_spin >= 0:
+            raise ValueError(f"request_spin must be >= 0 seconds, not {request_spin!r}")
+        settings: dict[str, object] = {}
+        for key, value in limits.items():
+            if value is None:
+                continue
+            if key not in _LIMITS:
+                raise TypeError(f"{key!r} is not a server setting")
+            if not value > 0:
+                raise ValueError(f"{key} must be > 0, not {value!r}")
+            settings[key] = value
+        if remote_admin is not None:
+            settings["remote_admin"] = remote_admin
+        if not (
+            unpickling
+            or allow
+            or legacy_md5 is not None
+            or max_message_size
+            or validate is not None
+            or request_spin is not None
+            or settings
+        ):
+            return cls
+        settings |= {
+            "unpickling": unpickling or cls.unpickling,
+            "allow": allow or cls.allow,
+            "legacy_md5": cls.legacy_md5 if legacy_md5 is None else legacy_md5,
+            "max_message_size": max_message_size or cls.max_message_size,
+            "validate": cls.validate if validate is None else validate,
+            "request_spin": cls.request_spin if request_spin is None else request_spin,
+        }
+        return type(name, (cls,), settings)
+
     def __init__(
         self,
         registry: dict[str, Any],
@@ -118,7 +186,8 @@ class TypedServer(Dispatcher):
             tls.check_context(ssl_context, server_side=True)
             if not isinstance(address, tuple):
                 raise ValueError(f"TLS needs a TCP address, not {address!r}")
-        _check_full_pickle_exposure(registry, address, self.unpickling)
+        if self.unpickling == "auto":
+            refuse_exposed_strings(_string_typeids(registry), address)
         super().__init__(registry, _ipv4_stand_in(address), authkey, serializer)
         if _ipv4_stand_in(address) is not address:  # the stdlib listens on IPv4 only
             _stdlib.listen_again(self, address, "AF_INET6")
@@ -288,47 +357,63 @@ class TypedServer(Dispatcher):
         return introspect.report(self)
 
 
-def is_local_address(address: Any) -> bool:
-    """Whether only this host can reach ``address``: a unix socket, or a host name that
-    resolves to loopback addresses only (by what it resolves to, not how it is spelled:
-    ``127.attacker.example`` is not local)."""
-    if not isinstance(address, tuple):
-        return True  # a unix socket (or a Windows pipe)
-    host = address[0]
-    if not isinstance(host, str) or not host:
-        return False  # "": every interface
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return False
-    try:
-        return bool(infos) and all(
-            ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback
-            for info in infos
-        )
-    except ValueError:
-        return False
+@dataclass(frozen=True)
+class ServerStart:
+    """``TypedManager.start()``'s initializer, carrying the server's TLS context (to a
+    forked child) and the secret the server obeys ``shutdown`` with."""
+
+    ssl_context: ssl.SSLContext | None
+    initializer: Callable[..., object] | None
+    initargs: Any
+    shutdown_secret: bytes | None = None
+
+    def __call__(self) -> None:
+        if self.initializer is not None:
+            self.initializer(*self.initargs)
 
 
-def _check_full_pickle_exposure(
-    registry: dict[str, Any], address: Any, unpickling: str
+def serve(
+    server_class: type[TypedServer],
+    registry: dict[str, Any],
+    address: Any,
+    authkey: bytes,
+    serializer: str,
+    writer: Connection,
+    initializer: Callable[..., object] | None = None,
+    initargs: Any = (),
 ) -> None:
-    """Refuse to serve string registrations (the stdlib's trust: a peer with the key runs
-    code) beyond this host, unless ``unpickling="full"`` was chosen explicitly."""
-    if unpickling != "auto":
-        return
-    strings = sorted(
+    """The stdlib's ``_run_server`` in a started server's process, with a
+    ``ServerStart``'s TLS context and shutdown secret."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # bpo-36368, as the stdlib does
+    ssl_context = None
+    secret = None
+    if isinstance(initializer, ServerStart):
+        start = initializer
+        ssl_context, initializer, initargs, secret = (
+            start.ssl_context,
+            start.initializer,
+            start.initargs,
+            start.shutdown_secret,
+        )
+    if initializer is not None:
+        initializer(*initargs)
+    server = server_class(
+        registry, address, authkey, serializer, ssl_context=ssl_context
+    )
+    if isinstance(server, TypedServer):
+        server.shutdown_secret = secret
+    writer.send(server.address)
+    writer.close()
+    server.serve_forever()
+
+
+def _string_typeids(registry: dict[str, Any]) -> list[str]:
+    """The stdlib-style registrations (no Protocol), which load requests in full."""
+    return sorted(
         typeid
         for typeid, entry in registry.items()
         if typeid != ITERATOR_TYPEID and _protocol_of_entry(entry) is None
     )
-    if strings and not is_local_address(address):
-        raise ValueError(
-            f"refusing to serve string registrations ({', '.join(strings)}) on "
-            f"{address!r}, which other hosts can reach: they load requests in full, so "
-            "any key holder could run code here; register Protocols, or accept that "
-            'with `class M(TypedManager, unpickling="full")`'
-        )
 
 
 def _protocol_of_entry(entry: tuple[Any, ...]) -> type | None:
