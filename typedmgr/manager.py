@@ -159,27 +159,10 @@ class TypedManager(managers.BaseManager):
         return found
 
     @classmethod
-    def _run_server(
-        cls,
-        registry: dict[str, Any],
-        address: Any,
-        authkey: bytes,
-        serializer: str,
-        writer: Connection,
-        initializer: Callable[..., object] | None = None,
-        initargs: Any = (),
-    ) -> None:
-        """The stdlib's, serving with the source manager's server class."""
-        serve(
-            cls._server_class(),
-            registry,
-            address,
-            authkey,
-            serializer,
-            writer,
-            initializer,
-            initargs,
-        )
+    def _run_server(cls, *args: Any) -> None:
+        """The stdlib's (registry, address, authkey, serializer, writer, initializer,
+        initargs), serving with the source manager's server class."""
+        serve(cls._server_class(), *args)
 
     def __init__(
         self,

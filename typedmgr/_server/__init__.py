@@ -60,7 +60,7 @@ __all__ = [
 
 #: The connection argument of a server function the server calls itself, for no peer.
 _NO_CONNECTION: Any = None
-#: The settings ``configured`` takes as limits: each must be > 0.
+#: The limits among the settings of ``TypedServer.configured``: each must be > 0.
 _LIMITS = frozenset(
     {
         "handshake_timeout",
@@ -71,6 +71,18 @@ _LIMITS = frozenset(
         "load_amplification",
     }
 )
+#: The settings ``TypedServer.configured`` takes.
+_SETTINGS = _LIMITS | {
+    "unpickling",
+    "allow",
+    "legacy_md5",
+    "max_message_size",
+    "validate",
+    "request_spin",
+    "remote_admin",
+}
+#: Settings given as empty (``""``, ``()``, 0) are left as the class has them.
+_UNSET_WHEN_EMPTY = frozenset({"unpickling", "allow", "max_message_size"})
 #: What a pickled proxy may not decide for the proxy the server rebuilds from it.
 _NOT_GIVEN = frozenset({"incref", "authkey", "manager", "manager_owned"})
 
@@ -124,54 +136,25 @@ class TypedServer(Dispatcher):
     public = [*managers.Server.public, introspect.REQUEST]  # noqa: RUF012
 
     @classmethod
-    def configured(
-        cls,
-        name: str,
-        *,
-        unpickling: str | None = None,
-        allow: tuple[type, ...] = (),
-        legacy_md5: bool | None = None,
-        max_message_size: int | None = None,
-        validate: bool | None = None,
-        request_spin: float | None = None,
-        remote_admin: bool | None = None,
-        **limits: float | None,
-    ) -> type[TypedServer]:
+    def configured(cls, name: str, **given: Any) -> type[TypedServer]:
         """This class, or a subclass called ``name`` with the settings given (the
-        ``TypedManager`` class keywords; ``None``: as this class); ``ValueError`` for a
-        setting out of range. ``limits``: the timeouts and counts, each > 0."""
-        if request_spin is not None and not request_spin >= 0:
-            raise ValueError(f"request_spin must be >= 0 seconds, not {request_spin!r}")
-        settings: dict[str, object] = {}
-        for key, value in limits.items():
-            if value is None:
-                continue
-            if key not in _LIMITS:
-                raise TypeError(f"{key!r} is not a server setting")
-            if not value > 0:
-                raise ValueError(f"{key} must be > 0, not {value!r}")
-            settings[key] = value
-        if remote_admin is not None:
-            settings["remote_admin"] = remote_admin
-        if not (
-            unpickling
-            or allow
-            or legacy_md5 is not None
-            or max_message_size
-            or validate is not None
-            or request_spin is not None
-            or settings
-        ):
-            return cls
-        settings |= {
-            "unpickling": unpickling or cls.unpickling,
-            "allow": allow or cls.allow,
-            "legacy_md5": cls.legacy_md5 if legacy_md5 is None else legacy_md5,
-            "max_message_size": max_message_size or cls.max_message_size,
-            "validate": cls.validate if validate is None else validate,
-            "request_spin": cls.request_spin if request_spin is None else request_spin,
+        ``TypedManager`` class keywords; ``None``, and an empty ``unpickling``, ``allow``
+        or ``max_message_size``: as this class); ``ValueError`` for one out of range."""
+        settings = {
+            key: value
+            for key, value in given.items()
+            if value is not None and (value or key not in _UNSET_WHEN_EMPTY)
         }
-        return type(name, (cls,), settings)
+        unknown = settings.keys() - _SETTINGS
+        if unknown:
+            raise TypeError(f"not server settings: {', '.join(sorted(unknown))}")
+        spin = settings.get("request_spin")
+        if spin is not None and not spin >= 0:
+            raise ValueError(f"request_spin must be >= 0 seconds, not {spin!r}")
+        for key in _LIMITS & settings.keys():
+            if not settings[key] > 0:
+                raise ValueError(f"{key} must be > 0, not {settings[key]!r}")
+        return type(name, (cls,), settings) if settings else cls
 
     def __init__(
         self,
