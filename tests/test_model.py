@@ -459,9 +459,7 @@ def test_optional_remote_returns_in_every_spelling() -> None:
     assert [(ReturnKind.OPTIONAL_REMOTE, Item)] * 3 == [
         (m.return_kind, m.remote) for m in interface.methods
     ]
-    assert frozenset({"pipe", "optional", "union"}) == (
-        returns_of(interface).optional
-    )
+    assert frozenset({"pipe", "optional", "union"}) == returns_of(interface).optional
 
 
 def test_iterator_returns_stay_on_the_server() -> None:
