@@ -24,6 +24,7 @@ from tests.golden.forms.protocols import Forms, FormsImpl, Leaf, Node, NodeImpl
 from tests.golden.forms.values import Color
 from tests.shadowing import ShadowsStr
 from typedmgr import InterfaceError, TypedManager, interface_of, oneway
+from typedmgr._registration import returns_of
 from typedmgr.model import (
     GENERATOR_TYPEID,
     ITERATOR_TYPEID,
@@ -73,7 +74,7 @@ def test_return_kinds() -> None:
         "maybe": "tests.golden.forms.protocols:Node",
         "leaf": "tests.golden.forms.protocols:Leaf",
     } == dict(node.method_to_typeid)
-    assert frozenset({"maybe"}) == node.method_to_typeid.optional
+    assert frozenset({"maybe"}) == returns_of(node).optional
 
 
 def test_oneway_and_unexposed_members() -> None:
@@ -414,7 +415,7 @@ def test_context_managers_return_the_proxy_itself() -> None:
     for interface in (ledger, lease):
         assert ReturnKind.SELF == interface.method("__enter__").return_kind
         assert interface.method("__exit__").is_exit
-        assert {"__enter__"} == interface.method_to_typeid.itself
+        assert {"__enter__"} == returns_of(interface).caller_proxy
         assert "__enter__" not in interface.method_to_typeid
     assert "__enter__() -> Self" in ledger.signature_lines
     assert (
@@ -458,9 +459,7 @@ def test_optional_remote_returns_in_every_spelling() -> None:
     assert [(ReturnKind.OPTIONAL_REMOTE, Item)] * 3 == [
         (m.return_kind, m.remote) for m in interface.methods
     ]
-    assert frozenset({"pipe", "optional", "union"}) == (
-        interface.method_to_typeid.optional
-    )
+    assert frozenset({"pipe", "optional", "union"}) == returns_of(interface).optional
 
 
 def test_iterator_returns_stay_on_the_server() -> None:
@@ -735,12 +734,13 @@ def test_self_returns_are_fluent_and_map_to_the_protocol() -> None:
     assert ReturnKind.FLUENT == query.method("where").return_kind
     assert ReturnKind.OPTIONAL_FLUENT == query.method("parent").return_kind
     assert Query is query.method("where").remote
-    typeids = query.method_to_typeid
-    assert "tests.golden.family.protocols:Query" == typeids["where"]
+    assert "tests.golden.family.protocols:Query" == query.method_to_typeid["where"]
+    typeids = returns_of(query)
+    assert query.method_to_typeid == typeids.typeids
     assert frozenset({"where", "limit", "copy", "parent", "root"}) == typeids.fluent
     assert query.method("root").is_property
     assert frozenset({"parent"}) == typeids.optional
-    assert frozenset() == typeids.itself
+    assert frozenset() == typeids.caller_proxy
 
     class Child(Query, Protocol):
         def extra(self) -> int: ...
@@ -754,9 +754,9 @@ def test_overloads_keep_each_return_and_agree_on_how_it_travels() -> None:
     opened = store.method("open")
     assert (ReturnKind.OPTIONAL_REMOTE, Blob) == (opened.return_kind, opened.remote)
     assert [Blob, Blob | None] == [o.returns for o in opened.overloads]
-    assert "open" in store.method_to_typeid.optional
+    assert "open" in returns_of(store).optional
     assert ReturnKind.REMOTE == store.method("query").return_kind
-    assert "query" not in store.method_to_typeid.optional
+    assert "query" not in returns_of(store).optional
 
 
 def test_generators_get_their_own_typeid() -> None:

@@ -47,6 +47,13 @@ from typedmgr._leases import (
     take_releases,
     thread_connection,
 )
+from typedmgr._wire import (
+    BATCH,
+    GETATTR,
+    ONEWAY,
+    PROXIED,
+    RELEASE,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -76,27 +83,6 @@ __all__ = [
     "session",
     "thread_connection",
 ]
-
-#: One-way request ``(None, RELEASE, (ident, ...), {})``: decref each ident, send no reply.
-RELEASE = "#typedmgr-release"
-#: One-way call ``(ident, ONEWAY, (methodname, args), kwds)``: no reply; failures are logged.
-ONEWAY = "#typedmgr-oneway"
-#: Attribute read ``(ident, GETATTR, (name,), {})`` of an exposed property or attribute.
-GETATTR = "#typedmgr-getattr"
-#: The reply to a typedmgr request for a remote object (a creation, or a method returning
-#: one): ``(PROXIED, (typeid, exposed, ident))``. The stdlib's ``#PROXY`` pickles a Token,
-#: which costs both ends a Python-level reduce; and with the ident last, the replies of
-#: one typeid share their prefix, which the memo check then walks once (``unpickling``).
-PROXIED = "#typedmgr-proxy"
-#: The reply to a typedmgr call of a ``-> Self`` method that returned its referent itself:
-#: ``(ITSELF, None)``; the caller's proxy is the result (no new reference).
-ITSELF = "#typedmgr-itself"
-#: Many requests in one ``(None, BATCH, (request, ...), {})``, run in order; the reply is
-#: ``("#RETURN", [reply, ...])``, one reply for each request that has one.
-BATCH = "#typedmgr-batch"
-
-# Server-level requests a typedmgr server answers on a client's long-lived connection.
-SERVER_RPCS = frozenset({"create", "incref", "decref", "fingerprint"})
 
 
 def exchange(

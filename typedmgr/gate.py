@@ -9,23 +9,27 @@ thread creation failed, and the exception killed the accepting thread for good. 
 a ``BUSY`` message a typedmgr client reports), and shuts down the socket of a connection
 whose handshake has not completed within ``handshake_timeout`` seconds, which ends any read
 its thread is blocked in.
+
+Before any of that, a server refuses to listen where other hosts could reach registrations
+that load requests in full (``refuse_exposed_strings``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing import util
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-__all__ = ["BUSY", "Gate", "Ticket"]
+__all__ = ["BUSY", "Gate", "Ticket", "is_local_address", "refuse_exposed_strings"]
 
 #: What a refused connection gets instead of a challenge (``auth.answer_challenge``).
 BUSY = b"#BUSY#"
@@ -129,3 +133,38 @@ class Gate:
                             ticket.sock.shutdown(socket.SHUT_RDWR)
                     self._forget(ticket)
                 self._wake.wait(wait)
+
+
+def is_local_address(address: Any) -> bool:
+    """Whether only this host can reach ``address``: a unix socket, or a host name that
+    resolves to loopback addresses only (by what it resolves to, not how it is spelled:
+    ``127.attacker.example`` is not local)."""
+    if not isinstance(address, tuple):
+        return True  # a unix socket (or a Windows pipe)
+    host = address[0]
+    if not isinstance(host, str) or not host:
+        return False  # "": every interface
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    try:
+        return bool(infos) and all(
+            ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback
+            for info in infos
+        )
+    except ValueError:
+        return False
+
+
+def refuse_exposed_strings(strings: list[str], address: Any) -> None:
+    """Refuse to serve string registrations (the stdlib's trust: a peer with the key runs
+    code) beyond this host; the server asks unless ``unpickling="full"`` was chosen
+    explicitly."""
+    if strings and not is_local_address(address):
+        raise ValueError(
+            f"refusing to serve string registrations ({', '.join(strings)}) on "
+            f"{address!r}, which other hosts can reach: they load requests in full, so "
+            "any key holder could run code here; register Protocols, or accept that "
+            'with `class M(TypedManager, unpickling="full")`'
+        )

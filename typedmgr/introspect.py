@@ -81,14 +81,11 @@ def report(server: TypedServer) -> dict[str, Any]:
         ]
         held = server.sessions.held()
     links = list(server.links.values())
-    by_methods: dict[int, str] = {}
-    for name, registration in server.registry.items():
-        if registration[2] is not None:
-            by_methods.setdefault(id(registration[2]), name)
     counts: dict[str, int] = {}
-    for obj, methods, _ in alive:
-        found = by_methods.get(id(methods)) if methods is not None else None
-        key = found or f"({type(obj).__qualname__})"
+    for obj, registration, _ in alive:
+        # Objects of a registration without a method_to_typeid go by their class.
+        mapped = server.registry[registration.typeid][2] is not None
+        key = registration.typeid if mapped else f"({type(obj).__qualname__})"
         counts[key] = counts.get(key, 0) + 1
     typeids: list[dict[str, Any]] = []
     for typeid, entry in sorted(server.registry.items()):

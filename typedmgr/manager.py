@@ -5,10 +5,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import signal
 import ssl
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -22,28 +20,15 @@ from typedmgr import (
     unpickling as unpickling_module,
 )
 from typedmgr._endpoint import endpoint_for
-from typedmgr.model import (
-    GENERATOR_TYPEID,
-    ITERATOR_TYPEID,
-    InterfaceError,
-    RemoteMethods,
-    ReturnKind,
-    check_implementation,
-    inspect_signature,
-    interface_of,
-    iterator_typeid,
-    protocol_of,
-    ref_of,
-    signature_of,
+from typedmgr._registration import (
+    adopt_stdlib_creations,
+    creation_method,
+    protocol_registration,
+    returned_entries,
 )
-from typedmgr.proxy import (
-    ProxyFactory,
-    TypedGenerator,
-    TypedIterator,
-    TypedProxy,
-    check_fingerprint,
-    remote_error,
-)
+from typedmgr._server import ServerStart, serve
+from typedmgr.model import protocol_of
+from typedmgr.proxy import TypedProxy, check_fingerprint, remote_error
 from typedmgr.server import TypedServer, is_local_address
 
 if TYPE_CHECKING:
@@ -138,62 +123,25 @@ class TypedManager(managers.BaseManager):
                 (default: only the process that started the server may shut it down).
         """
         super().__init_subclass__(**kwargs)
-        cls._adopt_stdlib_creations()
-        if request_spin is not None and not request_spin >= 0:
-            raise ValueError(f"request_spin must be >= 0 seconds, not {request_spin!r}")
+        adopt_stdlib_creations(cls)
+        server = cls._Server.configured(
+            f"{cls.__name__}Server",
+            unpickling=unpickling,
+            allow=allow,
+            legacy_md5=legacy_md5,
+            max_message_size=max_message_size,
+            validate=validate,
+            request_spin=request_spin,
+            handshake_timeout=handshake_timeout,
+            max_unauthenticated=max_unauthenticated,
+            max_connections=max_connections,
+            max_session_objects=max_session_objects,
+            max_objects=max_objects,
+            load_amplification=load_amplification,
+            remote_admin=remote_admin,
+        )
         unpickling_module.expect_replies(types=allow)  # the values travel both ways
-        limits = {
-            name: value
-            for name, value in (
-                ("handshake_timeout", handshake_timeout),
-                ("max_unauthenticated", max_unauthenticated),
-                ("max_connections", max_connections),
-                ("max_session_objects", max_session_objects),
-                ("max_objects", max_objects),
-                ("load_amplification", load_amplification),
-            )
-            if value is not None
-        }
-        for name, value in limits.items():
-            if not value > 0:
-                raise ValueError(f"{name} must be > 0, not {value!r}")
-        if remote_admin is not None:
-            limits["remote_admin"] = remote_admin
-        if (
-            unpickling
-            or allow
-            or legacy_md5 is not None
-            or max_message_size
-            or validate is not None
-            or request_spin is not None
-            or limits
-        ):
-            base = cls._Server
-            settings = {
-                **limits,
-                "unpickling": unpickling or base.unpickling,
-                "allow": allow or base.allow,
-                "legacy_md5": base.legacy_md5 if legacy_md5 is None else legacy_md5,
-                "max_message_size": max_message_size or base.max_message_size,
-                "validate": base.validate if validate is None else validate,
-                "request_spin": (
-                    base.request_spin if request_spin is None else request_spin
-                ),
-            }
-            cls._Server = type(f"{cls.__name__}Server", (cls._Server,), settings)
-
-    @classmethod
-    def _adopt_stdlib_creations(cls) -> None:
-        """Creation methods that a stdlib base registered (``SyncManager``'s ``list()``...)
-        are replaced by ones that create on the thread's connection, like every other.
-
-        The stdlib's open three connections, and the proxy's reference, taken on one of
-        them, belongs to no session: a killed client would leak it.
-        """
-        for typeid in cls._registry:
-            method = getattr(cls, typeid, None)
-            if _stdlib.is_stdlib_creation_method(method):
-                setattr(cls, typeid, _creation_method(typeid, None))
+        cls._Server = server
 
     @classmethod
     def _server_class(cls) -> type[TypedServer]:
@@ -213,38 +161,10 @@ class TypedManager(managers.BaseManager):
         return found
 
     @classmethod
-    def _run_server(
-        cls,
-        registry: dict[str, Any],
-        address: Any,
-        authkey: bytes,
-        serializer: str,
-        writer: Connection,
-        initializer: Callable[..., object] | None = None,
-        initargs: Any = (),
-    ) -> None:
-        """The stdlib's, serving with the source manager's server class."""
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # bpo-36368, as the stdlib does
-        ssl_context = None
-        secret = None
-        if isinstance(initializer, _ServerStart):
-            start = initializer
-            ssl_context, initializer, initargs, secret = (
-                start.ssl_context,
-                start.initializer,
-                start.initargs,
-                start.shutdown_secret,
-            )
-        if initializer is not None:
-            initializer(*initargs)
-        server = cls._server_class()(
-            registry, address, authkey, serializer, ssl_context=ssl_context
-        )
-        if isinstance(server, TypedServer):
-            server.shutdown_secret = secret
-        writer.send(server.address)
-        writer.close()
-        server.serve_forever()
+    def _run_server(cls, *args: Any) -> None:
+        """The stdlib's (registry, address, authkey, serializer, writer, initializer,
+        initargs), serving with the source manager's server class."""
+        serve(cls._server_class(), *args)
 
     def __init__(
         self,
@@ -373,92 +293,38 @@ class TypedManager(managers.BaseManager):
                 create_method=False,
             )
             if create_method:
-                setattr(cls, typeid, _creation_method(typeid, None))
+                setattr(cls, typeid, creation_method(typeid, None))
             return
         protocol = protocol_of(typeid)
         if protocol is None:
             raise TypeError(
                 f"register() takes a typeid string or a Protocol class, not {typeid!r}"
             )
-        interface = interface_of(protocol)
-        if callable is not None:
-            check_implementation(interface, callable)
         name = protocol_typeid or protocol.__name__
+        registration = protocol_registration(
+            name,
+            protocol,
+            callable,
+            proxytype=proxytype,
+            exposed=exposed,
+            method_to_typeid=method_to_typeid,
+            create_method=create_method,
+            validate=validate,
+        )
         if create_method and hasattr(managers.BaseManager, name):
             raise ValueError(
                 f"typeid {name!r} of {protocol.__qualname__} would replace "
                 f"BaseManager.{name}; pass protocol_typeid=... to rename it"
             )
-        # Each registration gets a mapping of its own: the server finds a referent's
-        # registration (and whether to validate its calls) by this object.
-        given = method_to_typeid or interface.method_to_typeid
-        methods = RemoteMethods(
-            given,
-            getattr(given, "optional", frozenset()),
-            getattr(given, "itself", frozenset()),
-            validate=validate,
-            fluent=getattr(given, "fluent", frozenset()),
-        )
-        super().register(
-            name,
-            _CheckedFactory(callable, protocol)
-            if callable is not None and not isinstance(callable, type)
-            else callable,
-            proxytype or ProxyFactory(protocol),
-            exposed or interface.exposed,
-            methods,
-            create_method=False,
-        )
-        # BaseManager.register swaps an empty mapping for the proxytype's: keep this one.
-        entry = cls._registry[name]
-        cls._registry[name] = (entry[0], entry[1], methods, entry[3])
-        cls._register_remote_returns(protocol)
+        if "_registry" not in cls.__dict__:  # copied on write, as the stdlib does
+            cls._registry = cls._registry.copy()
+        cls._registry[name] = registration.entry()
+        cls._registry.update(returned_entries(protocol, cls._registry))
         if "_protocols_" not in cls.__dict__:
             cls._protocols_ = dict(cls._protocols_)
         cls._protocols_[name] = (typeid, callable, create_method)
         if create_method:
-            setattr(cls, name, _creation_method(name, callable))
-
-    @classmethod
-    def _register_remote_returns(cls, protocol: type) -> None:
-        """Register, under their reference typeids, the Protocols ``protocol`` returns.
-
-        They get ``callable=None``: the server wraps the returned object instead of calling
-        a constructor on it (the stdlib ``method_to_typeid`` trap).
-        """
-        for method in interface_of(protocol).methods:
-            iterates = method.return_kind is ReturnKind.ITERATOR
-            if iterates and iterator_typeid(method) not in cls._registry:
-                # ``iter`` on the server: a returned list or generator becomes an iterator.
-                if iterator_typeid(method) == GENERATOR_TYPEID:
-                    super().register(
-                        GENERATOR_TYPEID,
-                        iter,
-                        TypedGenerator,
-                        ("__next__", "send", "throw", "close"),
-                        create_method=False,
-                    )
-                else:
-                    super().register(
-                        ITERATOR_TYPEID,
-                        iter,
-                        TypedIterator,
-                        ("__next__",),
-                        create_method=False,
-                    )
-            remote = method.remote
-            if remote is None or ref_of(remote) in cls._registry:
-                continue
-            remote_interface = interface_of(remote)
-            super().register(
-                ref_of(remote),
-                None,
-                ProxyFactory(remote),
-                remote_interface.exposed,
-                remote_interface.method_to_typeid,
-                create_method=False,
-            )
-            cls._register_remote_returns(remote)
+            setattr(cls, name, creation_method(name, callable))
 
     def _create_proxy(
         self,
@@ -536,7 +402,7 @@ class TypedManager(managers.BaseManager):
                 )
         # Only this process may shut the server down: it alone knows the secret.
         secret = os.urandom(32)
-        initializer = _ServerStart(
+        initializer = ServerStart(
             self._server_ssl_context, initializer, initargs, secret
         )
         super().start(initializer, ())
@@ -592,69 +458,3 @@ class TypedManager(managers.BaseManager):
         shutdown = getattr(self, "shutdown", None)
         if shutdown is not None:
             shutdown()
-
-
-@dataclass(frozen=True)
-class _ServerStart:
-    """``start()``'s initializer, carrying the server's TLS context (to a forked child)
-    and the secret the server obeys ``shutdown`` with."""
-
-    ssl_context: ssl.SSLContext | None
-    initializer: Callable[..., object] | None
-    initargs: Any
-    shutdown_secret: bytes | None = None
-
-    def __call__(self) -> None:
-        if self.initializer is not None:
-            self.initializer(*self.initargs)
-
-
-class _CheckedFactory:
-    """A registered factory whose results are held against the Protocol on the server,
-    each result class at its first creation: a result lacking a method fails that
-    creation, naming the class, the Protocol and the method, instead of its first call.
-
-    A class at module level, so that a registry holding it pickles (``start()`` with the
-    spawn method) wherever the factory itself does.
-    """
-
-    def __init__(self, factory: Callable[..., object], protocol: type) -> None:
-        self.factory = factory
-        self.protocol = protocol
-        self.checked: set[type] = set()
-        self.__wrapped__ = factory  # inspect.signature() sees the factory's
-
-    def __call__(self, *args: object, **kwds: object) -> object:
-        result = self.factory(*args, **kwds)
-        cls = type(result)
-        # A class answering through __getattr__ has methods no static look-up finds.
-        if cls not in self.checked and not hasattr(cls, "__getattr__"):
-            try:
-                check_implementation(interface_of(self.protocol), cls)
-            except InterfaceError as exc:
-                where = getattr(self.factory, "__qualname__", repr(self.factory))
-                raise InterfaceError(
-                    f"the factory {where} registered for {self.protocol.__qualname__} "
-                    f"returned a {cls.__qualname__}: {exc}"
-                ) from None
-            self.checked.add(cls)
-        return result
-
-    def __getstate__(self) -> dict[str, object]:
-        return {"factory": self.factory, "protocol": self.protocol, "checked": set()}
-
-
-def _creation_method(
-    typeid: str, factory: Callable[..., object] | None
-) -> Callable[..., object]:
-    def create(self: TypedManager, /, *args: object, **kwds: object) -> object:
-        return self._create_proxy(typeid, self._registry[typeid][-1], *args, **kwds)
-
-    create.__name__ = create.__qualname__ = typeid
-    if factory is not None:
-        try:
-            params = signature_of(typeid, factory)
-        except InterfaceError:
-            return create  # introspection only: a creation method works without it
-        create.__signature__ = inspect_signature(params, with_self=True)  # type: ignore[attr-defined]
-    return create

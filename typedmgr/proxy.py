@@ -32,7 +32,7 @@ from typedmgr._client_errors import (
 from typedmgr._endpoint import Endpoint, endpoint_for
 from typedmgr._fork import retake_after_fork
 from typedmgr._stdlib_proxies import adopt_stdlib
-from typedmgr.channel import ITSELF, ONEWAY, PROXIED
+from typedmgr._wire import ITSELF, ONEWAY, PROXIED, TRACEBACK_ATTR
 from typedmgr.model import (
     GENERATOR_TYPEID,
     ITERATOR_TYPEID,
@@ -55,9 +55,6 @@ __all__ = [
     "remote_error",
     "sendable_exception",
 ]
-
-# Name of the attribute the server sets on a raised exception so its traceback travels along.
-TRACEBACK_ATTR = "_typedmgr_remote_traceback_"
 
 # Shared default of _callmethod's kwds: sent as is (so it must pickle), never mutated.
 _NO_KWDS: dict[str, Any] = {}

@@ -8,16 +8,12 @@ fingerprint), each from the methods, so no reader recomputes them its own way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from typedmgr import _stdlib
 from typedmgr._forms import protocol_of
 from typedmgr._model.describe import fingerprint, method_signature_lines
 from typedmgr._model.refs import ref_of
-from typedmgr._model.types import OPTIONAL_KINDS, Method, ReturnKind, iterator_typeid
-
-if TYPE_CHECKING:
-    from typedmgr.model import RemoteMethods
+from typedmgr._model.types import Method, ReturnKind, iterator_typeid
 
 __all__ = ["Interface"]
 
@@ -81,12 +77,9 @@ class Interface:
         return tuple(m.name for m in self.methods)
 
     @property
-    def method_to_typeid(self) -> RemoteMethods:
-        """Methods returning remote objects, each mapped to its Protocol's reference typeid."""
-        # RemoteMethods stays in typedmgr.model until the registration record replaces it;
-        # imported here, when asked, because typedmgr.model imports this package.
-        from typedmgr.model import RemoteMethods
-
+    def method_to_typeid(self) -> dict[str, str]:
+        """Methods returning remote objects, each mapped to its Protocol's reference typeid
+        (which may return ``None``, or the referent itself: ``_registration.returns_of``)."""
         typeids = {
             m.name: ref_of(m.remote) for m in self.methods if m.remote is not None
         }
@@ -95,16 +88,7 @@ class Interface:
             for m in self.methods
             if m.return_kind is ReturnKind.ITERATOR
         )
-        return RemoteMethods(
-            typeids,
-            frozenset(m.name for m in self.methods if m.return_kind in OPTIONAL_KINDS),
-            frozenset(m.name for m in self.methods if m.return_kind is ReturnKind.SELF),
-            fluent=frozenset(
-                m.name
-                for m in self.methods
-                if m.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT)
-            ),
-        )
+        return typeids
 
     def method(self, name: str) -> Method:
         for m in self.methods:
