@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from typedmgr import _stdlib
 from typedmgr._restricted import RefusedType
@@ -17,8 +19,10 @@ from typedmgr.model import is_protocol
 __all__ = [
     "GENERATOR_RECIPE",
     "ITERATOR_RECIPE",
+    "ProxyClasses",
     "ProxyRecipe",
     "adopt_rebuilt",
+    "provide_proxy_classes",
     "rebuild_inert",
     "rebuilt",
 ]
@@ -37,13 +41,34 @@ class ProxyRecipe:
 
     def proxy_class(self) -> type:
         """The class whose proxies this recipe stands for."""
-        from typedmgr import proxy
-
+        classes = _proxy_classes
+        assert classes is not None, (
+            "typedmgr.proxy provides the proxy classes on import"
+        )
         if self.protocol is None:
-            return proxy.TypedGenerator if self.generator else proxy.TypedIterator
+            return classes.generator if self.generator else classes.iterator
         if not (isinstance(self.protocol, type) and is_protocol(self.protocol)):
             raise RefusedType(f"refused a proxy of {self.protocol!r}: not a Protocol")
-        return proxy.proxy_class_for(self.protocol)
+        return classes.of_protocol(self.protocol)
+
+
+@dataclass(frozen=True)
+class ProxyClasses:
+    """The classes recipes stand for. ``typedmgr.proxy`` defines them and provides them
+    here when it is imported: it imports the loaders, which must not import it back."""
+
+    iterator: type
+    generator: type
+    of_protocol: Callable[[type], type]
+
+
+_proxy_classes: ProxyClasses | None = None
+
+
+def provide_proxy_classes(classes: ProxyClasses) -> None:
+    """Called once, by ``typedmgr.proxy``."""
+    global _proxy_classes
+    _proxy_classes = classes
 
 
 ITERATOR_RECIPE = ProxyRecipe()

@@ -14,6 +14,7 @@ from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
 from typedmgr import (
+    _inert,
     _runtime_classes,
     _staleness,
     _stdlib,
@@ -441,5 +442,9 @@ class ProxyFactory:
 def _build_proxy_class(interface: Interface) -> type[TypedProxy]:
     """A new proxy class of ``interface`` built from its model (``proxy_class_for`` keeps
     one per Protocol)."""
-    built: type[TypedProxy] = _runtime_classes.build_class(interface, TypedProxy)
-    return built
+    return cast("type[TypedProxy]", _runtime_classes.build_class(interface, TypedProxy))
+
+
+_inert.provide_proxy_classes(
+    _inert.ProxyClasses(TypedIterator, TypedGenerator, proxy_class_for)
+)
