@@ -7,6 +7,7 @@ of a Protocol feeds both the runtime registration and the build-time generator.
 import logging
 
 from typedmgr._runtime_api import RUNTIME_API, require_runtime_api
+from typedmgr._version import __version__
 from typedmgr.channel import ServerConnectionError
 from typedmgr.deadlines import DeadlineExceeded, deadline
 from typedmgr.manager import TypedManager
@@ -19,8 +20,6 @@ from typedmgr.proxy import (
     TypedProxy,
     proxy_class_for,
 )
-
-__version__ = "0.1.0"
 
 # A library is quiet unless its application configures logging (``typedmgr serve`` does).
 logging.getLogger("typedmgr").addHandler(logging.NullHandler())

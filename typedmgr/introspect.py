@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from typedmgr._version import __version__
+
 if TYPE_CHECKING:
     import ssl
     from multiprocessing.connection import Connection
@@ -68,7 +70,6 @@ def peer_of(conn: Connection) -> str:
 
 def report(server: TypedServer) -> dict[str, Any]:
     """What ``introspect`` answers: plain values only (a restricted client loads them)."""
-    from typedmgr import __version__
     from typedmgr.model import interface_of
 
     now = time.monotonic()
