@@ -16,6 +16,7 @@ from typing import Any, Self
 
 from typedmgr import _stdlib
 from typedmgr._model.types import OPTIONAL_KINDS
+from typedmgr._model.walk import reachable
 from typedmgr.model import (
     GENERATOR_TYPEID,
     Interface,
@@ -172,19 +173,11 @@ def protocol_registration(
 
 
 def returned_protocols(protocol: type) -> list[type]:
-    """The Protocols that calls on a ``protocol`` proxy can bring back, depth first,
-    each once (``protocol`` too, if one of its methods returns it): register()'s walk."""
-    found: dict[str, type] = {}
-
-    def visit(current: type) -> None:
-        for method in interface_of(current).methods:
-            remote = method.remote
-            if remote is not None and ref_of(remote) not in found:
-                found[ref_of(remote)] = remote
-                visit(remote)
-
-    visit(protocol)
-    return list(found.values())
+    """The Protocols that calls on a ``protocol`` proxy can bring back, each once
+    (``protocol`` too, if one of its methods returns it): the model's walk, by returns."""
+    interfaces = reachable(protocol, bases=False)
+    returned = {m.remote for i in interfaces for m in i.methods if m.remote is not None}
+    return [i.protocol for i in interfaces if i.protocol in returned]
 
 
 def returned_entries(
