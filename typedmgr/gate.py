@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-__all__ = ["BUSY", "Gate", "Ticket", "is_local_address", "refuse_exposed_strings"]
+__all__ = [
+    "BUSY",
+    "Gate",
+    "Ticket",
+    "is_local_address",
+    "refuse_exposed_strings",
+    "refuse_weak_key",
+]
 
 #: What a refused connection gets instead of a challenge (``auth.answer_challenge``).
 BUSY = b"#BUSY#"
@@ -155,6 +162,17 @@ def is_local_address(address: Any) -> bool:
         )
     except ValueError:
         return False
+
+
+def refuse_weak_key(address: Any) -> None:
+    """Refuse to serve beyond this host (by what its name resolves to) with an empty or
+    inherited authkey."""
+    if isinstance(address, tuple) and not is_local_address(address):
+        raise ValueError(
+            f"refusing to serve on {address!r} with an empty or inherited authkey: "
+            "any host that reaches it could use it; pass a strong authkey, or "
+            "allow_insecure_network=True"
+        )
 
 
 def refuse_exposed_strings(strings: list[str], address: Any) -> None:

@@ -27,9 +27,10 @@ from typedmgr._registration import (
     returned_entries,
 )
 from typedmgr._server import ServerStart, serve
+from typedmgr.gate import refuse_weak_key
 from typedmgr.model import protocol_of
 from typedmgr.proxy import TypedProxy, check_fingerprint, remote_error
-from typedmgr.server import TypedServer, is_local_address
+from typedmgr.server import TypedServer
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -236,16 +237,8 @@ class TypedManager(managers.BaseManager):
         )
 
     def _check_exposure(self) -> None:
-        host = self._address[0] if isinstance(self._address, tuple) else None
-        if host is None or not self._weak_key or self._allow_insecure_network:
-            return
-        if is_local_address(self._address):  # by what the host resolves to
-            return
-        raise ValueError(
-            f"refusing to serve on {self._address!r} with an empty or inherited authkey: "
-            "any host that reaches it could use it; pass a strong authkey, or "
-            "allow_insecure_network=True"
-        )
+        if self._weak_key and not self._allow_insecure_network:
+            refuse_weak_key(self._address)
 
     @classmethod
     def register(
@@ -285,12 +278,7 @@ class TypedManager(managers.BaseManager):
                     "annotations to check against"
                 )
             super().register(
-                typeid,
-                callable,
-                proxytype,
-                exposed,
-                method_to_typeid,
-                create_method=False,
+                typeid, callable, proxytype, exposed, method_to_typeid, False
             )
             if create_method:
                 setattr(cls, typeid, creation_method(typeid, None))
