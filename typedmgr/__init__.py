@@ -8,8 +8,10 @@ import logging
 
 from typedmgr._runtime_api import RUNTIME_API, require_runtime_api
 from typedmgr._version import __version__
+from typedmgr.auth import ServerBusyError
 from typedmgr.channel import ServerConnectionError
-from typedmgr.deadlines import DeadlineExceeded, deadline
+from typedmgr.deadlines import ConnectTimeout, DeadlineExceeded, deadline
+from typedmgr.errors import ObjectGone, RefusedArgument, UnpicklableResult
 from typedmgr.manager import TypedManager
 from typedmgr.model import Interface, InterfaceError, interface_of, oneway
 from typedmgr.pipeline import Pipeline, Reply
@@ -20,6 +22,7 @@ from typedmgr.proxy import (
     TypedProxy,
     proxy_class_for,
 )
+from typedmgr.unpickling import RefusedType
 
 # A library is quiet unless its application configures logging (``typedmgr serve`` does).
 logging.getLogger("typedmgr").addHandler(logging.NullHandler())
@@ -27,16 +30,22 @@ logging.getLogger("typedmgr").addHandler(logging.NullHandler())
 __all__ = [
     "RUNTIME_API",
     "ClientException",
+    "ConnectTimeout",
     "DeadlineExceeded",
     "Interface",
     "InterfaceError",
+    "ObjectGone",
     "Pipeline",
+    "RefusedArgument",
+    "RefusedType",
     "RemoteTraceback",
     "Reply",
+    "ServerBusyError",
     "ServerConnectionError",
     "StaleProxyError",
     "TypedManager",
     "TypedProxy",
+    "UnpicklableResult",
     "__version__",
     "deadline",
     "interface_of",

@@ -33,6 +33,7 @@ __all__ = [
     "class_annotation_names",
     "convert_to_error",
     "dispatch",
+    "finalize_manager",
     "hold_reference",
     "is_stdlib_creation_method",
     "new_proxy_identity",
@@ -100,6 +101,7 @@ BASE_MANAGER_NAMES: tuple[str, ...] = (
     "_run_server",
     "_number_of_objects",
     "_debug_info",
+    "_finalize_manager",
 )
 
 #: What ``TypedServer`` reads or overrides on ``Server`` (the class, or an instance).
@@ -134,6 +136,12 @@ def dispatch(
 ) -> Any:
     """Call a server-level function over a fresh connection, as the stdlib does."""
     return managers.dispatch(conn, None, name, args, kwds or {})  # type: ignore[attr-defined]
+
+
+def finalize_manager(*args: Any) -> None:
+    """The stdlib's end of a server this process started (``BaseManager._finalize_manager``:
+    ask it to stop, wait, terminate it if need be)."""
+    managers.BaseManager._finalize_manager(*args)  # type: ignore[attr-defined]
 
 
 def address_type(address: object) -> str:

@@ -420,9 +420,7 @@ class TypedManager(managers.BaseManager):
             else:
                 process.join(rest[0] if rest else 1.0)
         _leases.forget_server(address)
-        managers.BaseManager._finalize_manager(  # type: ignore[attr-defined]
-            process, address, authkey, state, _Client, *rest
-        )
+        _stdlib.finalize_manager(process, address, authkey, state, _Client, *rest)
 
     def get_server(self) -> managers.Server:
         """The server object, of this manager's ``_Server`` class (the stdlib ignores it)."""
