@@ -11,6 +11,7 @@ import itertools
 import os
 import secrets
 import threading
+from collections import deque
 from collections.abc import Callable
 from multiprocessing import process, util
 from typing import TYPE_CHECKING, Any
@@ -156,16 +157,19 @@ def _ended(lease: Connection) -> bool:
 #: Releases waiting for the next request, per server address. Whatever is still queued when
 #: the process exits is released by the server when the session's lease closes. Never
 #: rebound (a fork clears it in place): ``channel`` peeks at it unlocked, one dict lookup.
-pending: dict[Any, list[str]] = {}
-_pending_lock = threading.Lock()
+#: No lock guards it: ``release_later`` runs in finalizers, which the garbage collector may
+#: start on any allocation, also one made while this thread holds such a lock.
+pending: dict[Any, deque[str]] = {}
 # A forked child must never send its parent's releases.
 os.register_at_fork(after_in_child=pending.clear)
 
 
 def release_later(address: Any, ident: str) -> None:
     """A proxy holding a reference was collected: queue the decref for the next request."""
-    with _pending_lock:
-        pending.setdefault(address, []).append(ident)
+    queued = pending.get(address)
+    if queued is None:
+        queued = pending.setdefault(address, deque())
+    queued.append(ident)
 
 
 def release_now(address: Any, ident: str, held: set[Any], key: object) -> None:
@@ -194,16 +198,16 @@ def release_now(address: Any, ident: str, held: set[Any], key: object) -> None:
 
 def requeue(address: Any, idents: list[str]) -> None:
     """Queue ``idents`` again: the request they were to ride on was never sent."""
-    with _pending_lock:
-        pending.setdefault(address, []).extend(idents)
+    pending.setdefault(address, deque()).extend(idents)
 
 
 def take_releases(address: Any) -> list[str]:
     """The releases queued for ``address``, now the caller's to send."""
-    with _pending_lock:
-        queued = pending.get(address)
-        if not queued:
-            return []
-        taken = list(queued)
-        queued.clear()
-        return taken
+    queued = pending.get(address)
+    taken: list[str] = []
+    while queued:
+        try:
+            taken.append(queued.popleft())
+        except IndexError:  # another thread took the last one
+            break
+    return taken
