@@ -96,9 +96,8 @@ def _accepted(
 _session = secrets.token_hex(8)
 _leases: dict[Any, Connection] = {}
 _leases_lock = threading.Lock()
-# Held for a release on a lease (see release_now); and whether this thread is in one.
+# Held while the lease is used (a release on it, or a check that it still stands).
 _lease_lock = threading.Lock()
-_in_release = threading.local()
 
 
 def _new_session() -> None:
@@ -182,18 +181,19 @@ def release_now(address: Any, ident: str, held: set[Any], key: object) -> None:
     # No lease: it broke, and the server released the session's references with it.
     if lease is None:
         return
-    if getattr(_in_release, "active", False):  # a signal handler's, amid a release
+    # A finalizer never waits for the lease: its own thread may hold it (a collection can
+    # start amid another release, or in _ended). Busy, the release goes with the next
+    # request of this process to the server, or with the lease when the process ends.
+    if not _lease_lock.acquire(blocking=False):
         release_later(address, ident)
         return
-    _in_release.active = True
     try:
-        with _lease_lock:
-            lease.send_bytes(dumps((None, "decref", (ident,), {}, ())))
-            lease.recv_bytes()
+        lease.send_bytes(dumps((None, "decref", (ident,), {}, ())))
+        lease.recv_bytes()
     except Exception:  # a lost server has released it
         util.info("release of %r on the lease to %r failed", ident, address)
     finally:
-        _in_release.active = False
+        _lease_lock.release()
 
 
 def requeue(address: Any, idents: list[str]) -> None:
