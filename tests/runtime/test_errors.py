@@ -7,7 +7,7 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -157,50 +157,49 @@ def test_a_server_started_here_at_a_used_address_is_reached_at_the_first_call() 
         second.shutdown()
 
 
-def test_after_a_crash_one_call_fails_and_every_other_thread_reconnects() -> None:
+@pytest.fixture
+def crashed() -> Iterator[tuple[Any, Any, Callable[[], int]]]:
+    """A client used from two threads, whose server was then killed and another started
+    at its address by someone else: (address, manager, the other thread's call)."""
+    first = RuntimeManager(address=("127.0.0.1", 0), authkey=AUTHKEY)
+    first.start()
+    address: Any = first.address
+    m: Any = RuntimeManager(address=address, authkey=AUTHKEY)
+    m.connect()
+    other = _in_thread(lambda: int(m.Tally().add(3)))
+    assert 1 == m.Tally().add()
+    assert 3 == other()
+    second = _restarted_elsewhere(first)
+    try:
+        yield address, m, other
+    finally:
+        second.kill()
+        second.join(30)
+        first.shutdown()
+
+
+def test_after_a_crash_one_call_fails_and_every_other_thread_reconnects(
+    crashed: tuple[Any, Any, Callable[[], int]],
+) -> None:
     """The server is killed and another starts at its address: the call that finds the
     old connection dead fails (it cannot know whether it ran); once that thread is
     connected again, the other threads' first calls reach the new server."""
-    first = RuntimeManager(address=("127.0.0.1", 0), authkey=AUTHKEY)
-    first.start()
-    address: Any = first.address
-    m: Any = RuntimeManager(address=address, authkey=AUTHKEY)
-    m.connect()
-    other = _in_thread(lambda: int(m.Tally().add(3)))
-    assert 1 == m.Tally().add()
+    address, m, other = crashed
+    with pytest.raises(ServerConnectionError, match=str(address[1])):
+        m.Tally()
+    assert 2 == m.Tally().add(2)
     assert 3 == other()
-    second = _restarted_elsewhere(first)
-    try:
-        with pytest.raises(ServerConnectionError, match=str(address[1])):
-            m.Tally()
-        assert 2 == m.Tally().add(2)
-        assert 3 == other()
-    finally:
-        second.kill()
-        second.join(30)
-        first.shutdown()
 
 
-def test_connecting_again_after_a_crash_renews_every_threads_connection() -> None:
+def test_connecting_again_after_a_crash_renews_every_threads_connection(
+    crashed: tuple[Any, Any, Callable[[], int]],
+) -> None:
     """The server is killed and another starts at its address: a ``connect()`` there
     notices, and no thread's next call fails on its old connection."""
-    first = RuntimeManager(address=("127.0.0.1", 0), authkey=AUTHKEY)
-    first.start()
-    address: Any = first.address
-    m: Any = RuntimeManager(address=address, authkey=AUTHKEY)
-    m.connect()
-    other = _in_thread(lambda: int(m.Tally().add(3)))
-    assert 1 == m.Tally().add()
+    address, m, other = crashed
+    RuntimeManager(address=address, authkey=AUTHKEY).connect()
+    assert 2 == m.Tally().add(2)
     assert 3 == other()
-    second = _restarted_elsewhere(first)
-    try:
-        RuntimeManager(address=address, authkey=AUTHKEY).connect()
-        assert 2 == m.Tally().add(2)
-        assert 3 == other()
-    finally:
-        second.kill()
-        second.join(30)
-        first.shutdown()
 
 
 def test_a_proxy_whose_object_is_gone_says_so() -> None:
