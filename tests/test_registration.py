@@ -65,8 +65,9 @@ def test_a_stdlib_entry_gets_a_record_of_what_its_tuple_says() -> None:
 
 def test_returned_protocols_are_registered_without_a_callable() -> None:
     """register()'s walk reaches every Protocol a call can bring back, each once, and
-    registers each under its reference typeid, to wrap (never to construct)."""
-    assert [Node, Leaf] == returned_protocols(Node)
+    registers each under its reference typeid, to wrap (never to construct). The walk is
+    the model's (in its stable order: by module and name)."""
+    assert [Leaf, Node] == returned_protocols(Node)
     for protocol in returned_protocols(Node):
         ref = f"{protocol.__module__}:{protocol.__qualname__}"
         registration = registration_of(ref, Nodes._registry[ref])
