@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import queue
 import socket
@@ -74,8 +75,10 @@ def test_a_lost_server_fails_every_call_alike_and_a_server_back_is_used() -> Non
         again.shutdown()
 
 
-def _in_thread(call: Callable[[], int]) -> Callable[[], int]:
-    """A thread kept alive with its own connection: ``run()`` makes ``call`` there."""
+@contextlib.contextmanager
+def _in_thread(call: Callable[[], int]) -> Iterator[Callable[[], int]]:
+    """A thread kept alive with its own connection: ``run()`` makes ``call`` there. It
+    ends with the block (a thread left behind would make every later fork unsafe)."""
     calls: queue.Queue[Callable[[], None] | None] = queue.Queue()
 
     def serve() -> None:
@@ -100,7 +103,11 @@ def _in_thread(call: Callable[[], int]) -> Callable[[], int]:
             raise outcome
         return outcome
 
-    return run
+    try:
+        yield run
+    finally:
+        calls.put(None)
+        thread.join(60)
 
 
 def _serve(address: Any) -> None:
@@ -114,7 +121,9 @@ def _restarted_elsewhere(first: RuntimeManager) -> BaseProcess:
     process = first._process  # type: ignore[attr-defined]
     process.kill()
     process.join(30)
-    server = multiprocessing.get_context("fork").Process(target=_serve, args=(address,))
+    server = multiprocessing.get_context("spawn").Process(
+        target=_serve, args=(address,)
+    )
     server.start()
     _until_listening(address)
     return server
@@ -136,25 +145,26 @@ def test_a_server_started_here_at_a_used_address_is_reached_at_the_first_call() 
     at the same address (a reused port, in tests): no thread's first call fails on the
     connection it kept to the old one."""
     address = free_address()
-    first = multiprocessing.get_context("fork").Process(target=_serve, args=(address,))
+    spawn = multiprocessing.get_context("spawn")  # no fork while the other thread runs
+    first = spawn.Process(target=_serve, args=(address,))
     first.start()
-    try:
-        m: Any = RuntimeManager(address=address, authkey=AUTHKEY)
-        _until_listening(address)
-        m.connect()
-        other = _in_thread(lambda: int(m.Tally().add(3)))
-        assert 1 == m.Tally().add()
-        assert 3 == other()
-    finally:
-        first.kill()
-        first.join(30)
-    second = RuntimeManager(address=address, authkey=AUTHKEY)
-    second.start()
-    try:
-        assert 2 == m.Tally().add(2)
-        assert 3 == other()
-    finally:
-        second.shutdown()
+    m: Any = RuntimeManager(address=address, authkey=AUTHKEY)
+    with _in_thread(lambda: int(m.Tally().add(3))) as other:
+        try:
+            _until_listening(address)
+            m.connect()
+            assert 1 == m.Tally().add()
+            assert 3 == other()
+        finally:
+            first.kill()
+            first.join(30)
+        second = RuntimeManager(address=address, authkey=AUTHKEY, ctx=spawn)
+        second.start()
+        try:
+            assert 2 == m.Tally().add(2)
+            assert 3 == other()
+        finally:
+            second.shutdown()
 
 
 @pytest.fixture
@@ -166,16 +176,16 @@ def crashed() -> Iterator[tuple[Any, Any, Callable[[], int]]]:
     address: Any = first.address
     m: Any = RuntimeManager(address=address, authkey=AUTHKEY)
     m.connect()
-    other = _in_thread(lambda: int(m.Tally().add(3)))
-    assert 1 == m.Tally().add()
-    assert 3 == other()
-    second = _restarted_elsewhere(first)
-    try:
-        yield address, m, other
-    finally:
-        second.kill()
-        second.join(30)
-        first.shutdown()
+    with _in_thread(lambda: int(m.Tally().add(3))) as other:
+        assert 1 == m.Tally().add()
+        assert 3 == other()
+        second = _restarted_elsewhere(first)
+        try:
+            yield address, m, other
+        finally:
+            second.kill()
+            second.join(30)
+            first.shutdown()
 
 
 def test_after_a_crash_one_call_fails_and_every_other_thread_reconnects(
