@@ -171,7 +171,12 @@ def test_a_server_started_here_at_a_used_address_is_reached_at_the_first_call() 
 def crashed() -> Iterator[tuple[Any, Any, Callable[[], int]]]:
     """A client used from two threads, whose server was then killed and another started
     at its address by someone else: (address, manager, the other thread's call)."""
-    first = RuntimeManager(address=("127.0.0.1", 0), authkey=AUTHKEY)
+    # spawn: a thread of the test before may still be ending, and fork copies it mid-way
+    first = RuntimeManager(
+        address=("127.0.0.1", 0),
+        authkey=AUTHKEY,
+        ctx=multiprocessing.get_context("spawn"),
+    )
     first.start()
     address: Any = first.address
     m: Any = RuntimeManager(address=address, authkey=AUTHKEY)
