@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = ["TLSConnection", "check_context", "connect", "handshake"]
 
+# Parts smaller than this are joined into one write; larger ones are sent as they are.
+_JOIN_LIMIT = 16 * 1024
+
 
 class TLSConnection(connection.Connection):
     """A ``Connection`` over an established TLS socket."""
@@ -40,8 +43,19 @@ class TLSConnection(connection.Connection):
         return self._sock.recv_into(view)
 
     def write_parts(self, parts: Sequence[bytes | bytearray | memoryview]) -> None:
-        """Encrypt and send ``parts`` in order (TLS records gain nothing from ``writev``)."""
-        self._sock.sendall(b"".join(parts))
+        """Encrypt and send ``parts`` in order (TLS records gain nothing from ``writev``):
+        small ones joined, large ones from their own memory."""
+        small: list[bytes | bytearray | memoryview] = []
+        for part in parts:
+            if len(part) < _JOIN_LIMIT:
+                small.append(part)
+                continue
+            if small:
+                self._sock.sendall(b"".join(small))
+                small.clear()
+            self._sock.sendall(part)
+        if small:
+            self._sock.sendall(b"".join(small))
 
     def _send(self, buf: bytes | memoryview, write: object = None) -> None:
         self._sock.sendall(buf)
