@@ -77,6 +77,9 @@ class Named(Protocol):
 class Forms(Protocol):
     def ints(self, a: int, b: float, c: complex) -> None: ...
     def texts(self, s: str, b: bytes, flag: bool) -> None: ...
+    def buffers(
+        self, a: bytearray, v: memoryview, o: memoryview | None, vs: list[memoryview]
+    ) -> None: ...
     def nothing(self, n: None) -> None: ...
     def anything(self, o: object, a: Any) -> None: ...
     def unions(  # Optional and Union spelled the old ways on purpose
@@ -165,6 +168,8 @@ def test_a_long_received_value_is_shortened() -> None:
         ("ints", (True, 1, 1)),  # bool is an int; float and complex take int (PEP 484)
         ("ints", (1, 2.0, 2.0)),
         ("texts", ("s", b"b", False)),
+        ("buffers", (bytearray(), memoryview(b""), None, [])),
+        ("buffers", (bytearray(b"a"), memoryview(bytearray()), memoryview(b""), [])),
         ("nothing", (None,)),
         ("anything", (object(), [1, "x"])),
         ("unions", (None, 1, None)),
@@ -209,6 +214,22 @@ def test_accepted(method: str, args: tuple[object, ...]) -> None:
         ("texts", (b"s", b"b", True), "parameter 's' expects str, got bytes"),
         ("texts", ("s", "b", True), "parameter 'b' expects bytes, got str"),
         ("texts", ("s", bytearray(b"b"), True), "expects bytes, got bytearray"),
+        (
+            "buffers",
+            (b"", memoryview(b""), None, []),
+            "'a' expects bytearray, got bytes",
+        ),
+        (
+            "buffers",
+            (bytearray(), b"", None, []),
+            "parameter 'v' expects memoryview, got bytes",
+        ),
+        (
+            "buffers",
+            (bytearray(), memoryview(b""), bytearray(), []),
+            "parameter 'o' expects memoryview | None, got bytearray",
+        ),
+        ("buffers", (bytearray(), memoryview(b""), None, [b""]), ": vs[0] is bytes"),
         ("texts", ("s", b"b", 1), "parameter 'flag' expects bool, got int (1)"),
         ("nothing", (0,), "parameter 'n' expects None, got int (0)"),
         ("unions", ("1", 1, None), "parameter 'o' expects int | None, got str"),

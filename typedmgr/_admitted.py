@@ -97,8 +97,8 @@ def _collect(
         else:
             for item in arg:
                 _collect(item, found, values, home)
-    if annotation is bytearray:
-        found.add(bytearray)  # loaded through the allow-list's safe bytearray
+    if annotation is bytearray or annotation is memoryview:
+        found.add(annotation)  # loaded through the allow-list's safe stand-in
         return
     if (
         not isinstance(annotation, type)

@@ -40,6 +40,7 @@ _PROXY_FACTORY = ("typedmgr.proxy", "ProxyFactory")
 _TYPED_ITERATOR = ("typedmgr.proxy", "TypedIterator")
 _TYPED_GENERATOR = ("typedmgr.proxy", "TypedGenerator")
 _BYTEARRAY = ("builtins", "bytearray")
+_MEMORYVIEW = ("builtins", "memoryview")
 # Tokens and proxies a client may pass as arguments (never AutoProxy: it exec()s names).
 # RebuildProxy, ProxyFactory and TypedIterator are never loaded as themselves: a restricted
 # load replaces them with stand-ins that cannot connect anywhere (see ``rebuild_inert``).
@@ -64,6 +65,16 @@ def _safe_bytearray(*args: object) -> bytearray:
     if not args:
         return bytearray()
     raise RefusedType("refused bytearray(...) other than of bytes: not a pickled value")
+
+
+def _safe_memoryview(data: object) -> memoryview:
+    """``memoryview`` as pickles build it (``_encoding.reduce_view``): of bytes, or of a
+    bytearray the message made."""
+    if type(data) is bytes or type(data) is bytearray:
+        return memoryview(data)
+    raise RefusedType(
+        "refused memoryview(...) other than of bytes: not a pickled value"
+    )
 
 
 class AllowList:
@@ -100,6 +111,7 @@ class AllowList:
             _TYPED_GENERATOR: GENERATOR_RECIPE,
             _REBUILD_PROXY: rebuild_inert,
             _BYTEARRAY: _safe_bytearray,
+            _MEMORYVIEW: _safe_memoryview,
         }
         self.replaced.update(replaced or {})
         self.exceptions = exceptions

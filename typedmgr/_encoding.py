@@ -1,14 +1,19 @@
 """How a client's messages are pickled and framed, large payloads written uncopied.
 
 Split from ``channel``, which re-exports these names; the server encodes its replies with
-them too.
+them too. A ``memoryview``, which pickle refuses, travels as its bytes and is rebuilt as a
+view of them (``reduce_view``); large ones between typedmgr peers go out of band instead
+(``_buffers``).
 """
 
 from __future__ import annotations
 
+import copyreg
+import io
 import pickle
 from collections.abc import Iterable, Sequence
 from multiprocessing import reduction
+from typing import Any
 
 from typedmgr import frames
 
@@ -16,10 +21,12 @@ __all__ = [
     "LARGE_PAYLOAD",
     "PROTOCOL",
     "carries_large",
+    "check_view",
     "dumps",
     "frame",
     "framed_uncopied",
     "large_arguments",
+    "reduce_view",
 ]
 
 
@@ -29,18 +36,57 @@ __all__ = [
 #: allocate that much).
 PROTOCOL = 5
 
-#: A bytes or bytearray at least this large, as an argument of a call or as its result, is
-#: written from its own memory beside the rest of the message (one ``writev``), not copied
-#: into the message's pickle (docs/performance.md). The bytes on the wire
-#: are those of the in-band pickle, so the receiver reads it as any other message.
+#: A bytes, bytearray or memoryview at least this large, as an argument of a call or as
+#: its result, is never copied into the message's pickle: between typedmgr peers it goes
+#: out of band (``_buffers``); to other peers it is written from its own memory beside the
+#: rest of the message (one ``writev``), the bytes on the wire being those of the in-band
+#: pickle, which the receiver reads as any other message (docs/performance.md).
 LARGE_PAYLOAD = 64 * 1024
 
 
 def carries_large(values: Iterable[object]) -> bool:
-    """Whether one of ``values`` is a bytes or bytearray of ``LARGE_PAYLOAD`` or more."""
+    """Whether one of ``values`` is a bytes or bytearray of ``LARGE_PAYLOAD`` or more, or a
+    memoryview (which only typedmgr's picklers know how to send)."""
     return any(
-        isinstance(v, (bytes, bytearray)) and len(v) >= LARGE_PAYLOAD for v in values
+        (isinstance(v, (bytes, bytearray)) and len(v) >= LARGE_PAYLOAD)
+        or type(v) is memoryview
+        for v in values
     )
+
+
+def check_view(view: memoryview) -> None:
+    """Refuse a memoryview that does not travel as itself: one that is not a flat run of
+    bytes (format ``B``, one dimension, contiguous) would arrive as another."""
+    if view.format == "B" and view.ndim == 1 and view.c_contiguous:
+        return
+    fix = (
+        "send view.cast('B')"
+        if view.c_contiguous
+        else "send memoryview(view.tobytes()), a contiguous copy"
+    )
+    raise ValueError(
+        f"cannot send a memoryview of format {view.format!r}, shape {view.shape}"
+        f"{'' if view.c_contiguous else ', not contiguous'}: a memoryview travels as its "
+        f"bytes and arrives as a one-dimensional view of format 'B'; {fix}"
+    )
+
+
+def reduce_view(
+    view: memoryview,
+) -> tuple[type[memoryview], tuple[pickle.PickleBuffer]]:
+    """A memoryview as pickle can send it: ``memoryview(its bytes)`` (a bytearray for a
+    writable one), rebuilt by the receiver as a view of them, read-only if it was."""
+    check_view(view)
+    return memoryview, (pickle.PickleBuffer(view),)
+
+
+_WITH_VIEWS: dict[Any, Any] = {**copyreg.dispatch_table, memoryview: reduce_view}
+
+
+class ViewPickler(pickle.Pickler):
+    """The plain pickler, which also sends memoryviews (``reduce_view``)."""
+
+    dispatch_table = _WITH_VIEWS
 
 
 class _Parts:
@@ -52,13 +98,16 @@ class _Parts:
     def __init__(self) -> None:
         self.parts: list[frames.Buffer] = []
 
-    def write(self, data: frames.Buffer) -> int:
+    def write(self, data: frames.Buffer | pickle.PickleBuffer) -> int:
+        if isinstance(data, pickle.PickleBuffer):  # a memoryview's bytes
+            data = data.raw()
         self.parts.append(data)
-        return len(data)
+        return _size(data)
 
 
 def large_arguments(request: tuple[object, ...]) -> bool:
-    """Whether a request ``(ident, method, args, kwds, releases)`` passes a large payload."""
+    """Whether a request ``(ident, method, args, kwds, releases)`` passes a large payload
+    (or a memoryview)."""
     args, kwds = request[2], request[3]
     return (isinstance(args, tuple) and carries_large(args)) or (
         isinstance(kwds, dict) and carries_large(kwds.values())
@@ -69,10 +118,14 @@ def framed_uncopied(message: object) -> Sequence[frames.Buffer]:
     """``message`` pickled and framed as parts to write, its large payloads uncopied."""
     out = _Parts()
     try:
-        pickle.Pickler(out, PROTOCOL).dump(message)
+        ViewPickler(out, PROTOCOL).dump(message)
     except Exception:
         return frames.framed(dumps(message))
-    return [frames.header(sum(map(len, out.parts))), *out.parts]
+    return [frames.header(sum(map(_size, out.parts))), *out.parts]
+
+
+def _size(part: frames.Buffer) -> int:
+    return part.nbytes if isinstance(part, memoryview) else len(part)
 
 
 def dumps(message: object) -> bytes:
@@ -80,12 +133,17 @@ def dumps(message: object) -> bytes:
 
     ``ForkingPickler.dumps`` builds a new pickler and copies its dispatch table for every
     message (several times ``pickle.dumps``'s cost, docs/performance.md). What plain pickle
-    refuses and the stdlib's reducers handle (dict views, sockets) falls back to it.
+    refuses and the stdlib's reducers handle (dict views, sockets) falls back to it, as do
+    memoryviews (``reduce_view``).
     """
     try:
         return pickle.dumps(message, PROTOCOL)
     except Exception:
-        return bytes(reduction.ForkingPickler.dumps(message))
+        file = io.BytesIO()
+        pickler = reduction.ForkingPickler(file, PROTOCOL)
+        pickler.dispatch_table[memoryview] = reduce_view
+        pickler.dump(message)
+        return file.getvalue()
 
 
 def frame(message: object) -> bytes:

@@ -41,6 +41,13 @@ def values(f: FormsProxy, uid: UserId) -> None:
     assert_type(f.fire("event"), None)  # @oneway
 
 
+def buffers(f: FormsProxy, view: memoryview) -> None:
+    assert_type(f.buffers(bytearray(b"a"), view), memoryview)
+    assert_type(f.buffers(bytearray(), memoryview(b"x"), None), memoryview)
+    f.buffers(b"bytes", view)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    f.buffers(bytearray(), b"bytes")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
 def kinds(f: FormsProxy) -> None:
     assert_type(f.kinds(1, 2, d=4), None)
     assert_type(f.kinds(1, b=2, d=4), None)

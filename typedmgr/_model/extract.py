@@ -186,13 +186,6 @@ def _method(
     if inspect.iscoroutinefunction(func):
         raise InterfaceError(f"{where}: async methods cannot be proxied yet")
     hints = resolved_hints(where, func, namespace)
-    for key, hint in hints.items():
-        if _mentions(hint, memoryview):
-            what = "returns" if key == "return" else f"parameter {key!r} is"
-            raise InterfaceError(
-                f"{where}: {what} {annotation_text(hint)}; a memoryview cannot be pickled, "
-                "so it cannot be sent yet - declare bytes or bytearray"
-            )
     params = read_params(where, func, hints, require_annotations=True)[1:]
     name = func.__name__
     returns = hints.get("return")
@@ -394,10 +387,6 @@ _ITERATOR_ORIGINS = frozenset(
 _ASYNC_ITERATOR_ORIGINS = frozenset(
     {collections.abc.AsyncIterator, collections.abc.AsyncGenerator}
 )
-
-
-def _mentions(tp: object, cls: type) -> bool:
-    return tp is cls or any(_mentions(a, cls) for a in typing.get_args(tp))
 
 
 def _mentions_protocol(tp: object) -> bool:

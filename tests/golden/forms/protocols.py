@@ -57,6 +57,12 @@ class Forms(Protocol):
 
     def type_checking_only(self) -> Report: ...
 
+    def buffers(
+        self, a: bytearray, v: memoryview, o: memoryview | None = None
+    ) -> memoryview:
+        """Large ones travel out of band; a memoryview arrives as a view of its bytes."""
+        ...
+
     def kinds(
         self,
         a: int,
@@ -110,6 +116,9 @@ class FormsImpl:
     def values(self, color: object = None, at: object = None) -> Any: ...
     def abstract(self, items: object) -> Any: ...
     def type_checking_only(self) -> Any: ...
+    def buffers(self, a: object, v: memoryview, o: object = None) -> memoryview:
+        return v
+
     def kinds(
         self,
         a: int,

@@ -37,6 +37,7 @@ class FormsProxy(_typedmgr.TypedProxy):
         "values",
         "abstract",
         "type_checking_only",
+        "buffers",
         "kinds",
         "keyword_only",
         "int",
@@ -50,7 +51,7 @@ class FormsProxy(_typedmgr.TypedProxy):
     }
     # A hash of the Protocol's signatures: if the server's differs, it tells
     # which methods still agree, and calling another raises StaleProxyError.
-    _fingerprint_ = "9b70878e6e4aa7f1"
+    _fingerprint_ = "89c8edc5cf1d8448"
 
     def scalars(self, a: _builtins.int, b: float, c: str, d: bytes, e: bool) -> None:
         self._call("scalars", a, b, c, d, e)
@@ -93,6 +94,15 @@ class FormsProxy(_typedmgr.TypedProxy):
 
     def type_checking_only(self) -> Report:
         return _typing.cast("Report", self._call("type_checking_only"))
+
+    def buffers(
+        self,
+        a: bytearray,
+        v: memoryview,
+        o: memoryview | None = None,
+    ) -> memoryview:
+        """Large ones travel out of band; a memoryview arrives as a view of its bytes."""
+        return _typing.cast("memoryview", self._call("buffers", a, v, o))
 
     def kinds(
         self,

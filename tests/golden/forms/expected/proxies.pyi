@@ -46,6 +46,13 @@ class FormsProxy(_typedmgr.TypedProxy):
     def values(self, color: Color = ..., at: Point | None = None) -> Row: ...
     def abstract(self, items: Sequence[UserId]) -> Mapping[UserId, Point]: ...
     def type_checking_only(self) -> Report: ...
+    def buffers(
+        self,
+        a: bytearray,
+        v: memoryview,
+        o: memoryview | None = None,
+    ) -> memoryview:
+        """Large ones travel out of band; a memoryview arrives as a view of its bytes."""
     def kinds(
         self,
         a: _builtins.int,
