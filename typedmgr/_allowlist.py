@@ -124,10 +124,13 @@ class AllowList:
         # A subclass per allow-list: no Python-level __init__ on every load.
         self._unpickler = type("_Restricted", (Guarded,), {"allow": self})
 
-    def loads(self, data: bytes | bytearray) -> object:
-        """Unpickle ``data``, refusing any global not in the allow-list."""
+    def loads(
+        self, data: bytes | bytearray, /, *, buffers: Iterable[object] | None = None
+    ) -> object:
+        """Unpickle ``data``, refusing any global not in the allow-list; ``buffers``: its
+        out-of-band buffers (``_receipt.load``)."""
         if is_plain(data) and len(data) <= C_UNCHECKED:
-            return pickle.loads(data)
+            return pickle.loads(data, buffers=buffers)
         check_memo(data)
         budget = BUDGET_BASE + self.amplification * len(data)
         if not names_a_global(data) and (
@@ -135,9 +138,9 @@ class AllowList:
         ):
             # No opcode that looks a name up: nothing but builtin values can come out,
             # within the budget, and the C loader is much faster.
-            return pickle.loads(data)
+            return pickle.loads(data, buffers=buffers)
         file = io.BytesIO(data)
-        unpickler = self._unpickler(file)
+        unpickler = self._unpickler(file, buffers=buffers)
         unpickler._file = file
         unpickler.budget = budget
         return unpickler.load()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from typedmgr import _stdlib, channel
+from typedmgr._receipt import Loads
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -42,7 +43,7 @@ class Endpoint:
         request: tuple[object, ...] | bytes,
         patience: float = 0.0,
         *,
-        loads: Callable[[bytes | bytearray], Any] | None = None,
+        loads: Loads | None = None,
         typeid: object = None,
     ) -> tuple[str, Any]:
         """Send ``request`` on this thread's connection and return the reply

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from multiprocessing import process, util
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import _stdlib, frames, peers
+from typedmgr import _buffers, _stdlib, frames, peers
 from typedmgr._encoding import dumps
 from typedmgr.sessions import lease_name, session_name
 
@@ -61,9 +61,12 @@ def thread_connection(
     name = process.current_process().name
     if threading.current_thread().name != "MainThread":
         name += "|" + threading.current_thread().name
-    conn = _accepted(address, authkey, connect, session_name(name, _session))
+    name = _buffers.declare(session_name(name, _session))
+    conn, answer = _accepted(address, authkey, connect, name)
     local.connection = conn
-    local.wire = frames.Wire(conn, spin=peers.peer(address).reply_spin)
+    spin = peers.peer(address).reply_spin
+    buffers = answer == _buffers.ACCEPTED  # the server takes them too
+    local.wire = frames.Wire(conn, spin=spin, buffers=buffers)
     local.epoch = epoch
     return conn
 
@@ -84,11 +87,11 @@ def forget_server(address: Any) -> None:
 
 def _accepted(
     address: Any, authkey: bytes, connect: Callable[..., Connection], name: str
-) -> Connection:
-    """A new connection the server will serve as long-lived, under ``name``."""
+) -> tuple[Connection, object]:
+    """A new connection the server will serve as long-lived, under ``name``, and the
+    server's answer (``None`` from the stdlib)."""
     conn = connect(address, authkey=authkey)
-    _stdlib.dispatch(conn, "accept_connection", (name,))
-    return conn
+    return conn, _stdlib.dispatch(conn, "accept_connection", (name,))
 
 
 # This process's session, and its lease connection to each server: when the process dies,
@@ -124,7 +127,7 @@ def _ensure_lease(
         if address not in _leases:
             _leases[address] = _accepted(
                 address, authkey, connect, lease_name(_session)
-            )
+            )[0]
 
 
 def revalidate(address: Any) -> None:

@@ -33,8 +33,11 @@ def expect_replies(protocols: Iterable[type] = (), types: Iterable[type] = ()) -
     _reply_allow = None
 
 
-def load_reply(data: bytes | bytearray) -> object:
-    """Unpickle a server's reply, restricted as a server restricts requests.
+def load_reply(
+    data: bytes | bytearray, /, *, buffers: Iterable[object] | None = None
+) -> object:
+    """Unpickle a server's reply, restricted as a server restricts requests (with its
+    out-of-band ``buffers``, ``_receipt.load``).
 
     The proxies it carries are rebuilt inert; the caller adopts them once every reply of
     its exchange is read (``_inert.adopt_rebuilt``).
@@ -53,6 +56,6 @@ def load_reply(data: bytes | bytearray) -> object:
         rebuilt.proxies = []
     rebuilt.loading_reply = True
     try:
-        return allow.loads(data)
+        return allow.loads(data, buffers=buffers)
     finally:
         rebuilt.loading_reply = False

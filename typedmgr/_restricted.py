@@ -17,6 +17,9 @@ from collections.abc import Iterable
 
 from typedmgr._opcodes import WEIGHT, check_memo, is_plain, names_a_global
 
+if typing.TYPE_CHECKING:
+    from typedmgr._receipt import Loads
+
 __all__ = [
     "BUDGET_BASE",
     "C_UNCHECKED",
@@ -270,18 +273,18 @@ class _Replacing(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def loads_replacing(
-    replaced: dict[tuple[str, str], object],
-) -> typing.Callable[[bytes | bytearray], object]:
+def loads_replacing(replaced: dict[tuple[str, str], object]) -> Loads:
     """A full ``pickle.loads`` (any global), but for the ``replaced`` globals."""
     unpickler = type("_Replacing", (_Replacing,), {"replaced": replaced})
 
-    def loads(data: bytes | bytearray) -> object:
+    def loads(
+        data: bytes | bytearray, /, *, buffers: Iterable[object] | None = None
+    ) -> object:
         if is_plain(data):
-            return pickle.loads(data)
+            return pickle.loads(data, buffers=buffers)
         check_memo(data)
         if not names_a_global(data):
-            return pickle.loads(data)
-        return unpickler(io.BytesIO(data)).load()
+            return pickle.loads(data, buffers=buffers)
+        return unpickler(io.BytesIO(data), buffers=buffers).load()
 
     return loads

@@ -11,7 +11,7 @@ import functools
 import io
 import pickle
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -106,7 +106,14 @@ class _SessionCalls(managers.BaseProxy):
         return func, (proxytype, token, serializer, kwds)
 
 
-def _load_stdlib_reply(address: Any, typed: type, data: bytes | bytearray) -> Any:
+def _load_stdlib_reply(
+    address: Any,
+    typed: type,
+    data: bytes | bytearray,
+    /,
+    *,
+    buffers: Iterable[object] | None = None,
+) -> Any:
     """A reply to an adapted stdlib proxy, loaded in full as the stdlib loads it.
 
     A proxy of this server's objects inside it (an item of a managed list, say) is
@@ -115,7 +122,7 @@ def _load_stdlib_reply(address: Any, typed: type, data: bytes | bytearray) -> An
     opens a plain connection of its own, which names no session and cannot speak TLS.
     """
     if _stdlib.REBUILD_PROXY[1].encode() not in data:
-        return pickle.loads(data)
+        return pickle.loads(data, buffers=buffers)
     rebuilt: list[managers.BaseProxy] = []
 
     def rebuild(
@@ -131,7 +138,7 @@ def _load_stdlib_reply(address: Any, typed: type, data: bytes | bytearray) -> An
         return proxy
 
     unpickling.check_memo(data)
-    loaded = _RebuildingUnpickler(io.BytesIO(data), rebuild).load()
+    loaded = _RebuildingUnpickler(io.BytesIO(data), rebuild, buffers).load()
     for proxy in rebuilt:
         proxy._incref()  # type: ignore[attr-defined]
     return loaded
@@ -140,8 +147,13 @@ def _load_stdlib_reply(address: Any, typed: type, data: bytes | bytearray) -> An
 class _RebuildingUnpickler(pickle.Unpickler):
     """A full unpickler that rebuilds stdlib proxies with a function of its caller's."""
 
-    def __init__(self, file: io.BytesIO, rebuild: Callable[..., object]) -> None:
-        super().__init__(file)
+    def __init__(
+        self,
+        file: io.BytesIO,
+        rebuild: Callable[..., object],
+        buffers: Iterable[object] | None,
+    ) -> None:
+        super().__init__(file, buffers=buffers)
         self._rebuild = rebuild
 
     def find_class(self, module: str, name: str) -> Any:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from typedmgr import _stdlib, deadlines, frames, peers, unpickling
+from typedmgr._buffers import request_apart
 from typedmgr._connect import ServerConnectionError, client, nodelay
 from typedmgr._encoding import (
     LARGE_PAYLOAD,
@@ -47,6 +48,7 @@ from typedmgr._leases import (
     take_releases,
     thread_connection,
 )
+from typedmgr._receipt import Loads, Message, load
 from typedmgr._wire import (
     BATCH,
     GETATTR,
@@ -93,7 +95,7 @@ def exchange(
     request: tuple[object, ...] | bytes,
     patience: float = 0.0,
     *,
-    loads: Callable[[bytes | bytearray], Any] | None = None,
+    loads: Loads | None = None,
     typeid: object = None,
 ) -> tuple[str, Any]:
     """Send ``request`` (or its pickle) on this thread's connection to ``address`` and
@@ -115,8 +117,8 @@ def exchange(
     parts: Sequence[frames.Buffer]
     if isinstance(request, bytes):
         parts = frames.framed(request)
-    elif large_arguments(request):
-        parts = framed_uncopied(request)  # queued releases go before it (_outgoing)
+    elif large_arguments(request):  # queued releases go before it (_outgoing)
+        parts = (wire.buffers and request_apart(request)) or framed_uncopied(request)
     else:
         parts = frames.framed(_releasing(address, request))
     try:
@@ -131,7 +133,7 @@ def exchange(
     except BaseException as exc:
         raise _drop(conn, local, address, exc) from None
     # A reply the loader refuses raises here and keeps the connection: it was read whole.
-    loaded: tuple[str, Any] = (loads or reply_loader(address))(reply)
+    loaded: tuple[str, Any] = load(loads or reply_loader(address), reply)
     unpickling.adopt_rebuilt(address, authkey)  # the proxies it carried, now it is read
     return loaded
 
@@ -159,7 +161,7 @@ def exchange_many(
     try:
         wire.write(_outgoing(address, requests))
         while len(results) < replies:
-            data: bytes | bytearray | None = wire.buffered()
+            data: Message | None = wire.buffered()
             if data is None:
                 if until is not None and not deadlines.readable(conn, until):
                     _abandon(local, wire, address, replies - len(results))
@@ -168,7 +170,7 @@ def exchange_many(
                     wire.read()
                 )  # loaded at once: a large one is in the wire's buffer
             try:
-                results.append(loads(data))
+                results.append(load(loads, data))
             # A refused type: this reply's error, not the batch's.
             except Exception as exc:
                 results.append(exc)
@@ -233,13 +235,13 @@ def _drain(wire: frames.Wire, address: Any, replies: int) -> None:
     try:
         held: list[str] = []
         for _ in range(replies):
-            data: bytes | bytearray | None = wire.buffered()
+            data: Message | None = wire.buffered()
             if data is None:
                 if not deadlines.readable(conn, until):
                     return
                 data = wire.read()
             with contextlib.suppress(Exception):
-                held += _proxied(reply_loader(address)(data))
+                held += _proxied(load(reply_loader(address), data))
         if held:  # on this connection: its session holds them
             wire.write([frame((None, RELEASE, tuple(held), {}))])
     except Exception:
@@ -279,7 +281,7 @@ def _wire(
     return wire
 
 
-def reply_loader(address: Any) -> Callable[[bytes | bytearray], Any]:
+def reply_loader(address: Any) -> Loads:
     """How replies from ``address`` are unpickled: restricted unless the server is trusted."""
     return pickle.loads if peers.peer(address).full_pickle else unpickling.load_reply
 

@@ -6,7 +6,8 @@ one go and split it into messages here; a large message is read straight into a 
 kept for large messages (``FrameReader``). A writer hands every message it has ready to the
 kernel in one call, without joining them (``write_parts``). When a read waits awake for its
 message is ``_awake``'s policy. The bytes on the wire are unchanged, so stdlib peers never
-notice.
+notice; on a connection whose peers agreed to them (``_buffers``), a message may carry
+buffers out of band, which a ``_receipt.Receiver`` reads into memory of their own.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from typedmgr import tls
 from typedmgr._awake import AwakeWait, Crowd
+from typedmgr._receipt import MARK, PAD, Message, OutOfBand, Receiver, announced
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -35,10 +37,14 @@ __all__ = [
 
 _LENGTH = struct.Struct("!i")
 _LONG_LENGTH = struct.Struct("!Q")
+_ANNOUNCED_LENGTH = struct.Struct("!I")  # after MARK: an out-of-band message's header
 # What one read asks for. A message with more than this still to come is read straight into
 # the large-message buffer: larger reads into the shared buffer made large echoes slower
 # (page faults included; docs/performance.md).
 _READ_SIZE = _DIRECT = 16 * 1024
+assert (
+    _READ_SIZE <= PAD
+)  # what a read brings past an out-of-band message's pickle is pad
 # A large message's buffer grows by this much beyond what has arrived, then doubles: a
 # connection claiming 256 MiB and sending little costs 256 KiB (x max_connections, at most).
 _GROW = 256 * 1024
@@ -73,6 +79,7 @@ class FrameReader:
     read straight into a buffer of its own."""
 
     __slots__ = (
+        "_announced",
         "_body",
         "_buffer",
         "_large",
@@ -80,6 +87,7 @@ class FrameReader:
         "_missing",
         "_read",
         "_readinto",
+        "_receiver",
         "_start",
     )
 
@@ -88,11 +96,15 @@ class FrameReader:
         read: Callable[[int], bytes],
         readinto: Callable[[memoryview], int],
         limit: int | None,
+        receiver: Receiver | None = None,
     ) -> None:
-        """Messages read with ``read``/``readinto``, each at most ``limit`` bytes."""
+        """Messages read with ``read``/``readinto``, each at most ``limit`` bytes, with
+        their out-of-band buffers read by ``receiver`` (none: such a message is refused)."""
         self._read = read
         self._readinto = readinto
         self._limit = limit
+        self._receiver = receiver
+        self._announced = False  # the message begun is an out-of-band one
         self._buffer = bytearray()
         self._large = bytearray()  # the buffer large messages are read into
         self._start = 0
@@ -100,9 +112,13 @@ class FrameReader:
         self._body = (0, 0)  # that message's header and body sizes
 
     def buffered(self) -> bytes | None:
-        """The next message if it has fully arrived already, else ``None`` (never blocks)."""
+        """The next message if it has fully arrived already, else ``None`` (never blocks;
+        an out-of-band message's buffers are read by ``read``)."""
         buffer, start = self._buffer, self._start
         available = len(buffer) - start
+        if self._announced:
+            self._missing = max(sum(self._body) - available, 0)
+            return None
         if available < 4:
             return None
         (size,) = _LENGTH.unpack_from(buffer, start)
@@ -112,14 +128,25 @@ class FrameReader:
                 return None
             (size,) = _LONG_LENGTH.unpack_from(buffer, start + 4)
             head = 12
+        elif size == MARK:
+            if self._receiver is None:
+                raise ValueError(
+                    "refused an out-of-band message on a connection that did not "
+                    "agree to them"
+                )
+            if available < 8:
+                return None
+            (size,) = _ANNOUNCED_LENGTH.unpack_from(buffer, start + 4)
+            head = 8
+            self._announced = True
         if size < 0:
             raise ValueError(f"corrupt message length {size}")
         if self._limit is not None and size > self._limit:
             raise ValueError(
                 f"a {size}-byte message exceeds the limit of {self._limit}"
             )
-        if available < head + size:
-            self._missing = head + size - available
+        if available < head + size or self._announced:
+            self._missing = max(head + size - available, 0)
             self._body = (head, size)
             return None
         # One copy, and the view is gone before the buffer is resized.
@@ -131,7 +158,7 @@ class FrameReader:
             self._start = 0
         return body
 
-    def _next(self) -> bytes | bytearray:
+    def _next(self) -> Message:
         """The next message, reading until it has arrived; ``EOFError`` if the peer closed."""
         if not self._buffer:
             # Nothing pending, as before every reply a client waits for: when one read brings
@@ -150,6 +177,8 @@ class FrameReader:
             message = self.buffered()
             if message is not None:
                 return message
+            if self._announced and (not self._missing or self._missing >= _DIRECT):
+                return self._out_of_band()
             if self._missing >= _DIRECT:
                 return self._read_body()
             if self._start:
@@ -162,6 +191,26 @@ class FrameReader:
                     raise OSError("got end of file during message")
                 raise EOFError
             self._buffer += chunk
+
+    def _out_of_band(self) -> OutOfBand:
+        """The out-of-band message begun: its header and pickle (arrived, or read now), then
+        its buffers, each read into its own memory."""
+        assert self._receiver is not None
+        self._announced = False
+        if self._missing:
+            body: bytes | bytearray = self._read_body()  # read exactly: nothing beyond
+            read_ahead = 0
+        else:
+            head, size = self._body
+            begun = self._start + head
+            body = self._buffer[begun : begun + size]
+            read_ahead = len(self._buffer) - begun - size  # part of the pad
+            self._buffer.clear()
+            self._start = 0
+        specs, start = announced(body, self._limit)
+        with memoryview(body) as view:
+            pickled = bytes(view[start:])
+        return OutOfBand(pickled, self._receiver.receive(specs, read_ahead))
 
     def _read_body(self) -> bytearray:
         """The rest of a large message, read from the kernel into the large-message buffer.
@@ -207,6 +256,7 @@ class Wire(FrameReader):
         *,
         spin: float = 0.0,
         crowd: Crowd | None = None,
+        buffers: bool = False,
     ) -> None:
         """The wire of ``conn``: through its TLS layer, or on its file descriptor.
 
@@ -215,18 +265,22 @@ class Wire(FrameReader):
         ``spin``: seconds a read waits awake for a message before it sleeps (``AwakeWait``).
         ``crowd``: the threads this one counts among: a read waits awake only while its
         thread alone has been getting messages (see ``Crowd``).
+        ``buffers``: whether both peers agreed to out-of-band messages (``_buffers``).
         """
         self.conn = conn
         self._write: Callable[[Sequence[Buffer]], None]
         self._awake: AwakeWait | None = None
         if isinstance(conn, tls.TLSConnection):
             # No waiting awake: decrypted bytes may be waiting where poll() cannot see them.
-            super().__init__(conn.read_some, conn.read_into, limit)
+            receiver = Receiver(conn.read_into, None) if buffers else None
+            super().__init__(conn.read_some, conn.read_into, limit, receiver)
             self._write = conn.write_parts
         else:
             fd = conn.fileno()
             read = functools.partial(os.read, fd)
-            super().__init__(read, functools.partial(_readinto, fd), limit)
+            readinto = functools.partial(_readinto, fd)
+            receiver = Receiver(readinto, fd) if buffers else None
+            super().__init__(read, readinto, limit, receiver)
             self._write = functools.partial(write_parts, fd)
             if spin > 0:
                 self._awake = AwakeWait(fd, spin, crowd)
@@ -236,7 +290,12 @@ class Wire(FrameReader):
         """Write already framed ``parts`` (see :func:`framed`) in one system call if it can."""
         self._write(parts)
 
-    def read(self, patience: float = 0.0) -> bytes | bytearray:
+    @property
+    def buffers(self) -> bool:
+        """Whether out-of-band messages may be sent and read on this wire."""
+        return self._receiver is not None
+
+    def read(self, patience: float = 0.0) -> Message:
         """The next message, reading until it has arrived; ``EOFError`` if the peer closed.
 
         A large message comes in the wire's own buffer: load it before the next read.
@@ -263,7 +322,9 @@ def read_message(conn: Connection, limit: int) -> bytearray:
     (size,) = _LENGTH.unpack(_read_exactly(read, 4))
     if size == -1:
         (size,) = _LONG_LENGTH.unpack(_read_exactly(read, 8))
-    if size < 0 or size > limit:
+    if size < 0:  # MARK too: out-of-band messages come on long-lived connections only
+        raise ValueError(f"corrupt message length {size}")
+    if size > limit:
         raise ValueError(f"a {size}-byte message exceeds the limit of {limit}")
     return _read_exactly(read, size)
 

@@ -99,6 +99,22 @@ class SlowImpl:
         return True
 
 
+class Blobs(Protocol):
+    """Large payloads: out of band between typedmgr peers."""
+
+    def size(self, data: bytes) -> int: ...
+
+    def view(self, data: memoryview) -> memoryview: ...
+
+
+class BlobsImpl:
+    def size(self, data: bytes) -> int:
+        return len(data)
+
+    def view(self, data: memoryview) -> memoryview:
+        return data
+
+
 Guarded = _manager(
     "Guarded",
     "Default limits, but a short handshake deadline (the tests wait it out).",
@@ -108,6 +124,7 @@ Guarded = _manager(
 Guarded.register(Ledger, LedgerImpl)
 Guarded.register(Forms, FormsImpl)
 Guarded.register(Slow, SlowImpl)
+Guarded.register(Blobs, BlobsImpl)
 
 
 Thin = _manager(

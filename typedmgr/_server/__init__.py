@@ -32,6 +32,7 @@ from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from typedmgr import _stdlib, frames, introspect, tls
+from typedmgr._receipt import Loads
 from typedmgr._server.books import ANONYMOUS, Books, LimitError
 from typedmgr._server.dispatch import Dispatcher, creations, validators
 from typedmgr.gate import Gate, is_local_address, refuse_exposed_strings
@@ -192,7 +193,7 @@ class TypedServer(Dispatcher):
             if typeid not in (ITERATOR_TYPEID, GENERATOR_TYPEID)
         }
         all_protocols = all(self.protocols.values())
-        self._full_loads: Callable[[bytes | bytearray], Any] | None = None
+        self._full_loads: Loads | None = None
         self.loads = self._loader(all_protocols)
         self.accepts_md5 = (
             not all_protocols if self.legacy_md5 is None else self.legacy_md5
@@ -213,7 +214,7 @@ class TypedServer(Dispatcher):
         self._connection = threading.local()
         self._crowd = frames.Crowd()
 
-    def _loader(self, all_protocols: bool) -> Callable[[bytes | bytearray], Any]:
+    def _loader(self, all_protocols: bool) -> Loads:
         """A full loader, or one restricted to what the Protocols name."""
         if self.unpickling not in ("auto", "restricted", "full"):
             raise ValueError(

@@ -3,36 +3,31 @@
 Accepting goes through the gate (``typedmgr.gate``): bounded connections, a deadline on
 the handshake. Each connection has a thread; a long-lived one reads requests as they come,
 hands each to dispatch (``_handle``), and writes the replies of the requests that arrived
-together in one write. Reply encoding notes the server-held proxies a reply carries, for
-the reference books.
+together in one write (encoded by ``replies``). A client that declares it in its
+connection's name gets and may send large payloads out of band (``_buffers``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
-import pickle
 import sys
 import threading
 import time
 import traceback
-import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from typedmgr import auth, frames, introspect, tls
+from typedmgr import _buffers, auth, frames, introspect, tls
+from typedmgr._receipt import Loads, Message, load
 from typedmgr._server.books import ANONYMOUS, Books
+from typedmgr._server.replies import encode
 from typedmgr._wire import BATCH
 from typedmgr.channel import (
-    LARGE_PAYLOAD,
-    PROTOCOL,
-    dumps,
-    framed_uncopied,
     nodelay,
 )
-from typedmgr.frames import Buffer, framed
+from typedmgr.frames import Buffer
 from typedmgr.gate import BUSY, Gate, Ticket
 from typedmgr.sessions import session_of
 from typedmgr.unpickling import RefusedType
@@ -71,7 +66,7 @@ class ServingLoop(managers.Server):
     # Set by ``TypedServer.__init__``.
     serializer: str
     accepts_md5: bool
-    loads: Callable[[bytes | bytearray], Any]
+    loads: Loads
     ssl_context: Any
     links: dict[int, introspect.Link]
     books: Books
@@ -228,12 +223,21 @@ class ServingLoop(managers.Server):
         if link is not None:
             link.session, link.lease, link.name = session, is_lease, name
         try:
-            super().accept_connection(c, name)
+            self._accept(c, name)
         finally:
             self.books.return_in_flight()
             if is_lease and session is not None:
                 self._end_session(session)
             self.books.release_local()
+
+    def _accept(self, c: Connection, name: str) -> None:
+        """The stdlib's ``accept_connection``; to a client declaring out-of-band messages
+        (``_buffers``), the answer says they are welcome both ways."""
+        buffers = self.serializer == "pickle" and _buffers.declared(name)
+        self._connection.buffers = buffers
+        threading.current_thread().name = name
+        c.send(("#RETURN", _buffers.ACCEPTED if buffers else None))
+        self.serve_client(c)
 
     def _end_session(self, session: str) -> None:
         """A client process's lease closed: give back every reference its session held."""
@@ -256,13 +260,17 @@ class ServingLoop(managers.Server):
         if self.serializer != "pickle":
             return self._serve_unbuffered(conn)
         wire = frames.Wire(
-            conn, self.max_message_size, spin=self.request_spin, crowd=self._crowd
+            conn,
+            self.max_message_size,
+            spin=self.request_spin,
+            crowd=self._crowd,
+            buffers=getattr(self._connection, "buffers", False),
         )
         replies: list[Buffer] = []
         link = self.links.get(threading.get_ident(), introspect.Link(""))
         while not self.stop_event.is_set():
             try:
-                payload: bytes | bytearray | None = wire.buffered()
+                payload: Message | None = wire.buffered()
                 if payload is None:
                     self._flush(wire, replies)
                     payload = wire.read()
@@ -272,17 +280,26 @@ class ServingLoop(managers.Server):
             except Exception as e:
                 self._give_up(conn, e)
             link.last = time.monotonic()
+            apart = False
             try:
-                request = self.loads(payload)
+                request = load(self.loads, payload)
             except Exception as e:
                 if isinstance(e, RefusedType):
                     _log.warning("refused a request from %s: %s", self._peer(), e)
                 msg: tuple[str, object] | None = ("#TRACEBACK", traceback.format_exc())
             else:
+                # A typedmgr client's request (five items) may get buffers back; a stdlib
+                # proxy of the client's process, sharing its connection, may not.
+                apart = wire.buffers and len(request) == 5
                 msg = self._handle(conn, request)
                 del request  # proxies it carried must not live until the next one
             if msg is not None:
-                replies += self._encode(conn, msg)
+                parts = self._encode(conn, msg, apart)
+                replies += parts
+                # Its buffers are sent uncopied: before the next request can change them.
+                if isinstance(parts, _buffers.Apart):
+                    self._flush(wire, replies)
+                del parts
             msg = None
             self.books.release_local()
         self._flush(wire, replies)
@@ -312,49 +329,14 @@ class ServingLoop(managers.Server):
             except Exception as e:
                 self._give_up(conn, e)
 
-    def _encode(self, conn: Connection, msg: tuple[str, object]) -> Sequence[Buffer]:
-        """A reply, framed; a reply that cannot be pickled becomes ``#UNSERIALIZABLE``.
-
-        A batch's replies go as one ``#RETURN``, each that cannot be pickled replaced.
-        A large bytes result is written from its own memory, uncopied (a bytearray is
-        copied: the reply may wait for the requests that arrived with it, which could
-        change it meanwhile).
-        """
-        result = msg[1]
-        if (
-            msg[0] == "#RETURN"
-            and type(result) is bytes
-            and len(result) >= LARGE_PAYLOAD
-        ):
-            return framed_uncopied(msg)
-        if msg[0] == BATCH:
-            replies: Any = msg[1]
-            msg = ("#RETURN", replies)
-            try:
-                return framed(self._dumps_reply(msg))
-            except Exception:
-                msg = ("#RETURN", [_sendable(reply) for reply in replies])
+    def _encode(
+        self, conn: Connection, msg: tuple[str, object], apart: bool = False
+    ) -> Sequence[Buffer]:
+        """A reply, framed (``replies.encode``); the connection ends if none can be."""
         try:
-            return framed(self._dumps_reply(msg))
+            return encode(msg, self.books, apart=apart)
         except Exception as e:
-            try:
-                return framed(dumps(_unserializable(msg, e)))
-            except Exception as e:
-                self._give_up(conn, e)
-
-    def _dumps_reply(self, msg: tuple[str, object]) -> bytes:
-        """``dumps``; server-held proxies in the reply get an in-flight reference each."""
-        local_proxies = self.books.local_proxies
-        if not local_proxies:
-            return dumps(msg)
-        pickler = _ReplyPickler(local_proxies)
-        try:
-            data = pickler.dumps(msg)
-        except Exception:
-            return dumps(msg)  # what plain pickle refuses (the stdlib reducers' types)
-        if pickler.sent:
-            self.books.sent(pickler.sent)
-        return data
+            self._give_up(conn, e)
 
     def _flush(self, wire: frames.Wire, replies: list[Buffer]) -> None:
         if replies:
@@ -371,46 +353,3 @@ class ServingLoop(managers.Server):
         )
         conn.close()
         sys.exit(1)
-
-
-def _sendable(msg: tuple[str, object]) -> tuple[str, object]:
-    """``msg`` if it pickles, else the ``#UNSERIALIZABLE`` reply saying why."""
-    try:
-        dumps(msg)
-    except Exception as e:
-        return _unserializable(msg, e)
-    return msg
-
-
-def _unserializable(msg: tuple[str, object], error: Exception) -> tuple[str, str]:
-    """The ``#UNSERIALIZABLE`` reply to ``msg``: its first line names the value's type
-    (``typedmgr.errors`` reads it), the traceback follows."""
-    cls = type(msg[1])
-    _log.warning(
-        "cannot pickle a %s.%s reply: %s", cls.__module__, cls.__qualname__, error
-    )
-    return (
-        "#UNSERIALIZABLE",
-        f"cannot pickle the result, a {cls.__module__}.{cls.__qualname__}: {error}\n"
-        + traceback.format_exc(),
-    )
-
-
-class _ReplyPickler(pickle.Pickler):
-    """Pickles a reply as ``dumps`` does, noting the server-held proxies in it."""
-
-    def __init__(self, local_proxies: dict[int, tuple[weakref.ref[Any], str]]) -> None:
-        self._file = io.BytesIO()
-        super().__init__(self._file, PROTOCOL)
-        self._local_proxies = local_proxies
-        self.sent: list[str] = []
-
-    def dumps(self, msg: object) -> bytes:
-        self.dump(msg)
-        return self._file.getvalue()
-
-    def reducer_override(self, obj: Any) -> Any:
-        entry = self._local_proxies.get(id(obj))
-        if entry is not None and entry[0]() is obj:
-            self.sent.append(entry[1])
-        return NotImplemented
