@@ -69,6 +69,9 @@ def test_only_large_top_level_payloads_go_apart() -> None:
         _buffers.request_apart((1, "m", (bytes(BIG - 1), [bytes(BIG)]), {}, ())) is None
     )
     assert _buffers.reply_apart(("#RETURN", bytes(BIG - 1))) is None
+    many = tuple(bytes(BIG) for _ in range(_receipt.MAX_BUFFERS + 1))  # in band: all
+    assert _buffers.request_apart((1, "m", many, {}, ())) is None
+    assert _buffers.request_apart((1, "m", many[1:], {}, ())) is not None
 
 
 def test_each_buffer_is_a_part_of_its_own_memory() -> None:

@@ -6,7 +6,9 @@ Only between typedmgr peers that both said so on a long-lived connection: the cl
 ``accept_connection`` name ends with ``TAG`` (``declare``), and the server answers
 ``ACCEPTED`` where the stdlib answers ``None``. A stdlib client never declares it, so never
 gets such a message; a typedmgr server that does not know the tag answers ``None``, and its
-clients then send everything in band.
+clients then send everything in band. The server replies out of band only to five-item
+requests (a typedmgr client's): a stdlib proxy in the client's process that shares the
+connection sends four-item ones, and reads what the stdlib sends.
 
 An out-of-band message on the wire::
 
@@ -29,7 +31,7 @@ import pickle
 from typing import Any
 
 from typedmgr._encoding import LARGE_PAYLOAD, PROTOCOL, ViewPickler, check_view
-from typedmgr._receipt import COUNT, HEAD, KIND_OF, MARK, PAD, SPEC
+from typedmgr._receipt import COUNT, HEAD, KIND_OF, MARK, MAX_BUFFERS, PAD, SPEC
 from typedmgr.frames import Buffer
 
 __all__ = [
@@ -67,12 +69,11 @@ def declared(name: object) -> bool:
 
 
 def apart(value: object) -> bool:
-    """Whether ``value`` goes out of band: a bytes, bytearray or memoryview of
-    ``OUT_OF_BAND`` bytes or more."""
-    cls = type(value)
-    if cls is bytes or cls is bytearray:
-        return len(value) >= OUT_OF_BAND  # type: ignore[arg-type]
-    return cls is memoryview and value.nbytes >= OUT_OF_BAND  # type: ignore[attr-defined]
+    """Whether ``value`` goes out of band: a bytes, bytearray or memoryview (not a
+    subclass, which pickles as itself) of ``OUT_OF_BAND`` bytes or more."""
+    if type(value) is bytes or type(value) is bytearray:
+        return len(value) >= OUT_OF_BAND
+    return type(value) is memoryview and value.nbytes >= OUT_OF_BAND
 
 
 class Apart(list[Buffer]):
@@ -117,30 +118,27 @@ class _Pickled:
             ViewPickler(file, PROTOCOL, buffer_callback=self).dump(message)
         except Exception:
             return None  # in band, where the error (if it is one) is the stdlib's
-        pickled = file.getbuffer()
         count = len(self.buffers)
+        if count > MAX_BUFFERS:
+            return None
+        pickled = file.getbuffer()
         head = HEAD.pack(MARK, COUNT.size + SPEC.size * count + pickled.nbytes)
-        return Apart([head + COUNT.pack(count) + b"".join(self.specs), pickled, _PAD])
+        specs = head + COUNT.pack(count) + b"".join(self.specs)
+        return Apart([specs, pickled, _PAD, *self.buffers])
 
 
 def request_apart(request: tuple[Any, ...]) -> Apart | None:
     """A request ``(ident, method, args, kwds, releases)`` framed with its large arguments
-    out of band; ``None`` if it has none (``ValueError`` for a memoryview that cannot
-    travel as itself)."""
+    out of band; ``None`` if it has none, or more than ``MAX_BUFFERS`` (``ValueError``
+    for a memoryview that cannot travel as itself)."""
     pickled = _Pickled()
     ident, method, args, kwds, *rest = request
     args = tuple(pickled.wrap(value) for value in args)
     kwds = {key: pickled.wrap(value) for key, value in kwds.items()}
-    parts = pickled.framed((ident, method, args, kwds, *rest))
-    if parts is not None:
-        parts += pickled.buffers
-    return parts
+    return pickled.framed((ident, method, args, kwds, *rest))
 
 
 def reply_apart(reply: tuple[str, object]) -> Apart | None:
     """A ``("#RETURN", result)`` reply framed with its result out of band, if large."""
     pickled = _Pickled()
-    parts = pickled.framed((reply[0], pickled.wrap(reply[1])))
-    if parts is not None:
-        parts += pickled.buffers
-    return parts
+    return pickled.framed((reply[0], pickled.wrap(reply[1])))
