@@ -13,10 +13,14 @@ from typedmgr import TypedManager
 
 class Echo(Protocol):
     def echo(self, data: bytes) -> bytes: ...
+    def echo_array(self, data: bytearray) -> bytearray: ...
 
 
 class EchoImpl:
     def echo(self, data: bytes) -> bytes:
+        return data
+
+    def echo_array(self, data: bytearray) -> bytearray:
         return data
 
 
