@@ -42,9 +42,8 @@ _ANNOUNCED_LENGTH = struct.Struct("!I")  # after MARK: an out-of-band message's 
 # the large-message buffer: larger reads into the shared buffer made large echoes slower
 # (page faults included; docs/performance.md).
 _READ_SIZE = _DIRECT = 16 * 1024
-assert (
-    _READ_SIZE <= PAD
-)  # what a read brings past an out-of-band message's pickle is pad
+# What one read brings past an out-of-band message's pickle is pad, never a buffer's bytes.
+assert _READ_SIZE <= PAD
 # A large message's buffer grows by this much beyond what has arrived, then doubles: a
 # connection claiming 256 MiB and sending little costs 256 KiB (x max_connections, at most).
 _GROW = 256 * 1024

@@ -147,6 +147,18 @@ def test_buffers_the_pickle_does_not_take_one_by_one_are_refused(
     assert ("#RETURN", 4) == conn.recv()
 
 
+def test_a_request_of_no_shape_is_answered_on_an_agreed_connection(
+    target: Target, blobs: Any
+) -> None:
+    """Not a tuple: an error reply, as on any connection, and the connection serves on."""
+    conn = agreed(target)
+    conn.send(5)
+    kind, _ = conn.recv()
+    assert "#TRACEBACK" == kind
+    conn.send((blobs._id, "size", (b"four",), {}, ()))
+    assert ("#RETURN", 4) == conn.recv()
+
+
 @pytest.mark.parametrize(
     "specs",
     [[], [(b"y", 1)] * 257, [(b"z", 1)]],

@@ -267,6 +267,7 @@ class ServingLoop(managers.Server):
             buffers=getattr(self._connection, "buffers", False),
         )
         replies: list[Buffer] = []
+        agreed = wire.buffers
         link = self.links.get(threading.get_ident(), introspect.Link(""))
         while not self.stop_event.is_set():
             try:
@@ -290,7 +291,7 @@ class ServingLoop(managers.Server):
             else:
                 # A typedmgr client's request (five items) may get buffers back; a stdlib
                 # proxy of the client's process, sharing its connection, may not.
-                apart = wire.buffers and len(request) == 5
+                apart = agreed and type(request) is tuple and len(request) == 5
                 msg = self._handle(conn, request)
                 del request  # proxies it carried must not live until the next one
             if msg is not None:
