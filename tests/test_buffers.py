@@ -4,6 +4,7 @@ and that the receiver reads each buffer once, into memory of its own."""
 from __future__ import annotations
 
 import array
+import dataclasses
 import pickle
 import socket
 import threading
@@ -201,6 +202,24 @@ def test_buffers_the_pickle_does_not_take_are_refused() -> None:
         _receipt.load(pickle.loads, _receipt.OutOfBand(two, [b"a", b"b", b"c"]))
     loads = AllowList([]).loads
     assert (b"a", b"b") == _receipt.load(loads, _receipt.OutOfBand(two, [b"a", b"b"]))
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+def test_the_checked_loader_takes_buffers_too() -> None:
+    """A message naming a global goes through the checked loader, buffers and all."""
+    sent_ = (Point(1, 2), pickle.PickleBuffer(bytearray(b"data")))
+    pickled = pickle.dumps(sent_, 5, buffer_callback=lambda _: False)
+    message = _receipt.OutOfBand(pickled, [bytearray(b"data")])
+    assert (Point(1, 2), bytearray(b"data")) == _receipt.load(
+        AllowList([Point]).loads, message
+    )
+    with pytest.raises(RefusedType, match="Point"):
+        _receipt.load(AllowList([]).loads, message)
 
 
 def test_an_in_band_pickle_naming_a_buffer_is_refused() -> None:

@@ -1,8 +1,9 @@
 """Receiving out-of-band messages: what their header announces, each buffer read from the
 connection straight into memory of its own, and the message loaded with its buffers.
 
-The wire format, and when it is used, are ``_buffers``'s to say; ``frames`` reads the
-header and the pickle as it reads any message, then hands the buffers to a ``Receiver``.
+``_buffers`` writes the wire format and says when it is used; its constants are here,
+where ``frames`` (which ``_buffers`` imports) reads them: ``frames`` reads the header and
+the pickle as it reads any message, then hands the buffers to a ``Receiver``.
 
 A buffer announced is allocated at its full size, then filled by one read that waits for
 all of it (``MSG_WAITALL``; a ``bytes`` buffer is made by that read), only while the
@@ -24,9 +25,13 @@ from typing import Any, Protocol
 
 __all__ = [
     "AHEAD",
+    "COUNT",
+    "HEAD",
+    "KIND_OF",
     "MARK",
     "MAX_BUFFERS",
     "PAD",
+    "SPEC",
     "Loads",
     "Message",
     "OutOfBand",
