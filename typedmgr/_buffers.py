@@ -30,7 +30,7 @@ import io
 import pickle
 from typing import Any
 
-from typedmgr._encoding import LARGE_PAYLOAD, PROTOCOL, ViewPickler, check_view
+from typedmgr._encoding import PROTOCOL, ViewPickler, check_view
 from typedmgr._receipt import COUNT, HEAD, KIND_OF, MARK, MAX_BUFFERS, PAD, SPEC
 from typedmgr.frames import Buffer
 
@@ -52,8 +52,10 @@ TAG = " [typedmgr buffers 1]"
 #: The server's answer to a name with ``TAG``: it takes and sends them too.
 ACCEPTED = "typedmgr buffers 1"
 #: A bytes, bytearray or memoryview of this many bytes or more, as an argument (top
-#: level) or as a result, goes out of band.
-OUT_OF_BAND = LARGE_PAYLOAD
+#: level) or as a result, goes out of band. Below, reading the pad and making the buffers
+#: cost about what they save: from 64 KiB (``LARGE_PAYLOAD``) a payload is written
+#: uncopied in band instead (docs/performance.md).
+OUT_OF_BAND = 256 * 1024
 
 _PAD = bytes(PAD)
 

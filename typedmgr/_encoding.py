@@ -36,11 +36,12 @@ __all__ = [
 #: allocate that much).
 PROTOCOL = 5
 
-#: A bytes, bytearray or memoryview at least this large, as an argument of a call or as
-#: its result, is never copied into the message's pickle: between typedmgr peers it goes
-#: out of band (``_buffers``); to other peers it is written from its own memory beside the
-#: rest of the message (one ``writev``), the bytes on the wire being those of the in-band
-#: pickle, which the receiver reads as any other message (docs/performance.md).
+#: A bytes, bytearray or memoryview at least this large, as an argument of a call (a bytes
+#: also as a result), is not copied into the message's pickle: it is written from its own
+#: memory beside the rest of the message (one ``writev``), the bytes on the wire being
+#: those of the in-band pickle, which the receiver reads as any other message. From
+#: ``_buffers.OUT_OF_BAND`` on, between typedmgr peers, arguments and results go out of
+#: band instead, and the receiver reads them into their own memory (docs/performance.md).
 LARGE_PAYLOAD = 64 * 1024
 
 

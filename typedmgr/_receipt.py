@@ -137,13 +137,13 @@ _take_bytes: Callable[[bytearray], bytes] = getattr(bytearray, "take_bytes", byt
 class Receiver:
     """Reads the buffers an out-of-band message announces from one connection."""
 
-    __slots__ = ("_fd", "_readinto", "_scratch")
+    __slots__ = ("_readinto", "_scratch", "_socket")
 
     def __init__(self, readinto: Callable[[memoryview], int], fd: int | None) -> None:
         """``readinto``: reads into a view, 0 at the end; ``fd``: the connection's socket,
         if it is one the process reads directly (not TLS)."""
         self._readinto = readinto
-        self._fd = fd if fd is not None and _is_socket(fd) else None
+        self._socket = _socket_of(fd) if fd is not None else None
         self._scratch: bytearray | None = None
 
     def receive(self, specs: list[tuple[type, int]], read_ahead: int) -> list[object]:
@@ -154,7 +154,7 @@ class Receiver:
         if self._scratch is None:
             self._scratch = bytearray(PAD)
         with memoryview(self._scratch) as scratch:
-            self._fill(scratch[: PAD - read_ahead])
+            self._fill(scratch[: PAD - read_ahead], wait_all=False)
         return [self._buffer(cls, size) for cls, size in specs]
 
     def _buffer(self, cls: type, size: int) -> object:
@@ -163,7 +163,7 @@ class Receiver:
             data = self._grown(size)
         else:
             try:
-                if cls is bytes and self._fd is not None:
+                if cls is bytes and self._socket is not None:
                     return self._bytes(size)
                 data = bytearray(size)
                 with memoryview(data) as view:
@@ -176,8 +176,7 @@ class Receiver:
 
     def _bytes(self, size: int) -> bytes:
         """A bytes of ``size`` made by the read that fills it."""
-        assert self._fd is not None
-        sock = socket.socket(fileno=self._fd)
+        sock = self._sock()
         try:
             data = sock.recv(size, socket.MSG_WAITALL)
         finally:
@@ -192,10 +191,10 @@ class Receiver:
             self._fill(view[len(data) :])
         return _take_bytes(whole)
 
-    def _fill(self, view: memoryview) -> None:
-        """Fill ``view`` from the connection: one read on a socket."""
-        if self._fd is not None and view.nbytes:
-            sock = socket.socket(fileno=self._fd)
+    def _fill(self, view: memoryview, *, wait_all: bool = True) -> None:
+        """Fill ``view`` from the connection: with ``wait_all``, one read on a socket."""
+        if wait_all and self._socket is not None and view.nbytes:
+            sock = self._sock()
             try:
                 n = sock.recv_into(view, 0, socket.MSG_WAITALL)
             finally:
@@ -208,6 +207,12 @@ class Receiver:
             if not n:
                 raise OSError("got end of file during message")
             view = view[n:]
+
+    def _sock(self) -> socket.socket:
+        """The connection's socket, to ``detach()`` after use (it is not ours to close)."""
+        assert self._socket is not None
+        family, kind, fd = self._socket
+        return socket.socket(family, kind, 0, fd)
 
     def _grown(self, size: int) -> bytearray:
         """A buffer of ``size`` that grows as its bytes arrive, never far beyond them."""
@@ -224,12 +229,16 @@ class Receiver:
         return data
 
 
-def _is_socket(fd: int) -> bool:
+def _socket_of(fd: int) -> tuple[int, int, int] | None:
+    """The family, type and descriptor of the socket ``fd`` is, if it is one."""
     try:
-        socket.socket(fileno=fd).detach()
+        sock = socket.socket(fileno=fd)
     except OSError:
-        return False
-    return True
+        return None
+    try:
+        return (sock.family, sock.type, fd)
+    finally:
+        sock.detach()
 
 
 class Loads(Protocol):

@@ -13,7 +13,7 @@ from typing import Any, Protocol, cast
 import pytest
 
 from tests.runtime.certs import Authority
-from typedmgr import Pipeline, TypedManager, channel, frames
+from typedmgr import Pipeline, TypedManager, _buffers, channel, frames
 from typedmgr.errors import UnpicklableResult
 from typedmgr.proxy import ProxyFactory
 
@@ -91,7 +91,7 @@ def agreed(proxy: object) -> bool:
     return wire.buffers
 
 
-SIZES = [LARGE - 1, LARGE, 3 * 1024 * 1024 + 7]
+SIZES = [LARGE - 1, LARGE, _buffers.OUT_OF_BAND, 3 * 1024 * 1024 + 7]
 
 
 @pytest.mark.parametrize("size", SIZES)
