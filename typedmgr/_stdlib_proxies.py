@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from typedmgr import _stdlib, channel, peers, unpickling
+from typedmgr import _stdlib, channel, peers
 from typedmgr._endpoint import Endpoint, endpoint_for
+from typedmgr._opcodes import check_memo
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -130,7 +131,7 @@ def _load_stdlib_reply(address: Any, typed: type, data: bytes | bytearray) -> An
         rebuilt.append(proxy)
         return proxy
 
-    unpickling.check_memo(data)
+    check_memo(data)
     loaded = _RebuildingUnpickler(io.BytesIO(data), rebuild).load()
     for proxy in rebuilt:
         proxy._incref()  # type: ignore[attr-defined]

@@ -23,6 +23,7 @@ from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from typedmgr import auth, frames, introspect, tls
+from typedmgr._restricted import RefusedType
 from typedmgr._server.books import ANONYMOUS, Books
 from typedmgr._wire import BATCH
 from typedmgr.channel import (
@@ -35,7 +36,6 @@ from typedmgr.channel import (
 from typedmgr.frames import Buffer, framed
 from typedmgr.gate import BUSY, Gate, Ticket
 from typedmgr.sessions import session_of
-from typedmgr.unpickling import RefusedType
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
