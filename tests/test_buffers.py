@@ -15,7 +15,7 @@ from typing import cast
 
 import pytest
 
-from typedmgr import _buffers, _receipt
+from typedmgr import RefusedType, _buffers, _receipt
 from typedmgr._allowlist import AllowList
 from typedmgr._encoding import (
     LARGE_PAYLOAD,
@@ -25,7 +25,6 @@ from typedmgr._encoding import (
     framed_uncopied,
 )
 from typedmgr.frames import Buffer, Wire
-from typedmgr.unpickling import RefusedType
 
 BIG = _buffers.OUT_OF_BAND
 MiB = 1024 * 1024

@@ -24,8 +24,7 @@ from tests.golden.forms.protocols import Forms, FormsImpl, Leaf, Node, NodeImpl
 from tests.golden.forms.values import Color
 from tests.shadowing import ShadowsStr
 from typedmgr import InterfaceError, TypedManager, interface_of, oneway
-from typedmgr._registration import returns_of
-from typedmgr.model import (
+from typedmgr._model import (
     GENERATOR_TYPEID,
     ITERATOR_TYPEID,
     NO_DEFAULT,
@@ -34,6 +33,7 @@ from typedmgr.model import (
     check_implementation,
     signature_of,
 )
+from typedmgr._registration import returns_of
 
 
 def test_methods_in_declaration_order_with_docstrings() -> None:

@@ -6,6 +6,8 @@ of a Protocol feeds both the runtime registration and the build-time generator.
 
 import logging
 
+from typedmgr._model import Interface, InterfaceError, interface_of, oneway
+from typedmgr._restricted import RefusedType
 from typedmgr._runtime_api import RUNTIME_API, require_runtime_api
 from typedmgr._version import __version__
 from typedmgr.auth import ServerBusyError
@@ -13,7 +15,6 @@ from typedmgr.channel import ServerConnectionError
 from typedmgr.deadlines import ConnectTimeout, DeadlineExceeded, deadline
 from typedmgr.errors import ObjectGone, RefusedArgument, UnpicklableResult
 from typedmgr.manager import TypedManager
-from typedmgr.model import Interface, InterfaceError, interface_of, oneway
 from typedmgr.pipeline import Pipeline, Reply
 from typedmgr.proxy import (
     ClientException,
@@ -22,7 +23,6 @@ from typedmgr.proxy import (
     TypedProxy,
     proxy_class_for,
 )
-from typedmgr.unpickling import RefusedType
 
 # A library is quiet unless its application configures logging (``typedmgr serve`` does).
 logging.getLogger("typedmgr").addHandler(logging.NullHandler())

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pickle
 
-from typedmgr.unpickling import BUILTIN_EXCEPTIONS, AllowList
+from typedmgr._admitted import BUILTIN_EXCEPTIONS
+from typedmgr._allowlist import AllowList
 
 __all__ = [
     "ClientException",

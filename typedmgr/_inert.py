@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from typedmgr import _stdlib
+from typedmgr._model import is_protocol
 from typedmgr._restricted import RefusedType
-from typedmgr.model import is_protocol
 
 __all__ = [
     "GENERATOR_RECIPE",

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 from typedmgr import _stdlib
-from typedmgr._model.types import OPTIONAL_KINDS
-from typedmgr._model.walk import reachable
-from typedmgr.model import (
+from typedmgr._model import (
     GENERATOR_TYPEID,
     Interface,
     InterfaceError,
@@ -29,6 +27,8 @@ from typedmgr.model import (
     ref_of,
     signature_of,
 )
+from typedmgr._model.types import OPTIONAL_KINDS
+from typedmgr._model.walk import reachable
 from typedmgr.proxy import ProxyFactory, TypedGenerator, TypedIterator
 
 __all__ = [

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from typedmgr.model import (
+from typedmgr._model import (
     Interface,
     Method,
     ReturnKind,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from typedmgr import compatibility
 from typedmgr._client_errors import StaleProxyError
-from typedmgr.model import interface_of
+from typedmgr._model import interface_of
 
 if TYPE_CHECKING:
     from typedmgr._endpoint import Endpoint

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from typedmgr import _stdlib, channel, peers, unpickling
+from typedmgr import _stdlib, channel, peers
 from typedmgr._endpoint import Endpoint, endpoint_for
+from typedmgr._opcodes import check_memo
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -137,7 +138,7 @@ def _load_stdlib_reply(
         rebuilt.append(proxy)
         return proxy
 
-    unpickling.check_memo(data)
+    check_memo(data)
     loaded = _RebuildingUnpickler(io.BytesIO(data), rebuild, buffers).load()
     for proxy in rebuilt:
         proxy._incref()  # type: ignore[attr-defined]

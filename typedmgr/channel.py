@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import _stdlib, deadlines, frames, peers, unpickling
+from typedmgr import _stdlib, deadlines, frames, peers
 from typedmgr._buffers import request_apart
 from typedmgr._connect import ServerConnectionError, client, nodelay
 from typedmgr._encoding import (
@@ -38,6 +38,7 @@ from typedmgr._encoding import (
     framed_uncopied,
     large_arguments,
 )
+from typedmgr._inert import adopt_rebuilt
 from typedmgr._leases import (
     epochs,
     pending,
@@ -49,6 +50,7 @@ from typedmgr._leases import (
     thread_connection,
 )
 from typedmgr._receipt import Loads, Message, load
+from typedmgr._replies import load_reply
 from typedmgr._wire import (
     BATCH,
     GETATTR,
@@ -134,7 +136,7 @@ def exchange(
         raise _drop(conn, local, address, exc) from None
     # A reply the loader refuses raises here and keeps the connection: it was read whole.
     loaded: tuple[str, Any] = load(loads or reply_loader(address), reply)
-    unpickling.adopt_rebuilt(address, authkey)  # the proxies it carried, now it is read
+    adopt_rebuilt(address, authkey)  # the proxies it carried, now it is read
     return loaded
 
 
@@ -183,7 +185,7 @@ def exchange_many(
     if failure is not None:
         results.extend(failure for _ in range(replies - len(results)))
     else:
-        unpickling.adopt_rebuilt(address, authkey)
+        adopt_rebuilt(address, authkey)
     return results
 
 
@@ -283,7 +285,7 @@ def _wire(
 
 def reply_loader(address: Any) -> Loads:
     """How replies from ``address`` are unpickled: restricted unless the server is trusted."""
-    return pickle.loads if peers.peer(address).full_pickle else unpickling.load_reply
+    return pickle.loads if peers.peer(address).full_pickle else load_reply
 
 
 def _drop(

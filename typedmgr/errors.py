@@ -98,7 +98,7 @@ def _parameter_of(
     method, args, kwds = call
     names: list[str] = []
     if protocol is not None:
-        from typedmgr.model import interface_of
+        from typedmgr._model import interface_of
 
         for m in interface_of(protocol).methods:
             if m.name == method:

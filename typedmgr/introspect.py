@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import ssl
     from multiprocessing.connection import Connection
 
-    from typedmgr.server import TypedServer
+    from typedmgr._server import TypedServer
 
 __all__ = ["Link", "format_report", "peer_of", "report", "request"]
 
@@ -70,7 +70,7 @@ def peer_of(conn: Connection) -> str:
 
 def report(server: TypedServer) -> dict[str, Any]:
     """What ``introspect`` answers: plain values only (a restricted client loads them)."""
-    from typedmgr.model import interface_of
+    from typedmgr._model import interface_of
 
     now = time.monotonic()
     objects: dict[str, Any] = server.id_to_obj
@@ -162,7 +162,8 @@ def request(
     ``ServerConnectionError`` when it cannot be reached, ``AuthenticationError`` when it
     refuses the key.
     """
-    from typedmgr import channel, deadlines, peers, unpickling
+    from typedmgr import channel, deadlines, peers
+    from typedmgr._replies import load_reply
     from typedmgr.channel import client
 
     peers.remember(
@@ -175,7 +176,7 @@ def request(
         if not deadlines.readable(conn, start + timeout):
             raise deadlines.DeadlineExceeded(address, "introspect", timeout)
         # Loaded restricted: plain values, whatever the server sends.
-        reply: Any = unpickling.load_reply(conn.recv_bytes())
+        reply: Any = load_reply(conn.recv_bytes())
     kind, result = reply
     if kind != "#RETURN" or not isinstance(result, dict):
         raise channel.ServerConnectionError(

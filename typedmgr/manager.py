@@ -17,20 +17,19 @@ from typedmgr import (
     errors,
     peers,
     tls,
-    unpickling as unpickling_module,
 )
 from typedmgr._endpoint import endpoint_for
+from typedmgr._model import protocol_of
 from typedmgr._registration import (
     adopt_stdlib_creations,
     creation_method,
     protocol_registration,
     returned_entries,
 )
-from typedmgr._server import ServerStart, serve
+from typedmgr._replies import expect_replies
+from typedmgr._server import ServerStart, TypedServer, serve
 from typedmgr.gate import refuse_weak_key
-from typedmgr.model import protocol_of
 from typedmgr.proxy import TypedProxy, check_fingerprint, remote_error
-from typedmgr.server import TypedServer
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -141,7 +140,7 @@ class TypedManager(managers.BaseManager):
             load_amplification=load_amplification,
             remote_admin=remote_admin,
         )
-        unpickling_module.expect_replies(types=allow)  # the values travel both ways
+        expect_replies(types=allow)  # the values travel both ways
         cls._Server = server
 
     @classmethod

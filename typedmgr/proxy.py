@@ -21,7 +21,6 @@ from typedmgr import (
     channel,
     errors,
     peers,
-    unpickling,
 )
 from typedmgr._call_forms import CallForms, GeneratorCalls, IteratorCalls
 from typedmgr._client_errors import (
@@ -32,15 +31,16 @@ from typedmgr._client_errors import (
 )
 from typedmgr._endpoint import Endpoint, endpoint_for
 from typedmgr._fork import retake_after_fork
-from typedmgr._stdlib_proxies import adopt_stdlib
-from typedmgr._wire import ITSELF, ONEWAY, PROXIED, TRACEBACK_ATTR
-from typedmgr.model import (
+from typedmgr._model import (
     GENERATOR_TYPEID,
     ITERATOR_TYPEID,
     Interface,
     interface_of,
     protocol_for_ref,
 )
+from typedmgr._replies import expect_replies
+from typedmgr._stdlib_proxies import adopt_stdlib
+from typedmgr._wire import ITSELF, ONEWAY, PROXIED, TRACEBACK_ATTR
 from typedmgr.pipeline import capturing
 
 __all__ = [
@@ -98,7 +98,7 @@ class TypedProxy(managers.BaseProxy, CallForms):
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if "_protocol_" in cls.__dict__:
-            unpickling.expect_replies([cls._protocol_])
+            expect_replies([cls._protocol_])
             if cls._generated_:
                 _runtime_classes.GENERATED[cls._protocol_] = cls
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from typedmgr import TypedManager
-from typedmgr.model import (
+from typedmgr._model import (
     Interface,
     InterfaceError,
     Method,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from typedmgr import TypedManager
-from typedmgr.model import InterfaceError, Param, protocol_of
+from typedmgr._model import InterfaceError, Param, protocol_of
 from typedmgr_codegen._imports import Imports
 from typedmgr_codegen._spelling import TypeWriter
 from typedmgr_codegen.load import TargetError, load_managers

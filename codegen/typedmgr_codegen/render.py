@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import jinja2
 
 from typedmgr import RUNTIME_API, TypedManager
-from typedmgr._model.walk import reachable
-from typedmgr.model import (
+from typedmgr._model import (
     Interface,
     InterfaceError,
     protocol_of,
     signature_of,
 )
+from typedmgr._model.walk import reachable
 from typedmgr_codegen import __version__
 from typedmgr_codegen._contexts import manager_context, manager_ref, proxy_context
 from typedmgr_codegen._imports import Imports

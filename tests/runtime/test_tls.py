@@ -14,8 +14,8 @@ import pytest
 from tests.runtime.certs import Authority
 from tests.runtime.fixtures import RuntimeManager
 from typedmgr import TypedManager
+from typedmgr._server import TypedServer
 from typedmgr.channel import client, thread_connection
-from typedmgr.server import TypedServer
 from typedmgr.tls import TLSConnection
 
 pytestmark = pytest.mark.process

@@ -32,20 +32,16 @@ from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from typedmgr import _stdlib, frames, introspect, tls
+from typedmgr._admitted import value_objects, value_types
+from typedmgr._allowlist import AllowList
+from typedmgr._inert import ProxyRecipe, rebuild_inert
+from typedmgr._model import GENERATOR_TYPEID, ITERATOR_TYPEID, interface_of
 from typedmgr._receipt import Loads
+from typedmgr._restricted import loads_replacing
 from typedmgr._server.books import ANONYMOUS, Books, LimitError
 from typedmgr._server.dispatch import Dispatcher, creations, validators
 from typedmgr.gate import Gate, is_local_address, refuse_exposed_strings
-from typedmgr.model import GENERATOR_TYPEID, ITERATOR_TYPEID, interface_of
 from typedmgr.proxy import ProxyFactory, TypedProxy
-from typedmgr.unpickling import (
-    AllowList,
-    ProxyRecipe,
-    loads_replacing,
-    rebuild_inert,
-    value_objects,
-    value_types,
-)
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -255,7 +251,7 @@ class TypedServer(Dispatcher):
     ) -> Any:
         """Load a proxy a request carries; one of ours holds a reference while it lives.
 
-        A proxy of another server is rebuilt inert (``unpickling.rebuild_inert``): loading a
+        A proxy of another server is rebuilt inert (``_inert.rebuild_inert``): loading a
         request never connects anywhere, nor answers anyone's challenge.
         """
         recipe: ProxyRecipe | None = None

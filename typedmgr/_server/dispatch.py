@@ -17,6 +17,7 @@ from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any
 
 from typedmgr import _stdlib
+from typedmgr._model import interface_of
 from typedmgr._registration import Registration, registration_of
 from typedmgr._server.books import ANONYMOUS
 from typedmgr._server.loop import ServingLoop
@@ -31,7 +32,6 @@ from typedmgr._wire import (
     TRACEBACK_ATTR,
 )
 from typedmgr.compatibility import describe
-from typedmgr.model import interface_of
 from typedmgr.validation import Validator, validator_for
 
 if TYPE_CHECKING:

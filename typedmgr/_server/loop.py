@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from typedmgr import _buffers, auth, frames, introspect, tls
 from typedmgr._receipt import Loads, Message, load
+from typedmgr._restricted import RefusedType
 from typedmgr._server.books import ANONYMOUS, Books
 from typedmgr._server.replies import encode
 from typedmgr._wire import BATCH
@@ -30,7 +31,6 @@ from typedmgr.channel import (
 from typedmgr.frames import Buffer
 from typedmgr.gate import BUSY, Gate, Ticket
 from typedmgr.sessions import session_of
-from typedmgr.unpickling import RefusedType
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
