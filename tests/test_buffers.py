@@ -24,7 +24,7 @@ from typedmgr._encoding import (
     frame,
     framed_uncopied,
 )
-from typedmgr.frames import Buffer, Wire
+from typedmgr._frames import Buffer, Wire
 
 BIG = _buffers.OUT_OF_BAND
 MiB = 1024 * 1024

@@ -6,23 +6,23 @@ of a Protocol feeds both the runtime registration and the build-time generator.
 
 import logging
 
+from typedmgr._auth import ServerBusyError
+from typedmgr._channel import ServerConnectionError
+from typedmgr._deadlines import ConnectTimeout, DeadlineExceeded, deadline
+from typedmgr._errors import ObjectGone, RefusedArgument, UnpicklableResult
+from typedmgr._manager import TypedManager
 from typedmgr._model import Interface, InterfaceError, interface_of, oneway
-from typedmgr._restricted import RefusedType
-from typedmgr._runtime_api import RUNTIME_API, require_runtime_api
-from typedmgr._version import __version__
-from typedmgr.auth import ServerBusyError
-from typedmgr.channel import ServerConnectionError
-from typedmgr.deadlines import ConnectTimeout, DeadlineExceeded, deadline
-from typedmgr.errors import ObjectGone, RefusedArgument, UnpicklableResult
-from typedmgr.manager import TypedManager
-from typedmgr.pipeline import Pipeline, Reply
-from typedmgr.proxy import (
+from typedmgr._pipeline import Pipeline, Reply
+from typedmgr._proxy import (
     ClientException,
     RemoteTraceback,
     StaleProxyError,
     TypedProxy,
     proxy_class_for,
 )
+from typedmgr._restricted import RefusedType
+from typedmgr._runtime_api import RUNTIME_API, require_runtime_api
+from typedmgr._version import __version__
 
 # A library is quiet unless its application configures logging (``typedmgr serve`` does).
 logging.getLogger("typedmgr").addHandler(logging.NullHandler())

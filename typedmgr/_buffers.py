@@ -31,8 +31,8 @@ import pickle
 from typing import Any
 
 from typedmgr._encoding import PROTOCOL, ViewPickler, check_view
+from typedmgr._frames import Buffer
 from typedmgr._receipt import COUNT, HEAD, KIND_OF, MARK, MAX_BUFFERS, PAD, SPEC
-from typedmgr.frames import Buffer
 
 __all__ = [
     "ACCEPTED",

@@ -10,8 +10,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, Self, TypeVar, overload
 
+from typedmgr._channel import GETATTR
 from typedmgr._client_errors import sendable_exception
-from typedmgr.channel import GETATTR
 
 __all__ = ["CallForms", "GeneratorCalls", "IteratorCalls"]
 

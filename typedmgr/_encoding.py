@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from multiprocessing import reduction
 from typing import Any
 
-from typedmgr import frames
+from typedmgr import _frames
 
 __all__ = [
     "LARGE_PAYLOAD",
@@ -97,9 +97,9 @@ class _Parts:
     __slots__ = ("parts",)
 
     def __init__(self) -> None:
-        self.parts: list[frames.Buffer] = []
+        self.parts: list[_frames.Buffer] = []
 
-    def write(self, data: frames.Buffer | pickle.PickleBuffer) -> int:
+    def write(self, data: _frames.Buffer | pickle.PickleBuffer) -> int:
         if isinstance(data, pickle.PickleBuffer):  # a memoryview's bytes
             data = data.raw()
         self.parts.append(data)
@@ -115,17 +115,17 @@ def large_arguments(request: tuple[object, ...]) -> bool:
     )
 
 
-def framed_uncopied(message: object) -> Sequence[frames.Buffer]:
+def framed_uncopied(message: object) -> Sequence[_frames.Buffer]:
     """``message`` pickled and framed as parts to write, its large payloads uncopied."""
     out = _Parts()
     try:
         ViewPickler(out, PROTOCOL).dump(message)
     except Exception:
-        return frames.framed(dumps(message))
-    return [frames.header(sum(map(_size, out.parts))), *out.parts]
+        return _frames.framed(dumps(message))
+    return [_frames.header(sum(map(_size, out.parts))), *out.parts]
 
 
-def _size(part: frames.Buffer) -> int:
+def _size(part: _frames.Buffer) -> int:
     return part.nbytes if isinstance(part, memoryview) else len(part)
 
 
@@ -149,4 +149,4 @@ def dumps(message: object) -> bytes:
 
 def frame(message: object) -> bytes:
     """One message, pickled and framed as ``Connection.send`` would."""
-    return frames.frame(dumps(message))
+    return _frames.frame(dumps(message))

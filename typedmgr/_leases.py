@@ -16,9 +16,9 @@ from collections.abc import Callable
 from multiprocessing import process, util
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import _buffers, _stdlib, frames, peers
+from typedmgr import _buffers, _frames, _peers, _stdlib
 from typedmgr._encoding import dumps
-from typedmgr.sessions import lease_name, session_name
+from typedmgr._sessions import lease_name, session_name
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -49,7 +49,7 @@ def thread_connection(
     """
     if local is None:
         local, _ = _stdlib.address_local(address)
-    wire: frames.Wire | None = getattr(local, "wire", None)
+    wire: _frames.Wire | None = getattr(local, "wire", None)
     conn: Connection | None = getattr(local, "connection", None)
     epoch = epochs.get(address, 0)
     if wire is not None and conn is wire.conn and local.epoch == epoch:
@@ -64,9 +64,9 @@ def thread_connection(
     name = _buffers.declare(session_name(name, _session))
     conn, answer = _accepted(address, authkey, connect, name)
     local.connection = conn
-    spin = peers.peer(address).reply_spin
+    spin = _peers.peer(address).reply_spin
     buffers = answer == _buffers.ACCEPTED  # the server takes them too
-    local.wire = frames.Wire(conn, spin=spin, buffers=buffers)
+    local.wire = _frames.Wire(conn, spin=spin, buffers=buffers)
     local.epoch = epoch
     return conn
 

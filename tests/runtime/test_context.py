@@ -13,7 +13,7 @@ import pytest
 from tests.golden.bag.expected.proxies import BagManager, LeaseProxy, LedgerProxy
 from tests.golden.bag.protocols import Lease, Ledger
 from typedmgr import ClientException, interface_of
-from typedmgr.proxy import _build_proxy_class
+from typedmgr._proxy import _build_proxy_class
 
 pytestmark = pytest.mark.process
 

@@ -13,13 +13,13 @@ from typing import Any, Protocol, cast
 import pytest
 
 from tests.runtime.certs import Authority
-from typedmgr import Pipeline, TypedManager, _buffers, channel, frames
-from typedmgr.errors import UnpicklableResult
-from typedmgr.proxy import ProxyFactory
+from typedmgr import Pipeline, TypedManager, _buffers, _channel, _frames
+from typedmgr._errors import UnpicklableResult
+from typedmgr._proxy import ProxyFactory
 
 pytestmark = pytest.mark.process
 
-LARGE = channel.LARGE_PAYLOAD
+LARGE = _channel.LARGE_PAYLOAD
 FORK = multiprocessing.get_context("fork")
 AUTHKEY = b"payloads"
 
@@ -87,7 +87,7 @@ def agreed(proxy: object) -> bool:
     """Whether this thread's connection to the proxy's server takes buffers both ways."""
     endpoint = proxy._endpoint  # type: ignore[attr-defined]
     endpoint.connection()
-    wire: frames.Wire = endpoint.local.wire
+    wire: _frames.Wire = endpoint.local.wire
     return wire.buffers
 
 

@@ -14,9 +14,9 @@ import pytest
 from tests.runtime.fixtures import RuntimeManager
 from tests.tools import log_to
 from typedmgr import Pipeline, RemoteTraceback
-from typedmgr.channel import BATCH, client
-from typedmgr.errors import RefusedArgument, UnpicklableResult
-from typedmgr.pipeline import _BATCH_CALLS
+from typedmgr._channel import BATCH, client
+from typedmgr._errors import RefusedArgument, UnpicklableResult
+from typedmgr._pipeline import _BATCH_CALLS
 
 pytestmark = pytest.mark.process
 

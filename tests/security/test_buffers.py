@@ -25,7 +25,7 @@ import pytest
 from tests.security.attack import Target, limited_server, rss, session_less
 from tests.security.targets import Guarded
 from typedmgr import _buffers
-from typedmgr.channel import client
+from typedmgr._channel import client
 
 pytestmark = pytest.mark.process
 

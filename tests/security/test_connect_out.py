@@ -24,7 +24,7 @@ from tests.security.attack import (
     session_less,
 )
 from tests.security.targets import Hostile, Ledger, Smuggled
-from typedmgr.proxy import proxy_class_for
+from typedmgr._proxy import proxy_class_for
 
 pytestmark = pytest.mark.process
 

@@ -31,17 +31,17 @@ from dataclasses import dataclass
 from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from typedmgr import _stdlib, frames, introspect, tls
+from typedmgr import _frames, _introspect, _stdlib, _tls
 from typedmgr._admitted import value_objects, value_types
 from typedmgr._allowlist import AllowList
+from typedmgr._gate import Gate, is_local_address, refuse_exposed_strings
 from typedmgr._inert import ProxyRecipe, rebuild_inert
 from typedmgr._model import GENERATOR_TYPEID, ITERATOR_TYPEID, interface_of
+from typedmgr._proxy import ProxyFactory, TypedProxy
 from typedmgr._receipt import Loads
 from typedmgr._restricted import loads_replacing
 from typedmgr._server.books import ANONYMOUS, Books, LimitError
 from typedmgr._server.dispatch import Dispatcher, creations, validators
-from typedmgr.gate import Gate, is_local_address, refuse_exposed_strings
-from typedmgr.proxy import ProxyFactory, TypedProxy
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -130,7 +130,7 @@ class TypedServer(Dispatcher):
 
     #: The server functions a new connection may call: the stdlib's, and the report of
     #: ``typedmgr inspect`` (``introspect``).
-    public = [*managers.Server.public, introspect.REQUEST]  # noqa: RUF012
+    public = [*managers.Server.public, _introspect.REQUEST]  # noqa: RUF012
 
     @classmethod
     def configured(cls, name: str, **given: Any) -> type[TypedServer]:
@@ -163,7 +163,7 @@ class TypedServer(Dispatcher):
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if ssl_context is not None:
-            tls.check_context(ssl_context, server_side=True)
+            _tls.check_context(ssl_context, server_side=True)
             if not isinstance(address, tuple):
                 raise ValueError(f"TLS needs a TCP address, not {address!r}")
         if self.unpickling == "auto":
@@ -208,7 +208,7 @@ class TypedServer(Dispatcher):
         self._creations = creations(registry)
         self._validators = validators(registry, self.protocols, self.validate)
         self._connection = threading.local()
-        self._crowd = frames.Crowd()
+        self._crowd = _frames.Crowd()
 
     def _loader(self, all_protocols: bool) -> Loads:
         """A full loader, or one restricted to what the Protocols name."""
@@ -334,7 +334,7 @@ class TypedServer(Dispatcher):
 
     def introspect(self, c: Connection) -> dict[str, Any]:
         """The report ``typedmgr inspect`` prints (``introspect.report``)."""
-        return introspect.report(self)
+        return _introspect.report(self)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from multiprocessing import util
 from typing import Any
 
-from typedmgr.sessions import Sessions
+from typedmgr._sessions import Sessions
 
 __all__ = ["ANONYMOUS", "Books", "LimitError"]
 

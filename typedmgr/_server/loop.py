@@ -19,18 +19,18 @@ from collections.abc import Sequence
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from typedmgr import _buffers, auth, frames, introspect, tls
+from typedmgr import _auth, _buffers, _frames, _introspect, _tls
+from typedmgr._channel import (
+    nodelay,
+)
+from typedmgr._frames import Buffer
+from typedmgr._gate import BUSY, Gate, Ticket
 from typedmgr._receipt import Loads, Message, load
 from typedmgr._restricted import RefusedType
 from typedmgr._server.books import ANONYMOUS, Books
 from typedmgr._server.replies import encode
+from typedmgr._sessions import session_of
 from typedmgr._wire import BATCH
-from typedmgr.channel import (
-    nodelay,
-)
-from typedmgr.frames import Buffer
-from typedmgr.gate import BUSY, Gate, Ticket
-from typedmgr.sessions import session_of
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -68,14 +68,14 @@ class ServingLoop(managers.Server):
     accepts_md5: bool
     loads: Loads
     ssl_context: Any
-    links: dict[int, introspect.Link]
+    links: dict[int, _introspect.Link]
     books: Books
     _gate: Gate
     #: Per-connection state (its session, its gate ticket): each connection has a thread.
     _connection: threading.local
     #: The connection threads: one waits awake for its client's next request only while
     #: no other is getting requests (frames.Crowd).
-    _crowd: frames.Crowd
+    _crowd: _frames.Crowd
 
     def _handle_request(self, c: Connection) -> None:
         """A new connection: authenticate, then one server request (loaded like any other)."""
@@ -83,8 +83,8 @@ class ServingLoop(managers.Server):
         try:
             try:
                 key, md5 = bytes(self.authkey), self.accepts_md5
-                auth.deliver_challenge(c, key, legacy_md5=md5)
-                auth.answer_challenge(c, key, legacy_md5=md5)
+                _auth.deliver_challenge(c, key, legacy_md5=md5)
+                _auth.answer_challenge(c, key, legacy_md5=md5)
             except Exception as e:
                 _auth_log.warning(
                     "authkey handshake with %s failed: %s%s",
@@ -98,7 +98,7 @@ class ServingLoop(managers.Server):
             self._gate.authenticated(getattr(self._connection, "ticket", None))
             try:
                 if self.serializer == "pickle":
-                    request = self.loads(frames.read_message(c, self.max_message_size))
+                    request = self.loads(_frames.read_message(c, self.max_message_size))
                 else:
                     request = c.recv()
             except RefusedType as e:
@@ -180,14 +180,14 @@ class ServingLoop(managers.Server):
         peer that fails it (plaintext, a certificate the context refuses) is disconnected.
         """
         conn = nodelay(conn)
-        link = introspect.Link(introspect.peer_of(conn))
+        link = _introspect.Link(_introspect.peer_of(conn))
         thread = threading.get_ident()
         self.links[thread] = link
         _connections_log.debug("connection from %s accepted", link.peer)
         try:
             if self.ssl_context is not None:
                 try:
-                    conn = tls.handshake(
+                    conn = _tls.handshake(
                         conn, self.ssl_context, self.tls_handshake_timeout
                     )
                 except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
@@ -259,7 +259,7 @@ class ServingLoop(managers.Server):
         """
         if self.serializer != "pickle":
             return self._serve_unbuffered(conn)
-        wire = frames.Wire(
+        wire = _frames.Wire(
             conn,
             self.max_message_size,
             spin=self.request_spin,
@@ -268,7 +268,7 @@ class ServingLoop(managers.Server):
         )
         replies: list[Buffer] = []
         agreed = wire.buffers
-        link = self.links.get(threading.get_ident(), introspect.Link(""))
+        link = self.links.get(threading.get_ident(), _introspect.Link(""))
         while not self.stop_event.is_set():
             try:
                 payload: Message | None = wire.buffered()
@@ -339,7 +339,7 @@ class ServingLoop(managers.Server):
         except Exception as e:
             self._give_up(conn, e)
 
-    def _flush(self, wire: frames.Wire, replies: list[Buffer]) -> None:
+    def _flush(self, wire: _frames.Wire, replies: list[Buffer]) -> None:
         if replies:
             try:
                 wire.write(replies)

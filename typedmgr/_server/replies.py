@@ -15,9 +15,9 @@ from typing import Any
 
 from typedmgr import _buffers
 from typedmgr._encoding import LARGE_PAYLOAD, PROTOCOL, dumps, framed_uncopied
+from typedmgr._frames import Buffer, framed
 from typedmgr._server.books import Books
 from typedmgr._wire import BATCH
-from typedmgr.frames import Buffer, framed
 
 __all__ = ["encode"]
 

@@ -13,7 +13,7 @@ import os
 from multiprocessing import AuthenticationError
 from typing import TYPE_CHECKING
 
-from typedmgr.gate import BUSY
+from typedmgr._gate import BUSY
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection

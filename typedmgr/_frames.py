@@ -18,7 +18,7 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from typedmgr import tls
+from typedmgr import _tls
 from typedmgr._awake import AwakeWait, Crowd
 from typedmgr._receipt import MARK, PAD, Message, OutOfBand, Receiver, announced
 
@@ -269,7 +269,7 @@ class Wire(FrameReader):
         self.conn = conn
         self._write: Callable[[Sequence[Buffer]], None]
         self._awake: AwakeWait | None = None
-        if isinstance(conn, tls.TLSConnection):
+        if isinstance(conn, _tls.TLSConnection):
             # No waiting awake: decrypted bytes may be waiting where poll() cannot see them.
             receiver = Receiver(conn.read_into, None) if buffers else None
             super().__init__(conn.read_some, conn.read_into, limit, receiver)
@@ -314,7 +314,7 @@ def read_message(conn: Connection, limit: int) -> bytearray:
     nor than ``limit``, nor more memory than the bytes that came (``Connection.recv_bytes``
     asks the kernel for the whole claimed size at once)."""
     read: Callable[[int], bytes]
-    if isinstance(conn, tls.TLSConnection):
+    if isinstance(conn, _tls.TLSConnection):
         read = conn.read_some
     else:
         read = functools.partial(os.read, conn.fileno())

@@ -14,13 +14,13 @@ from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
 from typedmgr import (
+    _channel,
+    _errors,
     _inert,
+    _peers,
     _runtime_classes,
     _staleness,
     _stdlib,
-    channel,
-    errors,
-    peers,
 )
 from typedmgr._call_forms import CallForms, GeneratorCalls, IteratorCalls
 from typedmgr._client_errors import (
@@ -38,10 +38,10 @@ from typedmgr._model import (
     interface_of,
     protocol_for_ref,
 )
+from typedmgr._pipeline import capturing
 from typedmgr._replies import expect_replies
 from typedmgr._stdlib_proxies import adopt_stdlib
 from typedmgr._wire import ITSELF, ONEWAY, PROXIED, TRACEBACK_ATTR
-from typedmgr.pipeline import capturing
 
 __all__ = [
     "ClientException",
@@ -113,11 +113,11 @@ class TypedProxy(managers.BaseProxy, CallForms):
         manager_owned: bool = False,
     ) -> None:
         if authkey is None and manager is None:
-            authkey = peers.key_for_unpickled(token.address)
+            authkey = _peers.key_for_unpickled(token.address)
             unknown = authkey is None
         else:
             unknown = False
-            peers.lend_key(token.address, authkey)
+            _peers.lend_key(token.address, authkey)
         super().__init__(
             token,
             serializer,
@@ -128,7 +128,7 @@ class TypedProxy(managers.BaseProxy, CallForms):
             manager_owned,
         )
         if serializer == "pickle":
-            self._Client = channel.client
+            self._Client = _channel.client
         if unknown:
             self._authkey = None  # type: ignore[assignment]  # channel.client refuses it
         self._endpoint = endpoint_for(token.address, self._authkey, self._Client)
@@ -165,7 +165,7 @@ class TypedProxy(managers.BaseProxy, CallForms):
                 proxy = factory(
                     token, serializer, manager=manager, authkey=authkey, incref=False
                 )
-                proxy._held_by = channel.session()
+                proxy._held_by = _channel.session()
             result: _P = proxy
             return result
         adopted: _P = adopt_stdlib(
@@ -195,12 +195,12 @@ class TypedProxy(managers.BaseProxy, CallForms):
         proxy._id = str(token.id)
         proxy._manager = manager
         proxy._serializer = "pickle"
-        proxy._Client = channel.client
+        proxy._Client = _channel.client
         proxy._owned_by_manager = False
         proxy._authkey = _stdlib.authentication_string(authkey)
         proxy._endpoint = endpoint
-        peers.lend_key(address, authkey)
-        proxy._held_by = channel.session()
+        _peers.lend_key(address, authkey)
+        proxy._held_by = _channel.session()
         retake_after_fork.add(address, proxy)
         return proxy
 
@@ -217,8 +217,8 @@ class TypedProxy(managers.BaseProxy, CallForms):
                 return
             address = self._token.address
             retake_after_fork.discard(address, self)
-            if held_by == channel.session():
-                channel.release_later(address, self._id)
+            if held_by == _channel.session():
+                _channel.release_later(address, self._id)
         except Exception:  # interpreter shutdown: the session's end releases it
             pass
 
@@ -226,13 +226,13 @@ class TypedProxy(managers.BaseProxy, CallForms):
         """Take a reference on this thread's connection, counted against our session."""
         if self._owned_by_manager:
             return
-        connect = channel.client if self._serializer == "pickle" else self._Client
+        connect = _channel.client if self._serializer == "pickle" else self._Client
         # Looked up again: a proxy unpickled before its key was known gets it later.
         endpoint = endpoint_for(self._token.address, self._authkey, connect)
         endpoint.server_rpc("incref", self._id)
         if isinstance(self, TypedProxy):  # an adapted stdlib proxy finds its own
             self._endpoint = endpoint
-        self._held_by = channel.session()
+        self._held_by = _channel.session()
 
     def _connect(self) -> None:
         self._endpoint.connection()
@@ -255,7 +255,7 @@ class TypedProxy(managers.BaseProxy, CallForms):
         if pipeline is not None:
             pipeline.enqueue(self._endpoint, request, None)
             return
-        self._endpoint.exchange_many([channel.frame(request)], 0)
+        self._endpoint.exchange_many([_channel.frame(request)], 0)
 
     def _callmethod(  # type: ignore[override]  # the stdlib's stub says -> None
         self,
@@ -287,7 +287,7 @@ class TypedProxy(managers.BaseProxy, CallForms):
         if kind == PROXIED:
             typeid, exposed, ident = cast("tuple[str, tuple[str, ...], str]", result)
             return self._returned_proxy(typeid, exposed, ident)
-        explained = errors.explain(
+        explained = _errors.explain(
             kind,
             result,
             address=self._token.address,

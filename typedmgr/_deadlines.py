@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import peers, tls
+from typedmgr import _peers, _tls
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -118,14 +118,14 @@ def call_deadline(address: Any) -> float | None:
     block = _block.get()
     if block is not _UNSET:
         return block
-    timeout = peers.peer(address).timeout
+    timeout = _peers.peer(address).timeout
     return None if timeout is None else time.monotonic() + timeout
 
 
 def connect_budget(address: Any) -> float:
     """Seconds connecting to ``address`` may take now: its connect timeout, or less if the
     enclosing ``deadline()`` block ends sooner."""
-    budget = peers.peer(address).connect_timeout
+    budget = _peers.peer(address).connect_timeout
     block = _block.get()
     if block is not _UNSET and block is not None:
         budget = min(budget, max(block - time.monotonic(), 0.001))
@@ -135,7 +135,7 @@ def connect_budget(address: Any) -> float:
 def readable(conn: Connection, until: float) -> bool:
     """Wait until ``conn`` has something to read (or closed), at most until ``until``."""
     remaining = until - time.monotonic()
-    if isinstance(conn, tls.TLSConnection):
+    if isinstance(conn, _tls.TLSConnection):
         return conn.poll(max(remaining, 0.0))
     poller = select.poll()
     poller.register(conn.fileno(), select.POLLIN)
