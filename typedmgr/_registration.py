@@ -29,7 +29,7 @@ from typedmgr._model import (
 )
 from typedmgr._model.types import OPTIONAL_KINDS
 from typedmgr._model.walk import reachable
-from typedmgr.proxy import ProxyFactory, TypedGenerator, TypedIterator
+from typedmgr._proxy import ProxyFactory, TypedGenerator, TypedIterator
 
 __all__ = [
     "Registration",

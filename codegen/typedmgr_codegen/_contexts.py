@@ -27,8 +27,8 @@ from typedmgr._model import (
     signature_of,
 )
 from typedmgr_codegen._aliases import alias_names, inner_aliases
+from typedmgr_codegen._layout import Def, Statement
 from typedmgr_codegen._spelling import TypeWriter, docstring, quoted
-from typedmgr_codegen.layout import Def, Statement
 
 __all__ = [
     "ManagerContext",

@@ -24,8 +24,8 @@ from typedmgr._model.walk import reachable
 from typedmgr_codegen import __version__
 from typedmgr_codegen._contexts import manager_context, manager_ref, proxy_context
 from typedmgr_codegen._imports import Imports
+from typedmgr_codegen._layout import Def, Statement, lay_out
 from typedmgr_codegen._spelling import TypeWriter, quoted
-from typedmgr_codegen.layout import Def, Statement, lay_out
 
 __all__ = ["GENERATED_MARK", "GeneratedModule", "collect_interfaces", "render_module"]
 
