@@ -821,15 +821,3 @@ def test_register_refuses_class_and_static_methods() -> None:
     ):
         M.register(Registry, RegistryImpl)
     assert "Registry" not in M._registry
-
-
-def test_interface_error_keeps_its_name() -> None:
-    """The model is a package now; its error keeps the name tracebacks, the docs and other
-    processes' pickles use, and loads back as the same class."""
-    import pickle
-
-    assert "typedmgr.model.InterfaceError" == (
-        f"{InterfaceError.__module__}.{InterfaceError.__qualname__}"
-    )
-    loaded = pickle.loads(pickle.dumps(InterfaceError("P.f: no")))
-    assert type(loaded) is InterfaceError and ("P.f: no",) == loaded.args

@@ -1,22 +1,27 @@
 """typedmgr: typed remote objects on multiprocessing managers, from typing.Protocol classes.
 
-Protocol -> ``model.interface_of`` -> (``TypedManager.register`` | ``typedmgr gen``): one model
+Protocol -> ``interface_of`` -> (``TypedManager.register`` | ``typedmgr gen``): one model
 of a Protocol feeds both the runtime registration and the build-time generator.
+
+The modules are private; this is the public face. The exceptions a server may send, and the
+recipes a pickled proxy carries (``ProxyFactory``, ``TypedIterator``, ``TypedGenerator``: not
+for users), are named ``typedmgr.X`` on the wire, whichever module defines them.
 """
 
 import logging
 
 from typedmgr._auth import ServerBusyError
 from typedmgr._channel import ServerConnectionError
+from typedmgr._client_errors import ClientException, RemoteTraceback, StaleProxyError
 from typedmgr._deadlines import ConnectTimeout, DeadlineExceeded, deadline
 from typedmgr._errors import ObjectGone, RefusedArgument, UnpicklableResult
 from typedmgr._manager import TypedManager
 from typedmgr._model import Interface, InterfaceError, interface_of, oneway
 from typedmgr._pipeline import Pipeline, Reply
-from typedmgr._proxy import (
-    ClientException,
-    RemoteTraceback,
-    StaleProxyError,
+from typedmgr._proxy import (  # noqa: F401 - ProxyFactory, TypedGenerator, TypedIterator
+    ProxyFactory,
+    TypedGenerator,
+    TypedIterator,
     TypedProxy,
     proxy_class_for,
 )

@@ -24,6 +24,8 @@ __all__ = ["ServerBusyError", "answer_challenge", "deliver_challenge"]
 class ServerBusyError(ConnectionRefusedError):
     """The server is at its connection limit: it refused this connection politely."""
 
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
+
 
 _CHALLENGE = b"#CHALLENGE#"
 _WELCOME = b"#WELCOME#"

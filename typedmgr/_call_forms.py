@@ -1,7 +1,7 @@
 """The call forms a proxy method is generated as, each a variant of ``TypedProxy._call``:
 a ``-> Self`` call, a fluent one, ``__exit__``, attribute reads, and a generator's calls.
 
-Split from ``proxy``: ``TypedProxy`` and ``TypedGenerator`` inherit them (generated code
+Split from ``_proxy``: ``TypedProxy`` and ``TypedGenerator`` inherit them (generated code
 calls them by name, so their names are part of the runtime API).
 """
 

@@ -109,7 +109,7 @@ def exchange(
     If anything interrupts the exchange (a signal, KeyboardInterrupt, a broken socket), the
     connection is closed and forgotten: a reply still in flight must never be read as the
     answer to the next call (the stdlib does exactly that). Past its deadline
-    (``deadlines``), the connection is forgotten too, and handed to a thread that reads
+    (``_deadlines``), the connection is forgotten too, and handed to a thread that reads
     the late reply and gives back the remote objects it carried.
     """
     until = _deadlines.call_deadline(address)

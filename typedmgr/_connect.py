@@ -1,6 +1,6 @@
 """Connecting a client to a server: the socket (or TLS), TCP_NODELAY and both handshakes.
 
-Split from ``channel``, which re-exports :func:`client`, :func:`nodelay` and
+Split from ``_channel``, which re-exports :func:`client`, :func:`nodelay` and
 :class:`ServerConnectionError`.
 """
 
@@ -47,7 +47,7 @@ def client(
 ) -> Connection:
     """``multiprocessing.connection.Client`` with TCP_NODELAY and a SHA-256 handshake.
 
-    Over TLS when a TLS context is known for ``address`` (``typedmgr.peers``). Connecting
+    Over TLS when a TLS context is known for ``address`` (``typedmgr._peers``). Connecting
     and the handshakes together take at most the address's ``connect_timeout`` (or what
     is left of the enclosing ``deadline()``): ``deadlines.ConnectTimeout`` past it. A
     server that cannot be reached raises :class:`ServerConnectionError`, naming it.
@@ -180,5 +180,4 @@ def _refusal(address: Any, authkey: bytes, error: AuthenticationError) -> str:
 class ServerConnectionError(ConnectionError):
     """The connection to a manager server failed or broke; the message names the server."""
 
-    # Its name in tracebacks and pickles stays the one it was public under.
-    __module__ = "typedmgr.channel"
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show

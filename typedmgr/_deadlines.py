@@ -57,6 +57,8 @@ class DeadlineExceeded(TimeoutError):
     ``waited``: seconds waited.
     """
 
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
+
     def __init__(self, address: object, method: str, waited: float) -> None:
         super().__init__(
             f"{method} got no reply from the manager server at {address!r} within "
@@ -74,6 +76,8 @@ class DeadlineExceeded(TimeoutError):
 
 class ConnectTimeout(DeadlineExceeded):
     """Connecting to a server (connect and handshakes) took longer than allowed."""
+
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
     def __init__(self, address: object, method: str, waited: float) -> None:
         if method == "connect":

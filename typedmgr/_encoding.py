@@ -1,6 +1,6 @@
 """How a client's messages are pickled and framed, large payloads written uncopied.
 
-Split from ``channel``, which re-exports these names; the server encodes its replies with
+Split from ``_channel``, which re-exports these names; the server encodes its replies with
 them too. A ``memoryview``, which pickle refuses, travels as its bytes and is rebuilt as a
 view of them (``reduce_view``); large ones between typedmgr peers go out of band instead
 (``_buffers``).

@@ -28,17 +28,23 @@ _UNPICKLABLE = re.compile(r"^cannot pickle the result, a ([\w.<>]+): (.*)$", re.
 class RefusedArgument(TypeError):
     """The server refused to load an argument: its type is not one it may load."""
 
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
+
     server_traceback: str = ""
 
 
 class UnpicklableResult(TypeError):
     """The server could not pickle what a method returned."""
 
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
+
     server_traceback: str = ""
 
 
 class ObjectGone(LookupError):
     """The server holds no object of this proxy (released, or the server restarted)."""
+
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
     server_traceback: str = ""
 

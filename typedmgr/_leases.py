@@ -1,7 +1,7 @@
 """This process's session with each server: the thread connections that name it, the
 lease whose end releases what it holds, and the releases queued for the next request.
 
-Split from ``channel``, which re-exports the public names.
+Split from ``_channel``, which re-exports the public names.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def _accepted(
 
 
 # This process's session, and its lease connection to each server: when the process dies,
-# the leases close and the servers release what the session held (typedmgr.sessions).
+# the leases close and the servers release what the session held (typedmgr._sessions).
 _session = secrets.token_hex(8)
 _leases: dict[Any, Connection] = {}
 _leases_lock = threading.Lock()
@@ -158,7 +158,7 @@ def _ended(lease: Connection) -> bool:
 
 #: Releases waiting for the next request, per server address. Whatever is still queued when
 #: the process exits is released by the server when the session's lease closes. Never
-#: rebound (a fork clears it in place): ``channel`` peeks at it unlocked, one dict lookup.
+#: rebound (a fork clears it in place): ``_channel`` peeks at it unlocked, one dict lookup.
 #: No lock guards it: ``release_later`` runs in finalizers, which the garbage collector may
 #: start on any allocation, also one made while this thread holds such a lock.
 pending: dict[Any, deque[str]] = {}

@@ -18,10 +18,11 @@ from typedmgr import (
     _stdlib,
     _tls,
 )
+from typedmgr._client_errors import remote_error
 from typedmgr._endpoint import endpoint_for
 from typedmgr._gate import refuse_weak_key
 from typedmgr._model import protocol_of
-from typedmgr._proxy import TypedProxy, check_fingerprint, remote_error
+from typedmgr._proxy import TypedProxy, check_fingerprint
 from typedmgr._registration import (
     adopt_stdlib_creations,
     creation_method,

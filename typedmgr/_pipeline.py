@@ -43,7 +43,7 @@ capturing: contextvars.ContextVar[Pipeline | None] = contextvars.ContextVar(
 
 # Calls sent as one batch, at most, and the size of a batch (pickled) worth splitting in two:
 # a batch is read whole before it runs, and a server refuses requests over its limit.
-_BATCH_CALLS = 1000
+BATCH_CALLS = 1000
 _BATCH_BYTES = 8 * 1024 * 1024
 # Seconds a server is expected to take per call of a batch (what the client waits awake for).
 _SECONDS_PER_CALL = 5e-6
@@ -136,7 +136,7 @@ class Pipeline:
             end = start + 1
             while (
                 end < len(queued)
-                and end - start < _BATCH_CALLS
+                and end - start < BATCH_CALLS
                 and queued[end][0].address == address
             ):
                 end += 1

@@ -23,12 +23,7 @@ from typedmgr import (
     _stdlib,
 )
 from typedmgr._call_forms import CallForms, GeneratorCalls, IteratorCalls
-from typedmgr._client_errors import (
-    ClientException,
-    RemoteTraceback,
-    StaleProxyError,
-    sendable_exception,
-)
+from typedmgr._client_errors import remote_error
 from typedmgr._endpoint import Endpoint, endpoint_for
 from typedmgr._fork import retake_after_fork
 from typedmgr._model import (
@@ -41,20 +36,15 @@ from typedmgr._model import (
 from typedmgr._pipeline import capturing
 from typedmgr._replies import expect_replies
 from typedmgr._stdlib_proxies import adopt_stdlib
-from typedmgr._wire import ITSELF, ONEWAY, PROXIED, TRACEBACK_ATTR
+from typedmgr._wire import ITSELF, ONEWAY, PROXIED
 
 __all__ = [
-    "ClientException",
     "ProxyFactory",
-    "RemoteTraceback",
-    "StaleProxyError",
     "TypedGenerator",
     "TypedIterator",
     "TypedProxy",
     "check_fingerprint",
     "proxy_class_for",
-    "remote_error",
-    "sendable_exception",
 ]
 
 # Shared default of _callmethod's kwds: sent as is (so it must pickle), never mutated.
@@ -344,22 +334,10 @@ def check_fingerprint(proxytype: _F, typeid: str, endpoint: Endpoint) -> _F:
     return proxytype if restricted is None else cast("_F", restricted)
 
 
-def remote_error(kind: str, result: object) -> BaseException:
-    """The exception a non-result reply stands for, with the server traceback chained."""
-    if kind == "#ERROR" and isinstance(result, BaseException):
-        tb = getattr(result, TRACEBACK_ATTR, None)
-        if isinstance(tb, str):
-            result.__cause__ = RemoteTraceback(tb)
-        return result
-    if kind == "#TRACEBACK":
-        return managers.RemoteError(result)
-    if kind == "#UNSERIALIZABLE":
-        return managers.RemoteError(f"Unserializable message: {result}")
-    return ValueError(f"Unrecognized message type {kind!r}")
-
-
 class TypedIterator(IteratorCalls[_T], TypedProxy, Iterator[_T]):
     """A proxy of an iterator a method returned; each ``next()`` is one call."""
+
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
     _exposed_ = ("__next__",)
     _method_to_typeid_: ClassVar[dict[str, str]] = {}
@@ -378,6 +356,8 @@ class TypedGenerator(
     thrown exception travels as ``__exit__``'s do (a builtin exception with plain values,
     else ``ClientException``); its traceback stays here.
     """
+
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
     _exposed_ = ("__next__", "send", "throw", "close")
     _method_to_typeid_: ClassVar[dict[str, str]] = {}
@@ -412,6 +392,8 @@ def proxy_class_for(protocol: type) -> type[TypedProxy]:
 
 class ProxyFactory:
     """A picklable stand-in for "the best proxy class of this Protocol", used as proxytype."""
+
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
     __slots__ = ("protocol",)
 

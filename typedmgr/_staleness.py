@@ -1,6 +1,6 @@
 """Whether a proxy class still agrees with the Protocol its server serves, per method.
 
-Split from ``proxy`` (``proxy.check_fingerprint`` asks :func:`restricted_class`); the rules
+Split from ``_proxy`` (``_proxy.check_fingerprint`` asks :func:`restricted_class`); the rules
 are in docs/schema-evolution.md.
 """
 

@@ -2,7 +2,7 @@
 way typed proxies do: on the thread's session connection, with TLS, and counted against
 this process's session.
 
-Split from ``proxy``, which adapts each stdlib-class proxy it makes (:func:`adapt`).
+Split from ``_proxy``, which adapts each stdlib-class proxy it makes (:func:`adapt`).
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ def test_enter_returning_its_protocol_gives_the_same_proxy(
         "lease taken",
         "lease returned after None",
         "lease taken",
-        "lease returned after <class 'typedmgr.proxy.ClientException'>",
+        "lease returned after <class 'typedmgr.ClientException'>",
     ] == lease.ledger().entries()
 
 

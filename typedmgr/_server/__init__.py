@@ -6,13 +6,13 @@ Differences from ``multiprocessing.managers.Server``, each invisible to stdlib c
 * a method declared ``-> P | None`` returns ``None`` as ``None``, not as a proxy of ``None``;
 * ``__enter__`` declared ``-> Self`` replies ``None``: the caller's proxy is the result;
 * typedmgr clients create objects, take references and release them on their long-lived
-  connection, and what a client process holds is released when it dies (``sessions``);
+  connection, and what a client process holds is released when it dies (``_sessions``);
 * a proxy of one of its own objects that a request brings in (an argument kept by a
   referent, a proxy stored in a managed list) holds a counted reference, released when the
   server drops it: the stdlib keeps such objects forever (gh-103136, see ``_rebuild_proxy``);
 * with ``validate`` on (``TypedManager`` class keyword or ``register(..., validate=True)``),
   a call's arguments are checked against its Protocol before the referent is called
-  (``validation``); a mismatch is the caller's ``TypeError``.
+  (``_validation``); a mismatch is the caller's ``TypeError``.
 
 ``TypedServer`` is assembled from its three parts, each in a module of its own: the
 connection loop (``loop``), dispatch (``dispatch``) and the reference books (``books``).
@@ -129,7 +129,7 @@ class TypedServer(Dispatcher):
     remote_admin: ClassVar[bool] = False
 
     #: The server functions a new connection may call: the stdlib's, and the report of
-    #: ``typedmgr inspect`` (``introspect``).
+    #: ``typedmgr inspect`` (``_introspect``).
     public = [*managers.Server.public, _introspect.REQUEST]  # noqa: RUF012
 
     @classmethod
@@ -172,7 +172,7 @@ class TypedServer(Dispatcher):
         if _ipv4_stand_in(address) is not address:  # the stdlib listens on IPv4 only
             _stdlib.listen_again(self, address, "AF_INET6")
         self.started = time.monotonic()
-        #: The connections being served, by serving thread (``introspect``).
+        #: The connections being served, by serving thread (``_introspect``).
         self.links = {}
         self.ssl_context = ssl_context
         #: Set by ``TypedManager.start()``: the secret its ``shutdown`` sends.

@@ -1,6 +1,6 @@
 """The server's connection loop: accepting, handshakes, serving a connection, replying.
 
-Accepting goes through the gate (``typedmgr.gate``): bounded connections, a deadline on
+Accepting goes through the gate (``typedmgr._gate``): bounded connections, a deadline on
 the handshake. Each connection has a thread; a long-lived one reads requests as they come,
 hands each to dispatch (``_handle``), and writes the replies of the requests that arrived
 together in one write (encoded by ``replies``). A client that declares it in its
@@ -125,7 +125,7 @@ class ServingLoop(managers.Server):
     # Accepting connections. The stdlib's accepter thread starts a thread per connection
     # and dies on the first exception (thread creation failing under load): the server then
     # listens and serves no one, for good. This one survives anything, and admits through
-    # the gate (typedmgr.gate): bounded connections, a deadline on the handshake.
+    # the gate (typedmgr._gate): bounded connections, a deadline on the handshake.
 
     def accepter(self) -> None:
         """Accept connections until the process ends; no failure stops it."""

@@ -87,7 +87,7 @@ def _sendable(msg: tuple[str, object]) -> tuple[str, object]:
 
 def _unserializable(msg: tuple[str, object], error: Exception) -> tuple[str, str]:
     """The ``#UNSERIALIZABLE`` reply to ``msg``: its first line names the value's type
-    (``typedmgr.errors`` reads it), the traceback follows."""
+    (``typedmgr._errors`` reads it), the traceback follows."""
     cls = type(msg[1])
     _log.warning(
         "cannot pickle a %s.%s reply: %s", cls.__module__, cls.__qualname__, error
