@@ -9,6 +9,12 @@ import typedmgr
 
 #: The public face. A name added here is a promise: add it on purpose, with docs.
 PUBLIC = {
+    "AsyncConnection",
+    "AsyncPipeline",
+    "AsyncReply",
+    "AsyncTypedIterator",
+    "AsyncTypedManager",
+    "AsyncTypedProxy",
     "ClientException",
     "ConnectTimeout",
     "DeadlineExceeded",
@@ -28,6 +34,7 @@ PUBLIC = {
     "TypedProxy",
     "UnpicklableResult",
     "__version__",
+    "async_proxy_class_for",
     "deadline",
     "interface_of",
     "oneway",

@@ -6,6 +6,14 @@ of a Protocol feeds both the runtime registration and the build-time generator.
 
 import logging
 
+from typedmgr._aio.connection import AsyncConnection
+from typedmgr._aio.manager import AsyncTypedManager
+from typedmgr._aio.pipeline import AsyncPipeline, AsyncReply
+from typedmgr._aio.proxy import (
+    AsyncTypedIterator,
+    AsyncTypedProxy,
+    async_proxy_class_for,
+)
 from typedmgr._runtime_api import RUNTIME_API, require_runtime_api
 from typedmgr._version import __version__
 from typedmgr.auth import ServerBusyError
@@ -29,6 +37,12 @@ logging.getLogger("typedmgr").addHandler(logging.NullHandler())
 
 __all__ = [
     "RUNTIME_API",
+    "AsyncConnection",
+    "AsyncPipeline",
+    "AsyncReply",
+    "AsyncTypedIterator",
+    "AsyncTypedManager",
+    "AsyncTypedProxy",
     "ClientException",
     "ConnectTimeout",
     "DeadlineExceeded",
@@ -47,6 +61,7 @@ __all__ = [
     "TypedProxy",
     "UnpicklableResult",
     "__version__",
+    "async_proxy_class_for",
     "deadline",
     "interface_of",
     "oneway",

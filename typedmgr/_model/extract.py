@@ -183,8 +183,6 @@ def _method(
     *,
     owner: type | None = None,
 ) -> Method:
-    if inspect.iscoroutinefunction(func):
-        raise InterfaceError(f"{where}: async methods cannot be proxied yet")
     hints = resolved_hints(where, func, namespace)
     for key, hint in hints.items():
         if _mentions(hint, memoryview):
@@ -230,6 +228,7 @@ def _method(
         inspect.getdoc(func),
         oneway,
         is_exit=name == "__exit__",
+        is_async=inspect.iscoroutinefunction(func),
     )
 
 

@@ -10,7 +10,9 @@ A result is sent as a copy, or as a remote object when its registration says so
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
+import sys
 import traceback
 from collections.abc import Set as AbstractSet
 from multiprocessing import managers, util
@@ -18,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from typedmgr import _stdlib
 from typedmgr._registration import Registration, registration_of
+from typedmgr._server import coroutines, mux
 from typedmgr._server.books import ANONYMOUS
 from typedmgr._server.loop import ServingLoop
 from typedmgr._wire import (
     BATCH,
     GETATTR,
     ITSELF,
+    MUX,
     ONEWAY,
     PROXIED,
     RELEASE,
@@ -87,18 +91,35 @@ class Dispatcher(ServingLoop):
                 return None
             if methodname == BATCH:  # encoded as "#RETURN" (see _encode)
                 return (BATCH, self._batch(conn, args))
+            if methodname == MUX and typed:  # an asyncio client's connection
+                return self._multiplex(conn)
             return self._server_rpc(conn, methodname, args, kwds)
         if methodname == ONEWAY:
             self._oneway(conn, ident, args, kwds)
             return None
         return self._call(conn, ident, methodname, args, kwds, typed)
 
+    def _multiplex(self, conn: Connection) -> tuple[str, object]:
+        """Serve this connection multiplexed (``mux``) until it closes; then end its
+        thread as the end of any connection does."""
+        wire = getattr(self._connection, "wire", None)
+        if wire is None or wire.conn is not conn:
+            return ("#TRACEBACK", "this connection cannot be multiplexed (again)")
+        self._connection.wire = None
+        mux.serve(self, conn, wire)
+        sys.exit(0)
+
     def _batch(self, conn: Connection, requests: Any) -> list[tuple[str, object]]:
         """Run a batch's requests in order: the replies of those that have one."""
         replies: list[tuple[str, object]] = []
         for request in requests:
-            if isinstance(request, tuple) and request[:2] == (None, BATCH):
-                replies.append(("#ERROR", ValueError("a batch cannot hold a batch")))
+            if isinstance(request, tuple) and request[:2] in (
+                (None, BATCH),
+                (None, MUX),
+            ):
+                replies.append(
+                    ("#ERROR", ValueError(f"a batch cannot hold {request[1]}"))
+                )
                 continue
             msg = self._handle(conn, request)
             if msg is not None:
@@ -170,6 +191,15 @@ class Dispatcher(ServingLoop):
                 if validator is not None:
                     validator.check(methodname, args, kwds)
                 res = function(*args, **kwds)
+                if inspect.iscoroutine(
+                    res
+                ):  # an ``async def``: run on the server's loop
+                    res = coroutines.resolve(
+                        res,
+                        lambda r: self._result(
+                            conn, registration, methodname, r, typed, obj
+                        ),
+                    )
             except Exception as e:
                 _attach_traceback(e)
                 return ("#ERROR", e)

@@ -258,6 +258,7 @@ class ServingLoop(managers.Server):
         wire = frames.Wire(
             conn, self.max_message_size, spin=self.request_spin, crowd=self._crowd
         )
+        self._connection.wire = wire  # a MUX request turns it multiplexed (dispatch)
         replies: list[Buffer] = []
         link = self.links.get(threading.get_ident(), introspect.Link(""))
         while not self.stop_event.is_set():
