@@ -57,6 +57,7 @@ class Echo(Protocol):
     def loops(self) -> int: ...
     async def meet(self, n: int) -> int: ...
     def blob(self, data: bytes, times: int = 1) -> bytes: ...
+    def size(self, data: bytes) -> int: ...
     def odd(self) -> object: ...
 
 
@@ -190,6 +191,9 @@ class EchoImpl:
 
     def blob(self, data: bytes, times: int = 1) -> bytes:
         return data * times
+
+    def size(self, data: bytes) -> int:
+        return len(data)
 
     def odd(self) -> object:
         """A value of a type no Protocol names: a client refuses to load it."""
