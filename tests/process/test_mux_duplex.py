@@ -24,6 +24,7 @@ from tests.process.support import TIMEOUT
 from typedmgr import AsyncTypedManager, channel
 from typedmgr._encoding import dumps
 from typedmgr._leases import session
+from typedmgr._replies import load_reply
 from typedmgr._wire import MUX, MUX_ID, MUX_VERSION, PROXIED
 from typedmgr.frames import frame
 from typedmgr.sessions import session_name
@@ -69,7 +70,7 @@ class RawClient:
 
     def plain(self, request: tuple[object, ...]) -> Any:
         self.sock.sendall(frame(dumps(request)))
-        return channel.unpickling.load_reply(self.read())
+        return load_reply(self.read())
 
     def send(self, rid: int, request: tuple[object, ...]) -> None:
         self.sock.sendall(frame(MUX_ID.pack(rid) + dumps(request)))
@@ -77,7 +78,7 @@ class RawClient:
     def reply(self) -> tuple[int, Any]:
         message = self.read()
         (rid,) = MUX_ID.unpack_from(message)
-        return rid, channel.unpickling.load_reply(message[MUX_ID.size :])
+        return rid, load_reply(message[MUX_ID.size :])
 
     def read(self) -> bytes:
         size = int.from_bytes(self.exactly(4), "big", signed=True)
@@ -171,6 +172,6 @@ def test_a_client_that_stops_reading_holds_the_server_to_its_bound(
         assert stuck.is_set()
         other = AioManager(address=served.address, authkey=AUTHKEY)
         other.connect()
-        assert 5 == other.Echo().echo(5)
+        assert 5 == other.Echo().echo(5)  # type: ignore[attr-defined]
     finally:
         client.sock.close()
