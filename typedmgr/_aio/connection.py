@@ -36,10 +36,12 @@ from typedmgr._encoding import dumps
 from typedmgr._wire import BATCH, MUX_ID, MUX_VERSION, PROXIED, RELEASE
 from typedmgr.channel import reply_loader
 
-__all__ = ["AsyncConnection"]
+__all__ = ["Address", "AsyncConnection"]
 
 _NO_KWDS: dict[str, Any] = {}
 Reply = tuple[str, Any]
+#: A server's address: (host, port) or a unix socket's path (as ``TypedManager.address``).
+Address = tuple[str, int] | str | bytes | None
 
 
 class Frames(asyncio.Protocol):
@@ -101,7 +103,7 @@ class AsyncConnection:
     #: Replies larger than this close the connection.
     max_message_size: ClassVar[int] = 256 * 1024 * 1024
 
-    def __init__(self, address: Any, wire: Frames) -> None:
+    def __init__(self, address: Address, wire: Frames) -> None:
         self.address = address
         self._frames = wire
         self._loop = asyncio.get_running_loop()
@@ -132,7 +134,7 @@ class AsyncConnection:
     @classmethod
     async def open(
         cls,
-        address: Any,
+        address: Address,
         authkey: bytes,
         *,
         ssl_context: ssl.SSLContext | None = None,
@@ -143,6 +145,10 @@ class AsyncConnection:
         ``ssl_context``: TLS (else the context a ``TypedManager`` of this process was given
         for ``address``, if any).
         """
+        if address is None:
+            raise ValueError(
+                "no address to connect to: give the server's (host, port) or socket path"
+            )
         authkey = bytes(authkey)
         known = peers.peer(address)
         if ssl_context is None:
@@ -167,7 +173,7 @@ class AsyncConnection:
             elif ssl_context is not None:
                 raise ValueError(f"TLS needs a TCP address, not {address!r}")
             else:
-                await loop.create_unix_connection(lambda: wire, address)
+                await loop.create_unix_connection(lambda: wire, os.fsdecode(address))
             try:
                 version = await handshake.join(
                     wire, authkey, process.current_process().name + "|asyncio"

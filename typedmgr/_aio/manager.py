@@ -9,10 +9,10 @@ import weakref
 from collections.abc import Callable
 from multiprocessing import process
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
 
 from typedmgr import _leases, peers
-from typedmgr._aio.connection import AsyncConnection
+from typedmgr._aio.connection import Address, AsyncConnection
 from typedmgr._aio.proxy import (
     AsyncTypedProxy,
     async_proxy_class_for,
@@ -37,7 +37,7 @@ class AsyncTypedManager:
 
     def __init__(
         self,
-        address: Any,
+        address: Address,
         authkey: bytes | None = None,
         *,
         ssl_context: ssl.SSLContext | None = None,

@@ -65,7 +65,7 @@ class AsyncPipeline:
 
     def call(
         self,
-        method: Callable[_P, Coroutine[Any, Any, _T]],
+        method: Callable[_P, Coroutine[object, None, _T]],
         /,
         *args: _P.args,
         **kwargs: _P.kwargs,

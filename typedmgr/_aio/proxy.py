@@ -144,14 +144,15 @@ class AsyncTypedProxy:
             return
         self._connection.send_oneway(request)
 
-    async def _reply(self, kind: str, result: Any) -> Any:
+    async def _reply(self, kind: str, result: object) -> object:
         if kind == "#RETURN":
             return result
         if kind == ITSELF:  # ``-> Self`` returned its own object: this proxy
             return self
         if kind == PROXIED:
-            proxy = holder(self._connection, result[0], result[2])
-            await check_fingerprint(self._connection, type(proxy), result[0])
+            typeid, _, ident = cast("tuple[str, object, str]", result)
+            proxy = holder(self._connection, typeid, ident)
+            await check_fingerprint(self._connection, type(proxy), typeid)
             return proxy
         try:
             raise remote_error(kind, result)
@@ -189,8 +190,7 @@ class AsyncTypedIterator(AsyncTypedProxy, AsyncIterator[_T]):
         if kind == "#ERROR" and isinstance(result, StopIteration):
             # Raised in a coroutine, StopIteration would become a RuntimeError.
             raise StopAsyncIteration
-        item: _T = await self._reply(kind, result)
-        return item
+        return cast("_T", await self._reply(kind, result))
 
 
 def holder(connection: AsyncConnection, typeid: str, ident: str) -> AsyncTypedProxy:
