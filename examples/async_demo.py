@@ -25,7 +25,7 @@ async def shop_for(m: AsyncShopManager, name: str) -> float:
     return (await cart.checkout()).total
 
 
-async def main(address: object, authkey: bytes) -> None:
+async def main(address: tuple[str, int] | str | bytes | None, authkey: bytes) -> None:
     """One asyncio client, every customer at once."""
     async with AsyncShopManager(address=address, authkey=authkey) as m:
         start = time.perf_counter()
