@@ -21,6 +21,7 @@ import pytest
 
 from tests.process.aio_api import AioManager
 from tests.process.support import TIMEOUT
+from tests.runtime.certs import Authority
 from typedmgr import AsyncTypedManager, channel
 from typedmgr._encoding import dumps
 from typedmgr._leases import session
@@ -175,3 +176,34 @@ def test_a_client_that_stops_reading_holds_the_server_to_its_bound(
         assert 5 == other.Echo().echo(5)  # type: ignore[attr-defined]
     finally:
         client.sock.close()
+
+
+def test_large_messages_both_ways_over_tls(tmp_path: Path) -> None:
+    """Over TLS (one thread of the server reads and writes the SSL socket, unblocking):
+    replies and a request beyond the socket buffers at once, among small calls."""
+    ca = Authority(tmp_path, "duplex")
+    client_context = ca.client_context()
+    manager = AioManager(
+        address=("127.0.0.1", 0),
+        authkey=AUTHKEY,
+        ssl_context=client_context,
+        server_ssl_context=ca.server_context(ca.issue("server", server=True)),
+    )
+    with manager:
+
+        async def main() -> None:
+            async with asyncio.timeout(TIMEOUT):
+                client = AsyncTypedManager.of(AioManager)(
+                    manager.address, AUTHKEY, ssl_context=client_context
+                )
+                async with client:
+                    echo: Any = await client.Echo()  # type: ignore[attr-defined]
+                    chunk = b"t" * MB
+                    big = [echo.blob(chunk, REPLY_SIZE // MB) for _ in range(REPLIES)]
+                    small = [echo.aecho(i) for i in range(100)]
+                    request = echo.size(b"u" * REQUEST_SIZE)
+                    results = await asyncio.gather(*big, request, *small)
+                    assert [chunk * (REPLY_SIZE // MB)] * REPLIES == results[:REPLIES]
+                    assert [REQUEST_SIZE, *range(100)] == results[REPLIES:]
+
+        asyncio.run(main())
