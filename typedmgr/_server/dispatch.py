@@ -45,6 +45,9 @@ __all__ = ["Creation", "Dispatcher", "creations", "validators"]
 
 _log = logging.getLogger("typedmgr.server")
 
+#: Requests a batch may not hold (compared by equality: a malformed one may not hash).
+_NOT_IN_BATCH = ((None, BATCH), (None, MUX))
+
 #: What creating an object of a typeid needs: its callable, the names it exposes as
 #: ``id_to_obj`` holds them and as the reply lists them (``None``: each object's public
 #: methods), its registration.
@@ -113,13 +116,9 @@ class Dispatcher(ServingLoop):
         """Run a batch's requests in order: the replies of those that have one."""
         replies: list[tuple[str, object]] = []
         for request in requests:
-            if isinstance(request, tuple) and request[:2] in (
-                (None, BATCH),
-                (None, MUX),
-            ):
-                replies.append(
-                    ("#ERROR", ValueError(f"a batch cannot hold {request[1]}"))
-                )
+            if isinstance(request, tuple) and request[:2] in _NOT_IN_BATCH:
+                what = "a batch" if request[1] == BATCH else "a request to multiplex"
+                replies.append(("#ERROR", ValueError(f"a batch cannot hold {what}")))
                 continue
             msg = self._handle(conn, request)
             if msg is not None:
