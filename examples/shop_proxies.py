@@ -167,8 +167,8 @@ class AsyncCartProxy(_typedmgr.AsyncTypedProxy):
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("add", "lines", "checkout")
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "e6ce777e0c2239ef"
 
     async def add(self, sku: str, qty: int = 1) -> int:
@@ -192,8 +192,8 @@ class AsyncCatalogProxy(_typedmgr.AsyncTypedProxy):
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("item", "items", "price")
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "0ee7e2475296e717"
 
     async def item(self, sku: str) -> Item | None:
@@ -221,8 +221,8 @@ class AsyncCounterProxy(_typedmgr.AsyncTypedProxy):
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("increment", "value")
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "309a5ec2f45057bd"
 
     async def increment(self, by: int = 1) -> int:
@@ -253,8 +253,8 @@ class AsyncShopProxy(_typedmgr.AsyncTypedProxy):
         "counter": "shop.api:Counter",
         "find_cart": "shop.api:Cart",
     }
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "d98d5ce177d9ff6c"
 
     async def catalog(self) -> AsyncCatalogProxy:

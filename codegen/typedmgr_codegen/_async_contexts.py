@@ -119,7 +119,7 @@ def _proxy(interface: Interface, name: str, writer: TypeWriter) -> ProxyContext:
         )
     typedmgr = writer.imports.alias("typedmgr", runtime=True)
     header, attributes = class_attributes(
-        interface, name, writer, shadowed, f"{typedmgr}.AsyncTypedProxy"
+        interface, name, writer, shadowed, f"{typedmgr}.AsyncTypedProxy", twin=True
     )
     return ProxyContext(
         header=header,

@@ -118,6 +118,8 @@ def class_attributes(
     writer: TypeWriter,
     shadowed: frozenset[str],
     base: str,
+    *,
+    twin: bool = False,
 ) -> tuple[Statement, list[Statement]]:
     """A proxy class's ``class`` line (on ``base`` unless its Protocol extends others,
     whose proxies it extends then) and the class attributes the runtime reads, each after
@@ -159,13 +161,19 @@ def class_attributes(
             f"_method_to_typeid_: {typing_alias}.ClassVar[dict[str, str]] = {{{mapping}}}",
             1,
         ),
-        Statement(
-            "# A hash of the Protocol's signatures: if the server's differs, it tells",
-            1,
-        ),
-        Statement(
-            "# which methods still agree, and calling another raises StaleProxyError.",
-            1,
+        *(
+            Statement(line, 1)
+            for line in (
+                (
+                    "# A hash of the Protocol's signatures: if the server's differs, the",
+                    "# twin's first creation there raises StaleProxyError, naming them.",
+                )
+                if twin
+                else (
+                    "# A hash of the Protocol's signatures: if the server's differs, it tells",
+                    "# which methods still agree, and calling another raises StaleProxyError.",
+                )
+            )
         ),
         Statement(f"_fingerprint_ = {quoted(interface.fingerprint)}", 1),
     ]

@@ -261,8 +261,8 @@ class AsyncBagProxy(_typedmgr.AsyncTypedProxy):
         "owner": "tests.golden.bag.protocols:Owner",
         "squares": "typedmgr:generator",
     }
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "499d67a0db40e506"
 
     async def label(self) -> str:
@@ -345,8 +345,8 @@ class AsyncLeaseProxy(_typedmgr.AsyncTypedProxy):
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "ledger": "tests.golden.bag.protocols:Ledger",
     }
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "2a2823c0a417bff2"
 
     async def __aenter__(self) -> Self:
@@ -377,8 +377,8 @@ class AsyncLedgerProxy(_typedmgr.AsyncTypedProxy):
     )
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "b04a28858d166b2b"
 
     async def __aenter__(self) -> Self:
@@ -414,8 +414,8 @@ class AsyncOwnerProxy(_typedmgr.AsyncTypedProxy):
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("name",)
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "c179a3351ab08cba"
 
     async def name(self) -> str:

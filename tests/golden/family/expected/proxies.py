@@ -301,8 +301,8 @@ class AsyncReadableProxy(_typedmgr.AsyncTypedProxy):
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("read", "tell")
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "a07c8b49c316cc90"
 
     async def read(self, n: int = -1) -> bytes:
@@ -319,8 +319,8 @@ class AsyncSizedProxy(_typedmgr.AsyncTypedProxy):
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("size",)
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "3737cec2fdd6c5e3"
 
     async def size(self) -> int:
@@ -343,8 +343,8 @@ class AsyncBlobProxy(AsyncReadableProxy, AsyncSizedProxy):
     )
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "b1e00dfed4d274d2"
 
     async def tell(self) -> int:
@@ -368,8 +368,8 @@ class AsyncSourceProxy(_typedmgr.AsyncTypedProxy, _typing.Generic[_T_co]):
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get",)
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "bdf9e95773e02e76"
 
     async def get(self) -> _T_co:
@@ -385,8 +385,8 @@ class AsyncNumbersProxy(AsyncSourceProxy[int]):
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "total")
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "7958c32b990dc515"
 
     async def total(self) -> int:
@@ -417,8 +417,8 @@ class AsyncQueryProxy(_typedmgr.AsyncTypedProxy):
         "root": "tests.golden.family.protocols:Query",
         "where": "tests.golden.family.protocols:Query",
     }
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "5ce59418e89c972f"
 
     async def where(self, clause: str) -> Self:
@@ -476,8 +476,8 @@ class AsyncStoreProxy(_typedmgr.AsyncTypedProxy):
         "query": "tests.golden.family.protocols:Query",
         "stream": "tests.golden.family.protocols:Stream",
     }
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "a020d54b1c8fb3aa"
 
     @overload
@@ -527,8 +527,8 @@ class AsyncStreamProxy(AsyncSourceProxy[_T], _typing.Generic[_T]):
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "push")
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "c7c3a0df7aa350d4"
 
     async def push(self, item: _T) -> None:

@@ -217,8 +217,8 @@ class AsyncFormsProxy(_typedmgr.AsyncTypedProxy):
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
         "root": "tests.golden.forms.protocols:Node",
     }
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "9b70878e6e4aa7f1"
 
     async def scalars(
@@ -320,8 +320,8 @@ class AsyncLeafProxy(_typedmgr.AsyncTypedProxy):
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("value",)
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "9e85d1336d49d7dc"
 
     async def value(self) -> int:
@@ -344,8 +344,8 @@ class AsyncNodeProxy(_typedmgr.AsyncTypedProxy):
         "leaf": "tests.golden.forms.protocols:Leaf",
         "maybe": "tests.golden.forms.protocols:Node",
     }
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "48fe4c2f01bef265"
 
     async def child(self, name: str) -> AsyncNodeProxy:

@@ -104,8 +104,8 @@ class AsyncBoxProxy(_typedmgr.AsyncTypedProxy, _typing.Generic[_T]):
         "history": "typedmgr:iterator",
         "labelled": "tests.golden.generic.protocols:Pair",
     }
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "b391845d6ecc2e8e"
 
     async def get(self) -> _T:
@@ -134,8 +134,8 @@ class AsyncPairProxy(_typedmgr.AsyncTypedProxy, _typing.Generic[_K_co, _V_co]):
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("first", "second")
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "fde4bff59c758291"
 
     async def first(self) -> _K_co:

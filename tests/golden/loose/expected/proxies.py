@@ -168,8 +168,8 @@ class AsyncHolderProxy(_typedmgr.AsyncTypedProxy, _typing.Generic[_T]):
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "swap", "pick")
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "4158253b1dd618d4"
 
     async def get(self) -> _T:
@@ -216,8 +216,8 @@ class AsyncLooseProxy(_typedmgr.AsyncTypedProxy):
         "holder": "tests.golden.loose.protocols:Holder",
         "objects": "typedmgr:iterator",
     }
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "2007556a829c6edd"
 
     async def tag(self) -> object:

@@ -60,8 +60,8 @@ class AsyncStoreProxy(_typedmgr.AsyncTypedProxy):
     _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "keys", "sizes")
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "2e147a0ef2846169"
 
     async def get(self, key: str) -> bytes | None:

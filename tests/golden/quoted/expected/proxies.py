@@ -155,8 +155,8 @@ class AsyncCatalogProxy(_typedmgr.AsyncTypedProxy):
         "entry": "tests.golden.quoted.protocols:Entry",
         "find": "tests.golden.quoted.protocols:Entry",
     }
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "ce7fb22382ff44eb"
 
     async def entry(self, name: _builtins_.str) -> AsyncEntryProxy:
@@ -213,8 +213,8 @@ class AsyncEntryProxy(_typedmgr.AsyncTypedProxy):
     _exposed_: _typing_.ClassVar[tuple[str, ...]] = ("value",)
     # Methods whose result stays on the server: the typeid of its proxy.
     _method_to_typeid_: _typing_.ClassVar[dict[str, str]] = {}
-    # A hash of the Protocol's signatures: if the server's differs, it tells
-    # which methods still agree, and calling another raises StaleProxyError.
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
     _fingerprint_ = "e141842dff207e13"
 
     async def value(self) -> int:
