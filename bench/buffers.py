@@ -34,7 +34,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "examples")]
 
 from bench_api import BenchManager, Echo, EchoImpl  # noqa: E402
 
-from typedmgr.proxy import ProxyFactory  # noqa: E402
+from typedmgr._proxy import ProxyFactory  # noqa: E402
 
 AUTHKEY = b"bench-buffers"
 _SIZE = struct.Struct("!Q")

@@ -529,7 +529,7 @@ def as_json(tables: list[Table], runs: int, quick: bool, gen_seconds: float) -> 
 def typed_manager() -> type[BaseManager]:
     """The generated client manager of BenchManager (generated into a temporary dir once)."""
     if "bench_proxies" not in sys.modules:
-        from typedmgr_codegen.render import render_module
+        from typedmgr_codegen._render import render_module
 
         out = Path(tempfile.mkdtemp(prefix="typedmgr-bench-"))
         atexit.register(shutil.rmtree, out, ignore_errors=True)
@@ -541,8 +541,8 @@ def typed_manager() -> type[BaseManager]:
 
 def gen_time() -> float:
     """Seconds for `typedmgr gen` of 200 Protocols x 10 methods (in process, fresh module)."""
-    from typedmgr_codegen.load import load_managers
-    from typedmgr_codegen.render import render_module
+    from typedmgr_codegen._load import load_managers
+    from typedmgr_codegen._render import render_module
 
     lines = ["from typing import Protocol", "from typedmgr import TypedManager", ""]
     for p in range(200):

@@ -218,3 +218,32 @@ def test_the_stdlibs_private_names_are_reached_through_one_module() -> None:
     }
     assert {} == reached
     assert _stdlib_private_names(MODULES["typedmgr._stdlib"])  # the check sees them
+
+
+def test_every_module_but_the_face_is_private() -> None:
+    """Users import ``typedmgr`` (and run ``python -m typedmgr``); every other module is
+    private, so it can move or change without breaking anyone (tests/test_public_api.py
+    lists the face)."""
+    public = [
+        name
+        for name in MODULES
+        if "." in name and not any(part.startswith("_") for part in name.split(".")[1:])
+    ]
+    assert [] == public
+
+
+def test_docs_internals_names_every_module() -> None:
+    """docs/internals.md's tree has one line per module: none is left out of it."""
+    tree = (ROOT / "docs" / "internals.md").read_text()
+    missing = [
+        name
+        for name, path in MODULES.items()
+        if path.name != "__init__.py" and f" {path.name} " not in tree
+    ]
+    assert [] == missing
+
+
+def test_test_files_have_unique_names() -> None:
+    """One obvious place to look: no two test files share a name across test folders."""
+    names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted(set(names)) == sorted(names)

@@ -17,7 +17,7 @@ from typing import Protocol
 import pytest
 
 from typedmgr import oneway
-from typedmgr.compatibility import SchemaError, describe, stale_methods
+from typedmgr._compatibility import SchemaError, describe, stale_methods
 
 _NAMESPACE: dict[str, object] = {
     "Protocol": Protocol,

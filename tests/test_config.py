@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.tools import ROOT
-from typedmgr_codegen.cli import KEYS, main as gen
+from typedmgr_codegen._cli import KEYS, main as gen
 
 PROTOCOLS = """\
 from typing import Protocol

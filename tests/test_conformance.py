@@ -9,8 +9,8 @@ from typing import Any, Literal, Protocol, TypedDict, TypeVar, overload
 import pytest
 
 from typedmgr import TypedManager
-from typedmgr.conformance import is_subtype
-from typedmgr.model import InterfaceError
+from typedmgr._model import InterfaceError
+from typedmgr._model.conformance import is_subtype
 
 T = TypeVar("T")
 

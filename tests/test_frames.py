@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from typedmgr._awake import _CATCH_UP, _SHARED, _SLEEPY_READS, AwakeWait, Crowd
-from typedmgr.frames import Wire, frame, framed, write_parts
+from typedmgr._frames import Wire, frame, framed, write_parts
 
 
 def socket_pair() -> tuple[Connection, Connection]:

@@ -23,11 +23,11 @@ import pytest
 
 from tests.golden.forms.values import Color, UserId
 from tests.tools import ROOT, run, tool
+from typedmgr_codegen._cli import main as gen
 from typedmgr_codegen._imports import Imports
+from typedmgr_codegen._load import load_managers
+from typedmgr_codegen._render import GENERATED_MARK, GeneratedModule, render_module
 from typedmgr_codegen._spelling import TypeWriter
-from typedmgr_codegen.cli import main as gen
-from typedmgr_codegen.load import load_managers
-from typedmgr_codegen.render import GENERATED_MARK, GeneratedModule, render_module
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from typedmgr_codegen.layout import LINE_LENGTH, render_def, render_statement
+from typedmgr_codegen._layout import LINE_LENGTH, render_def, render_statement
 
 
 def test_a_statement_that_fits_stays_on_one_line() -> None:

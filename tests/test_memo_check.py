@@ -7,7 +7,8 @@ import struct
 
 import pytest
 
-from typedmgr.unpickling import MAX_MEMO_INDEX, AllowList, check_memo
+from typedmgr._allowlist import AllowList
+from typedmgr._opcodes import MAX_MEMO_INDEX, check_memo
 
 FAR = MAX_MEMO_INDEX + 1
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pickle
 
 import typedmgr
+from typedmgr._proxy import ProxyFactory, TypedGenerator, TypedIterator
 
 #: The public face. A name added here is a promise: add it on purpose, with docs.
 PUBLIC = {
@@ -59,3 +61,21 @@ def test_every_public_class_and_function_says_what_it_is_for() -> None:
         and not inspect.getdoc(obj)
     ]
     assert [] == undocumented
+
+
+def test_what_crosses_the_wire_is_named_by_the_public_face() -> None:
+    """Exceptions a server sends and the recipes a pickled proxy carries are named
+    ``typedmgr.X`` (tracebacks, pickles, a stdlib peer's plain load), not by the private
+    module that defines them: a module can move without changing the wire."""
+    wire: list[type] = [
+        obj
+        for obj in vars(typedmgr).values()
+        if inspect.isclass(obj) and issubclass(obj, BaseException)
+    ]
+    wire += [ProxyFactory, TypedIterator, TypedGenerator]
+    assert len(wire) == 15  # the 12 exported exceptions, the 3 recipes
+    for cls in wire:
+        assert f"typedmgr.{cls.__qualname__}" == f"{cls.__module__}.{cls.__qualname__}"
+        assert pickle.loads(pickle.dumps(cls)) is cls
+    error = pickle.loads(pickle.dumps(typedmgr.ObjectGone("gone")))
+    assert type(error) is typedmgr.ObjectGone and ("gone",) == error.args

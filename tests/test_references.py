@@ -13,8 +13,8 @@ import pytest
 
 from tests.runtime.fixtures import Tally, TallyImpl
 from typedmgr import TypedManager
-from typedmgr.channel import PROXIED, RELEASE
-from typedmgr.server import TypedServer
+from typedmgr._channel import PROXIED, RELEASE
+from typedmgr._server import TypedServer
 
 ANN, BOB = "a" * 16, "b" * 16
 #: The one object every creation of "Shared" returns: its ident comes back each time.

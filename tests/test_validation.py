@@ -24,7 +24,7 @@ from typing_extensions import TypeAliasType
 import pytest
 
 from typedmgr import interface_of, proxy_class_for
-from typedmgr.validation import Validator, validator_for
+from typedmgr._validation import Validator, validator_for
 
 
 class Color(enum.Enum):

@@ -20,7 +20,7 @@ from tests.golden.family.protocols import (
 from tests.golden.forms.protocols import Leaf, Node
 from typedmgr import InterfaceError
 from typedmgr._model.walk import reachable
-from typedmgr_codegen.render import collect_interfaces
+from typedmgr_codegen._render import collect_interfaces
 
 
 def protocols(*roots: type, bases: bool = True) -> list[type]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
-from typedmgr.server import TypedServer
+from typedmgr._server import TypedServer
 
 #: In the server's process: connections it has accepted, and long-lived connections
 #: (proxies', leases) it is serving.

@@ -1,7 +1,11 @@
 """typedmgr: typed remote objects on multiprocessing managers, from typing.Protocol classes.
 
-Protocol -> ``model.interface_of`` -> (``TypedManager.register`` | ``typedmgr gen``): one model
+Protocol -> ``interface_of`` -> (``TypedManager.register`` | ``typedmgr gen``): one model
 of a Protocol feeds both the runtime registration and the build-time generator.
+
+The modules are private; this is the public face. The exceptions a server may send, and the
+recipes a pickled proxy carries (``ProxyFactory``, ``TypedIterator``, ``TypedGenerator``: not
+for users), are named ``typedmgr.X`` on the wire, whichever module defines them.
 """
 
 import logging
@@ -14,23 +18,24 @@ from typedmgr._aio.proxy import (
     AsyncTypedProxy,
     async_proxy_class_for,
 )
-from typedmgr._runtime_api import RUNTIME_API, require_runtime_api
-from typedmgr._version import __version__
-from typedmgr.auth import ServerBusyError
-from typedmgr.channel import ServerConnectionError
-from typedmgr.deadlines import ConnectTimeout, DeadlineExceeded, deadline
-from typedmgr.errors import ObjectGone, RefusedArgument, UnpicklableResult
-from typedmgr.manager import TypedManager
-from typedmgr.model import Interface, InterfaceError, interface_of, oneway
-from typedmgr.pipeline import Pipeline, Reply
-from typedmgr.proxy import (
-    ClientException,
-    RemoteTraceback,
-    StaleProxyError,
+from typedmgr._auth import ServerBusyError
+from typedmgr._channel import ServerConnectionError
+from typedmgr._client_errors import ClientException, RemoteTraceback, StaleProxyError
+from typedmgr._deadlines import ConnectTimeout, DeadlineExceeded, deadline
+from typedmgr._errors import ObjectGone, RefusedArgument, UnpicklableResult
+from typedmgr._manager import TypedManager
+from typedmgr._model import Interface, InterfaceError, interface_of, oneway
+from typedmgr._pipeline import Pipeline, Reply
+from typedmgr._proxy import (  # noqa: F401 - ProxyFactory, TypedGenerator, TypedIterator
+    ProxyFactory,
+    TypedGenerator,
+    TypedIterator,
     TypedProxy,
     proxy_class_for,
 )
-from typedmgr.unpickling import RefusedType
+from typedmgr._restricted import RefusedType
+from typedmgr._runtime_api import RUNTIME_API, require_runtime_api
+from typedmgr._version import __version__
 
 # A library is quiet unless its application configures logging (``typedmgr serve`` does).
 logging.getLogger("typedmgr").addHandler(logging.NullHandler())

@@ -1,5 +1,5 @@
 """``python -m typedmgr``: the same as the ``typedmgr`` command."""
 
-from typedmgr.cli import main
+from typedmgr._cli import main
 
 raise SystemExit(main())

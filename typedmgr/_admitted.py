@@ -15,7 +15,7 @@ import typing
 from collections.abc import Iterable
 
 from typedmgr._forms import is_typed_dict, newtype_supertype
-from typedmgr.model import GENERATOR_TYPEID, Interface, is_protocol, iterator_typeid
+from typedmgr._model import GENERATOR_TYPEID, Interface, is_protocol, iterator_typeid
 
 __all__ = ["BUILTIN_EXCEPTIONS", "value_objects", "value_types"]
 

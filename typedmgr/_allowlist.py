@@ -36,9 +36,9 @@ __all__ = ["AllowList"]
 # unbounded memory or time, so they are not here.
 _SAFE = frozenset(("builtins", name) for name in ("complex", "range", "slice"))
 _REBUILD_PROXY = ("multiprocessing.managers", "RebuildProxy")
-_PROXY_FACTORY = ("typedmgr.proxy", "ProxyFactory")
-_TYPED_ITERATOR = ("typedmgr.proxy", "TypedIterator")
-_TYPED_GENERATOR = ("typedmgr.proxy", "TypedGenerator")
+_PROXY_FACTORY = ("typedmgr", "ProxyFactory")
+_TYPED_ITERATOR = ("typedmgr", "TypedIterator")
+_TYPED_GENERATOR = ("typedmgr", "TypedGenerator")
 _BYTEARRAY = ("builtins", "bytearray")
 # Tokens and proxies a client may pass as arguments (never AutoProxy: it exec()s names).
 # RebuildProxy, ProxyFactory and TypedIterator are never loaded as themselves: a restricted
@@ -50,7 +50,7 @@ _TYPEDMGR = frozenset(
         _PROXY_FACTORY,
         _TYPED_ITERATOR,
         _TYPED_GENERATOR,
-        ("typedmgr.proxy", "ClientException"),  # what a failed `with` block sends
+        ("typedmgr", "ClientException"),  # what a failed `with` block sends
     }
 )
 

@@ -1,7 +1,7 @@
 """When a read waits awake (polling, yielding the CPU) for its message instead of sleeping.
 
-Split from ``frames``: the policy of ``Wire.read``'s wait, apart from the framing it reads
-and the writes. ``frames`` re-exports :class:`Crowd` and the constants.
+Split from ``_frames``: the policy of ``Wire.read``'s wait, apart from the framing it reads
+and the writes. ``_frames`` re-exports :class:`Crowd` and the constants.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The call forms a proxy method is generated as, each a variant of ``TypedProxy._call``:
 a ``-> Self`` call, a fluent one, ``__exit__``, attribute reads, and a generator's calls.
 
-Split from ``proxy``: ``TypedProxy`` and ``TypedGenerator`` inherit them (generated code
+Split from ``_proxy``: ``TypedProxy`` and ``TypedGenerator`` inherit them (generated code
 calls them by name, so their names are part of the runtime API).
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, Self, TypeVar, overload
 
+from typedmgr._channel import GETATTR
 from typedmgr._client_errors import sendable_exception
-from typedmgr.channel import GETATTR
 
 __all__ = ["CallForms", "GeneratorCalls", "IteratorCalls"]
 
@@ -33,7 +33,7 @@ class CallForms:
     def _call_self(self, methodname: str, /, *args: object, **kwds: object) -> Self:
         """Call a method that returns its own referent (``__enter__``): this proxy is the result.
 
-        The server replies ``None`` for it (``RemoteMethods.itself``): no new reference.
+        The server replies ``None`` for it (``Returns.caller_proxy``): no new reference.
         """
         self._call(methodname, *args, **kwds)
         return self

@@ -1,20 +1,23 @@
 """The exceptions a client raises or sends for remote calls, and what ``__exit__`` can send.
 
-Split from ``proxy``, which re-exports them (``typedmgr`` exports them too). Each keeps
-``typedmgr.proxy`` as its ``__module__``: the name it pickles as (peers of other versions
-load ``typedmgr.proxy.ClientException``) and prints as in tracebacks.
+``typedmgr`` exports them, and each is named ``typedmgr.X`` (its ``__module__``): the name
+it pickles as and prints as in tracebacks, whichever private module defines it.
 """
 
 from __future__ import annotations
 
 import pickle
+from multiprocessing import managers
 
-from typedmgr.unpickling import BUILTIN_EXCEPTIONS, AllowList
+from typedmgr._admitted import BUILTIN_EXCEPTIONS
+from typedmgr._allowlist import AllowList
+from typedmgr._wire import TRACEBACK_ATTR
 
 __all__ = [
     "ClientException",
     "RemoteTraceback",
     "StaleProxyError",
+    "remote_error",
     "sendable_exception",
 ]
 
@@ -22,7 +25,7 @@ __all__ = [
 class RemoteTraceback(Exception):
     """The server-side traceback of a remote exception, chained as its ``__cause__``."""
 
-    __module__ = "typedmgr.proxy"
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
     def __init__(self, tb: str) -> None:
         super().__init__(tb)
@@ -42,7 +45,7 @@ class ClientException(Exception):
     own ``with`` statement still raises the original.
     """
 
-    __module__ = "typedmgr.proxy"
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
     def __init__(self, type_name: str, message: str) -> None:
         super().__init__(type_name, message)
@@ -87,4 +90,18 @@ class StaleProxyError(TypeError):
     """A method generated from another version of its Protocol than the server serves,
     called though the server cannot serve it as called (see docs/schema-evolution.md)."""
 
-    __module__ = "typedmgr.proxy"
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
+
+
+def remote_error(kind: str, result: object) -> BaseException:
+    """The exception a non-result reply stands for, with the server traceback chained."""
+    if kind == "#ERROR" and isinstance(result, BaseException):
+        tb = getattr(result, TRACEBACK_ATTR, None)
+        if isinstance(tb, str):
+            result.__cause__ = RemoteTraceback(tb)
+        return result
+    if kind == "#TRACEBACK":
+        return managers.RemoteError(result)
+    if kind == "#UNSERIALIZABLE":
+        return managers.RemoteError(f"Unserializable message: {result}")
+    return ValueError(f"Unrecognized message type {kind!r}")

@@ -1,6 +1,6 @@
 """Connecting a client to a server: the socket (or TLS), TCP_NODELAY and both handshakes.
 
-Split from ``channel``, which re-exports :func:`client`, :func:`nodelay` and
+Split from ``_channel``, which re-exports :func:`client`, :func:`nodelay` and
 :class:`ServerConnectionError`.
 """
 
@@ -16,7 +16,7 @@ from multiprocessing import connection
 from multiprocessing.context import AuthenticationError
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import _stdlib, auth, deadlines, peers, tls
+from typedmgr import _auth, _deadlines, _peers, _stdlib, _tls
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -47,7 +47,7 @@ def client(
 ) -> Connection:
     """``multiprocessing.connection.Client`` with TCP_NODELAY and a SHA-256 handshake.
 
-    Over TLS when a TLS context is known for ``address`` (``typedmgr.peers``). Connecting
+    Over TLS when a TLS context is known for ``address`` (``typedmgr._peers``). Connecting
     and the handshakes together take at most the address's ``connect_timeout`` (or what
     is left of the enclosing ``deadline()``): ``deadlines.ConnectTimeout`` past it. A
     server that cannot be reached raises :class:`ServerConnectionError`, naming it.
@@ -60,14 +60,14 @@ def client(
         )
     # A server at its connection limit refuses politely (``gate.BUSY``): wait for a
     # place, within the connect budget.
-    budget = deadlines.connect_budget(address)
+    budget = _deadlines.connect_budget(address)
     give_up = time.monotonic() + budget
     pause = 0.01
     while True:
         try:
             left = max(give_up - time.monotonic(), 0.001)
             return _authenticated(address, authkey, family, left)
-        except auth.ServerBusyError:
+        except _auth.ServerBusyError:
             if time.monotonic() + pause > give_up:
                 raise
             time.sleep(pause)
@@ -79,14 +79,14 @@ def _authenticated(
 ) -> Connection:
     """One connection to ``address`` and both handshakes, within ``budget`` seconds."""
     start = time.monotonic()
-    context = peers.peer(address).ssl_context
+    context = _peers.peer(address).ssl_context
     try:
         if context is not None:
-            conn = tls.connect(address, context, timeout=budget)
+            conn = _tls.connect(address, context, timeout=budget)
         else:
             conn = _open(address, family, budget)
     except TimeoutError as e:
-        raise deadlines.ConnectTimeout(address, "connect", budget) from e
+        raise _deadlines.ConnectTimeout(address, "connect", budget) from e
     except ssl.SSLError:  # a certificate refused: not a server that is away
         raise
     except OSError as e:
@@ -97,19 +97,19 @@ def _authenticated(
         ) from e
     try:
         _receive_timeout(conn, max(budget - (time.monotonic() - start), 0.001))
-        auth.answer_challenge(conn, bytes(authkey))
-        auth.deliver_challenge(conn, bytes(authkey), legacy_md5=False)
+        _auth.answer_challenge(conn, bytes(authkey))
+        _auth.deliver_challenge(conn, bytes(authkey), legacy_md5=False)
         _receive_timeout(conn, None)
     except AuthenticationError as e:
         conn.close()
         raise AuthenticationError(_refusal(address, authkey, e)) from e
-    except auth.ServerBusyError:
+    except _auth.ServerBusyError:
         conn.close()
         raise
     except (OSError, EOFError) as e:
         conn.close()
         if isinstance(e, (TimeoutError, BlockingIOError, ssl.SSLWantReadError)):
-            raise deadlines.ConnectTimeout(address, "authkey handshake", budget) from e
+            raise _deadlines.ConnectTimeout(address, "authkey handshake", budget) from e
         raise ServerConnectionError(
             f"the manager server at {address!r} closed the connection during the "
             f"authkey handshake ({e!r}): is it a TLS server (this client needs "
@@ -144,7 +144,7 @@ def _open(address: Any, family: str | None, timeout: float) -> Connection:
 
 def _receive_timeout(conn: Connection, seconds: float | None) -> None:
     """Make a read on ``conn`` give up after ``seconds`` (``None``: never)."""
-    if isinstance(conn, tls.TLSConnection):
+    if isinstance(conn, _tls.TLSConnection):
         conn._sock.settimeout(seconds)
         return
     sec = 0 if seconds is None else int(seconds)
@@ -164,7 +164,7 @@ def _refusal(address: Any, authkey: bytes, error: AuthenticationError) -> str:
     text = str(error)
     if text not in ("digest sent was rejected", "digest received was wrong"):
         return f"the manager server at {address!r}: {text}"
-    if peers.peer(address).authkey is None:
+    if _peers.peer(address).authkey is None:
         return (
             f"the manager server at {address!r} refused this process's own authkey: "
             "proxies unpickled here carry no authkey; make a TypedManager for that "
@@ -180,5 +180,4 @@ def _refusal(address: Any, authkey: bytes, error: AuthenticationError) -> str:
 class ServerConnectionError(ConnectionError):
     """The connection to a manager server failed or broke; the message names the server."""
 
-    # Its name in tracebacks and pickles stays the one it was public under.
-    __module__ = "typedmgr.channel"
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show

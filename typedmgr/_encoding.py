@@ -1,6 +1,6 @@
 """How a client's messages are pickled and framed, large payloads written uncopied.
 
-Split from ``channel``, which re-exports these names; the server encodes its replies with
+Split from ``_channel``, which re-exports these names; the server encodes its replies with
 them too.
 """
 
@@ -10,7 +10,7 @@ import pickle
 from collections.abc import Iterable, Sequence
 from multiprocessing import reduction
 
-from typedmgr import frames
+from typedmgr import _frames
 
 __all__ = [
     "LARGE_PAYLOAD",
@@ -50,9 +50,9 @@ class _Parts:
     __slots__ = ("parts",)
 
     def __init__(self) -> None:
-        self.parts: list[frames.Buffer] = []
+        self.parts: list[_frames.Buffer] = []
 
-    def write(self, data: frames.Buffer) -> int:
+    def write(self, data: _frames.Buffer) -> int:
         self.parts.append(data)
         return len(data)
 
@@ -65,14 +65,14 @@ def large_arguments(request: tuple[object, ...]) -> bool:
     )
 
 
-def framed_uncopied(message: object) -> Sequence[frames.Buffer]:
+def framed_uncopied(message: object) -> Sequence[_frames.Buffer]:
     """``message`` pickled and framed as parts to write, its large payloads uncopied."""
     out = _Parts()
     try:
         pickle.Pickler(out, PROTOCOL).dump(message)
     except Exception:
-        return frames.framed(dumps(message))
-    return [frames.header(sum(map(len, out.parts))), *out.parts]
+        return _frames.framed(dumps(message))
+    return [_frames.header(sum(map(len, out.parts))), *out.parts]
 
 
 def dumps(message: object) -> bytes:
@@ -90,4 +90,4 @@ def dumps(message: object) -> bytes:
 
 def frame(message: object) -> bytes:
     """One message, pickled and framed as ``Connection.send`` would."""
-    return frames.frame(dumps(message))
+    return _frames.frame(dumps(message))

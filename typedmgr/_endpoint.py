@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import _stdlib, channel
+from typedmgr import _channel, _stdlib
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -47,7 +47,7 @@ class Endpoint:
     ) -> tuple[str, Any]:
         """Send ``request`` on this thread's connection and return the reply
         (see ``channel.exchange``)."""
-        return channel.exchange(
+        return _channel.exchange(
             self.local,
             self.address,
             self.authkey,
@@ -62,7 +62,7 @@ class Endpoint:
         self, requests: list[bytes], replies: int
     ) -> list[tuple[str, Any] | BaseException]:
         """Write framed ``requests`` at once, then read ``replies`` replies (a chunk)."""
-        return channel.exchange_many(
+        return _channel.exchange_many(
             self.local, self.address, self.authkey, self.connect, requests, replies
         )
 
@@ -81,7 +81,7 @@ class Endpoint:
 
     def connection(self) -> Connection:
         """This thread's long-lived connection to the server (made if need be)."""
-        return channel.thread_connection(
+        return _channel.thread_connection(
             self.address, self.authkey, self.connect, self.local
         )
 

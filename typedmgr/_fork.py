@@ -1,6 +1,6 @@
 """Proxies that adopted a server-made reference, by address: a forked child takes its own.
 
-Split from ``proxy`` (``TypedProxy._new_adopting`` adds, ``TypedProxy.__del__`` removes).
+Split from ``_proxy`` (``TypedProxy._new_adopting`` adds, ``TypedProxy.__del__`` removes).
 """
 
 from __future__ import annotations

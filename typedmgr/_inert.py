@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from typedmgr import _stdlib
+from typedmgr._model import is_protocol
 from typedmgr._restricted import RefusedType
-from typedmgr.model import is_protocol
 
 __all__ = [
     "GENERATOR_RECIPE",
@@ -43,7 +43,7 @@ class ProxyRecipe:
         """The class whose proxies this recipe stands for."""
         classes = _proxy_classes
         assert classes is not None, (
-            "typedmgr.proxy provides the proxy classes on import"
+            "typedmgr._proxy provides the proxy classes on import"
         )
         if self.protocol is None:
             return classes.generator if self.generator else classes.iterator
@@ -54,7 +54,7 @@ class ProxyRecipe:
 
 @dataclass(frozen=True)
 class ProxyClasses:
-    """The classes recipes stand for. ``typedmgr.proxy`` defines them and provides them
+    """The classes recipes stand for. ``typedmgr._proxy`` defines them and provides them
     here when it is imported: it imports the loaders, which must not import it back."""
 
     iterator: type
@@ -66,7 +66,7 @@ _proxy_classes: ProxyClasses | None = None
 
 
 def provide_proxy_classes(classes: ProxyClasses) -> None:
-    """Called once, by ``typedmgr.proxy``."""
+    """Called once, by ``typedmgr._proxy``."""
     global _proxy_classes
     _proxy_classes = classes
 

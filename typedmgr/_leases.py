@@ -1,7 +1,7 @@
 """This process's session with each server: the thread connections that name it, the
 lease whose end releases what it holds, and the releases queued for the next request.
 
-Split from ``channel``, which re-exports the public names.
+Split from ``_channel``, which re-exports the public names.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from multiprocessing import process, util
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import _stdlib, frames, peers
+from typedmgr import _frames, _peers, _stdlib
 from typedmgr._encoding import dumps
-from typedmgr.sessions import lease_name, session_name
+from typedmgr._sessions import lease_name, session_name
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -49,7 +49,7 @@ def thread_connection(
     """
     if local is None:
         local, _ = _stdlib.address_local(address)
-    wire: frames.Wire | None = getattr(local, "wire", None)
+    wire: _frames.Wire | None = getattr(local, "wire", None)
     conn: Connection | None = getattr(local, "connection", None)
     epoch = epochs.get(address, 0)
     if wire is not None and conn is wire.conn and local.epoch == epoch:
@@ -63,7 +63,7 @@ def thread_connection(
         name += "|" + threading.current_thread().name
     conn = _accepted(address, authkey, connect, session_name(name, _session))
     local.connection = conn
-    local.wire = frames.Wire(conn, spin=peers.peer(address).reply_spin)
+    local.wire = _frames.Wire(conn, spin=_peers.peer(address).reply_spin)
     local.epoch = epoch
     return conn
 
@@ -92,7 +92,7 @@ def _accepted(
 
 
 # This process's session, and its lease connection to each server: when the process dies,
-# the leases close and the servers release what the session held (typedmgr.sessions).
+# the leases close and the servers release what the session held (typedmgr._sessions).
 _session = secrets.token_hex(8)
 _leases: dict[Any, Connection] = {}
 _leases_lock = threading.Lock()
@@ -155,7 +155,7 @@ def _ended(lease: Connection) -> bool:
 
 #: Releases waiting for the next request, per server address. Whatever is still queued when
 #: the process exits is released by the server when the session's lease closes. Never
-#: rebound (a fork clears it in place): ``channel`` peeks at it unlocked, one dict lookup.
+#: rebound (a fork clears it in place): ``_channel`` peeks at it unlocked, one dict lookup.
 #: No lock guards it: ``release_later`` runs in finalizers, which the garbage collector may
 #: start on any allocation, also one made while this thread holds such a lock.
 pending: dict[Any, deque[str]] = {}

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 from typedmgr import _stdlib
-from typedmgr._model.types import OPTIONAL_KINDS
-from typedmgr._model.walk import reachable
-from typedmgr.model import (
+from typedmgr._model import (
     GENERATOR_TYPEID,
     Interface,
     InterfaceError,
@@ -29,7 +27,9 @@ from typedmgr.model import (
     ref_of,
     signature_of,
 )
-from typedmgr.proxy import ProxyFactory, TypedGenerator, TypedIterator
+from typedmgr._model.types import OPTIONAL_KINDS
+from typedmgr._model.walk import reachable
+from typedmgr._proxy import ProxyFactory, TypedGenerator, TypedIterator
 
 __all__ = [
     "Registration",

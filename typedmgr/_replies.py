@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typedmgr._admitted import value_objects, value_types
 from typedmgr._allowlist import AllowList
 from typedmgr._inert import rebuilt
-from typedmgr.model import interface_of
+from typedmgr._model import interface_of
 
 __all__ = ["expect_replies", "load_reply"]
 

@@ -44,13 +44,11 @@ MAX_COLLISIONS = 32
 class RefusedType(pickle.UnpicklingError):
     """A message named a type outside the allow-list, or used one in a way it may not."""
 
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
+
 
 class LoadBudgetExceeded(pickle.UnpicklingError):
     """A message would build more than its budget of objects, or colliding keys."""
-
-
-# Named by their public module, as tracebacks sent to peers and pickles have always named them.
-RefusedType.__module__ = LoadBudgetExceeded.__module__ = "typedmgr.unpickling"
 
 
 class Resolver(typing.Protocol):

@@ -2,7 +2,7 @@
 runtime from the model, whose methods bind their arguments as the generated ones do, so
 both send the same wire message.
 
-Split from ``proxy`` (``proxy.proxy_class_for`` gives this module ``TypedProxy``, the
+Split from ``_proxy`` (``_proxy.proxy_class_for`` gives this module ``TypedProxy``, the
 base of a class whose Protocol extends no other).
 """
 
@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from typedmgr.model import (
+from typedmgr._model import (
     Interface,
     Method,
     ReturnKind,

@@ -22,7 +22,7 @@ from typedmgr._command_line import (
     parse_address,
     read_key,
 )
-from typedmgr.manager import TypedManager
+from typedmgr._manager import TypedManager
 
 __all__ = ["serve", "server_context"]
 

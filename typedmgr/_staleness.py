@@ -1,6 +1,6 @@
 """Whether a proxy class still agrees with the Protocol its server serves, per method.
 
-Split from ``proxy`` (``proxy.check_fingerprint`` asks :func:`restricted_class`); the rules
+Split from ``_proxy`` (``_proxy.check_fingerprint`` asks :func:`restricted_class`); the rules
 are in docs/schema-evolution.md.
 """
 
@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from typedmgr import compatibility
+from typedmgr import _compatibility
 from typedmgr._client_errors import StaleProxyError
-from typedmgr.model import interface_of
+from typedmgr._model import interface_of
 
 if TYPE_CHECKING:
     from typedmgr._endpoint import Endpoint
@@ -82,8 +82,8 @@ def _stale_methods(
     if described is None:
         return {}
     try:
-        reasons = compatibility.stale_methods(protocol, described)
-    except (compatibility.SchemaError, RecursionError) as exc:
+        reasons = _compatibility.stale_methods(protocol, described)
+    except (_compatibility.SchemaError, RecursionError) as exc:
         raise StaleProxyError(
             f"the server at {address!r} describes {protocol.__qualname__} in a form "
             f"{cls.__name__} cannot read ({exc}); update typedmgr here, or regenerate"

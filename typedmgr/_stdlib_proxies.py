@@ -2,7 +2,7 @@
 way typed proxies do: on the thread's session connection, with TLS, and counted against
 this process's session.
 
-Split from ``proxy``, which adapts each stdlib-class proxy it makes (:func:`adapt`).
+Split from ``_proxy``, which adapts each stdlib-class proxy it makes (:func:`adapt`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from typedmgr import _stdlib, channel, peers, unpickling
+from typedmgr import _channel, _peers, _stdlib
 from typedmgr._endpoint import Endpoint, endpoint_for
+from typedmgr._opcodes import check_memo
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -34,7 +35,7 @@ def hold_until_collected(proxy: managers.BaseProxy) -> None:
     held, key = _stdlib.hold_reference(proxy)
     util.Finalize(
         proxy,
-        channel.release_now,
+        _channel.release_now,
         args=(proxy._token.address, proxy._id, held, key),  # type: ignore[attr-defined]
     )
 
@@ -124,13 +125,13 @@ def _load_stdlib_reply(address: Any, typed: type, data: bytes | bytearray) -> An
         if token.address != address or serializer != "pickle":
             return _stdlib.rebuild_proxy(func, token, serializer, kwds)
         kwds = {k: v for k, v in kwds.items() if k != "incref"}
-        kwds.setdefault("authkey", peers.peer(address).authkey)
+        kwds.setdefault("authkey", _peers.peer(address).authkey)
         proxy = func(token, serializer, incref=False, **kwds)
         adapt(proxy, typed)
         rebuilt.append(proxy)
         return proxy
 
-    unpickling.check_memo(data)
+    check_memo(data)
     loaded = _RebuildingUnpickler(io.BytesIO(data), rebuild).load()
     for proxy in rebuilt:
         proxy._incref()  # type: ignore[attr-defined]
@@ -158,7 +159,7 @@ def adapt(proxy: object, typed: type) -> None:
     """
     if isinstance(proxy, managers.BaseProxy) and not isinstance(proxy, typed):
         proxy.__class__ = _stdlib_adapted(type(proxy), typed)
-        proxy._Client = channel.client  # type: ignore[attr-defined]
+        proxy._Client = _channel.client  # type: ignore[attr-defined]
 
 
 _ADAPTED: dict[type, type[managers.BaseProxy]] = {}

@@ -16,7 +16,7 @@ import typing
 import typing_extensions
 
 from typedmgr._forms import newtype_supertype
-from typedmgr.model import Interface, Method, protocol_of
+from typedmgr._model import Interface, Method, protocol_of
 
 __all__ = ["alias_names", "inner_aliases"]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from typedmgr import TypedManager
 from typedmgr._aio.proxy import SPECIAL_NAMES
-from typedmgr.model import Interface, Method, ReturnKind
+from typedmgr._model import Interface, Method, ReturnKind
 from typedmgr_codegen._contexts import (
     MethodContext,
     ProxyContext,
@@ -32,9 +32,9 @@ from typedmgr_codegen._contexts import (
     class_attributes,
     overload_variants,
 )
+from typedmgr_codegen._layout import Def, Statement
 from typedmgr_codegen._managers import creations
 from typedmgr_codegen._spelling import TypeWriter, docstring, quoted
-from typedmgr_codegen.layout import Def, Statement
 
 __all__ = ["AsyncManagerContext", "async_contexts", "async_names"]
 

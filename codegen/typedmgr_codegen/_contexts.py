@@ -14,7 +14,7 @@ import typing_extensions
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from typedmgr.model import (
+from typedmgr._model import (
     Interface,
     InterfaceError,
     Method,
@@ -25,8 +25,8 @@ from typedmgr.model import (
     protocol_of,
 )
 from typedmgr_codegen._aliases import alias_names, inner_aliases
+from typedmgr_codegen._layout import Def, Statement
 from typedmgr_codegen._spelling import TypeWriter, docstring, quoted
-from typedmgr_codegen.layout import Def, Statement
 
 __all__ = [
     "MethodContext",

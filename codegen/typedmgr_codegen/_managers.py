@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from typedmgr import TypedManager
-from typedmgr.model import Param, ParamKind, protocol_of, signature_of
+from typedmgr._model import Param, ParamKind, protocol_of, signature_of
 from typedmgr_codegen._contexts import (
     MethodContext,
     _def_header,
     _signature,
     manager_ref,
 )
+from typedmgr_codegen._layout import Statement
 from typedmgr_codegen._spelling import TypeWriter, docstring, quoted
-from typedmgr_codegen.layout import Statement
 
 __all__ = ["Creation", "ManagerContext", "creations", "manager_context"]
 

@@ -18,7 +18,7 @@ import typing_extensions
 from collections.abc import Iterator, Mapping
 
 from typedmgr._forms import is_empty_tuple, newtype_supertype
-from typedmgr.model import InterfaceError, Method, ReturnKind, protocol_of
+from typedmgr._model import InterfaceError, Method, ReturnKind, protocol_of
 from typedmgr_codegen._imports import Imports
 
 __all__ = ["TypeWriter", "docstring", "public_module", "quoted"]

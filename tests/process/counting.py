@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Protocol
 
 from tests.process.legacy import Family, Greeter
 from typedmgr import TypedManager
-from typedmgr.server import TypedServer
+from typedmgr._server import TypedServer
 
 _connections = itertools.count()
 _requests = itertools.count()

@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.runtime.fixtures import RuntimeManager
 from typedmgr import ServerConnectionError
-from typedmgr.errors import RefusedArgument
+from typedmgr._errors import RefusedArgument
 
 
 def busy_client(address: Any, authkey: bytes) -> list[str]:

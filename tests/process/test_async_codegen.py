@@ -18,7 +18,7 @@ import pytest
 from tests.process.aio_api import AioManager
 from tests.process.support import TIMEOUT
 from tests.tools import ROOT
-from typedmgr_codegen.render import render_module
+from typedmgr_codegen._render import render_module
 
 pytestmark = pytest.mark.process
 
@@ -115,7 +115,7 @@ def test_dump_model_marks_async_methods(capsys: pytest.CaptureFixture[str]) -> N
     """``typedmgr gen --dump-model`` says which methods are ``async def``."""
     import json
 
-    from typedmgr_codegen.cli import main as gen
+    from typedmgr_codegen._cli import main as gen
 
     assert 0 == gen(["tests.process.aio_api:AioManager", "--dump-model"])
     model = json.loads(capsys.readouterr().out)

@@ -19,10 +19,10 @@ import pytest
 from tests.process import evolution_v1 as v1, evolution_v2 as v2
 from tests.process.evolution_stock import load_stock
 from tests.process.support import run_children, server_process
-from typedmgr import StaleProxyError, channel, interface_of, proxy_class_for
-from typedmgr.compatibility import describe
-from typedmgr_codegen.load import load_managers
-from typedmgr_codegen.render import render_module
+from typedmgr import StaleProxyError, _channel, interface_of, proxy_class_for
+from typedmgr._compatibility import describe
+from typedmgr_codegen._load import load_managers
+from typedmgr_codegen._render import render_module
 
 pytestmark = pytest.mark.process
 
@@ -175,14 +175,14 @@ def test_clients_from_before_schema_evolution_still_get_signature_lines(
 ) -> None:
     """The ``fingerprint`` request as older typedmgr clients send it is answered as it
     was: the server's signature lines, which such a client lists in its error."""
-    lines = channel.server_rpc(
-        v2_server, AUTHKEY, channel.client, "fingerprint", "Inventory", "0" * 16
+    lines = _channel.server_rpc(
+        v2_server, AUTHKEY, _channel.client, "fingerprint", "Inventory", "0" * 16
     )
     assert interface_of(v2.Inventory).signature_lines == lines
-    described = channel.server_rpc(
+    described = _channel.server_rpc(
         v2_server,
         AUTHKEY,
-        channel.client,
+        _channel.client,
         "fingerprint",
         "Inventory",
         "0" * 16,

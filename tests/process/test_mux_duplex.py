@@ -22,13 +22,13 @@ import pytest
 from tests.process.aio_api import AioManager
 from tests.process.support import TIMEOUT
 from tests.runtime.certs import Authority
-from typedmgr import AsyncTypedManager, channel
+from typedmgr import AsyncTypedManager, _channel
 from typedmgr._encoding import dumps
+from typedmgr._frames import frame
 from typedmgr._leases import session
 from typedmgr._replies import load_reply
+from typedmgr._sessions import session_name
 from typedmgr._wire import MUX, MUX_ID, MUX_VERSION, PROXIED
-from typedmgr.frames import frame
-from typedmgr.sessions import session_name
 
 pytestmark = pytest.mark.process
 
@@ -56,7 +56,7 @@ class RawClient:
     before it reads anything (the worst peer a server can have, short of a hostile one)."""
 
     def __init__(self, address: Any) -> None:
-        conn = channel.client(address, authkey=AUTHKEY)  # both authkey handshakes
+        conn = _channel.client(address, authkey=AUTHKEY)  # both authkey handshakes
         self.sock = socket.socket(fileno=os.dup(conn.fileno()))
         conn.close()
         # Small buffers here: the server's replies back up into its own buffers soon.

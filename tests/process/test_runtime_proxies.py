@@ -13,7 +13,7 @@ from tests.process import children
 from tests.process.bank_api import BankClient, Statement
 from tests.process.bank_impl import BankManager
 from tests.process.support import run_children, server_process
-from typedmgr import RemoteTraceback, TypedProxy, channel
+from typedmgr import RemoteTraceback, TypedProxy, _channel
 
 pytestmark = pytest.mark.process
 
@@ -87,13 +87,13 @@ def test_signature_binding_errors_raise_before_sending(
     """A call that does not fit the Protocol's signature raises TypeError, sending nothing."""
     account = children.create(bank_manager, "Bank").open(f"dan-{uuid.uuid4().hex}")
     sent: list[object] = []
-    exchange = channel.exchange
+    exchange = _channel.exchange
 
     def spy(*a: Any, **k: Any) -> Any:
         sent.append(a[-1])
         return exchange(*a, **k)
 
-    monkeypatch.setattr(channel, "exchange", spy)
+    monkeypatch.setattr(_channel, "exchange", spy)
     with pytest.raises(TypeError, match=message):
         account.deposit(*args, **kwds)
     assert [] == sent

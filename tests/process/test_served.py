@@ -14,7 +14,7 @@ from shop_proxies import CartProxy, ShopManager
 from tests.process import children
 from tests.process.support import EXAMPLES, Served, run_children
 from typedmgr import RemoteTraceback
-from typedmgr.cli import main
+from typedmgr._cli import main
 
 pytestmark = pytest.mark.process
 

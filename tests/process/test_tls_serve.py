@@ -10,7 +10,7 @@ import pytest
 from shop_proxies import ShopManager
 from tests.process import support
 from tests.runtime.certs import Authority
-from typedmgr.cli import main
+from typedmgr._cli import main
 
 pytestmark = pytest.mark.process
 

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from tests.wiring import CountingServer, Doorman, DoormanImpl
 from typedmgr import TypedManager, oneway
-from typedmgr.server import TypedServer
+from typedmgr._server import TypedServer
 
 
 class Tally(Protocol):

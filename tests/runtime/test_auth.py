@@ -11,7 +11,7 @@ from multiprocessing.connection import Client
 import pytest
 
 from tests.runtime.fixtures import RuntimeManager
-from typedmgr.channel import client
+from typedmgr._channel import client
 
 pytestmark = pytest.mark.process
 

@@ -13,7 +13,7 @@ import pytest
 from tests.golden.bag.expected.proxies import BagManager, LeaseProxy, LedgerProxy
 from tests.golden.bag.protocols import Lease, Ledger
 from typedmgr import ClientException, interface_of
-from typedmgr.proxy import _build_proxy_class
+from typedmgr._proxy import _build_proxy_class
 
 pytestmark = pytest.mark.process
 
@@ -137,7 +137,7 @@ def test_enter_returning_its_protocol_gives_the_same_proxy(
         "lease taken",
         "lease returned after None",
         "lease taken",
-        "lease returned after <class 'typedmgr.proxy.ClientException'>",
+        "lease returned after <class 'typedmgr.ClientException'>",
     ] == lease.ledger().entries()
 
 

@@ -16,7 +16,7 @@ import pytest
 from tests.runtime.certs import Authority
 from tests.runtime.slow import SlowManager
 from typedmgr import DeadlineExceeded, Pipeline, deadline
-from typedmgr.deadlines import ConnectTimeout
+from typedmgr._deadlines import ConnectTimeout
 
 pytestmark = pytest.mark.process
 

@@ -17,9 +17,9 @@ import pytest
 
 from tests.runtime.fixtures import RuntimeManager
 from tests.runtime.slow import SlowManager
-from typedmgr import Pipeline, ServerConnectionError, introspect
-from typedmgr.channel import client, server_rpc
-from typedmgr.errors import ObjectGone, RefusedArgument, UnpicklableResult
+from typedmgr import Pipeline, ServerConnectionError, _introspect
+from typedmgr._channel import client, server_rpc
+from typedmgr._errors import ObjectGone, RefusedArgument, UnpicklableResult
 
 pytestmark = pytest.mark.process
 
@@ -68,7 +68,7 @@ def test_a_lost_server_fails_every_call_alike_and_a_server_back_is_used() -> Non
         assert 5 == fresh.add(5)
         assert 1 == again._number_of_objects()  # type: ignore[attr-defined]
         # The session has a new lease there too (what it holds is released with it).
-        (session,) = introspect.request(address, AUTHKEY)["sessions"]
+        (session,) = _introspect.request(address, AUTHKEY)["sessions"]
         assert 2 == session["connections"]
         assert 1 == session["objects"]
     finally:

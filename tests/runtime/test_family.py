@@ -23,7 +23,7 @@ from tests.golden.family.expected.proxies import (
 )
 from tests.tools import ROOT
 from typedmgr import Pipeline, TypedProxy
-from typedmgr.proxy import TypedGenerator
+from typedmgr._proxy import TypedGenerator
 
 pytestmark = pytest.mark.process
 

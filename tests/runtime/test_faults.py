@@ -11,7 +11,7 @@ import pytest
 from tests.runtime.fixtures import RuntimeManager
 from tests.watchdog import interrupt_after
 from typedmgr import ServerConnectionError
-from typedmgr.channel import client
+from typedmgr._channel import client
 
 pytestmark = pytest.mark.process
 

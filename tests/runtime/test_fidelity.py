@@ -10,7 +10,7 @@ import pytest
 from tests.golden.bag.expected.proxies import BagManager, BagProxy, OwnerProxy
 from tests.golden.bag.protocols import Bag
 from typedmgr import interface_of
-from typedmgr.proxy import TypedIterator, _build_proxy_class
+from typedmgr._proxy import TypedIterator, _build_proxy_class
 
 pytestmark = pytest.mark.process
 

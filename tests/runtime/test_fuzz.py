@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.runtime.fixtures import RuntimeManager
-from typedmgr.channel import client
+from typedmgr._channel import client
 
 pytestmark = pytest.mark.process
 

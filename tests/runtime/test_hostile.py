@@ -16,10 +16,9 @@ import pytest
 
 from shop_proxies import ShopManager
 from tests.runtime.fixtures import RuntimeManager
-from typedmgr import TypedManager
-from typedmgr.channel import client
-from typedmgr.errors import RefusedArgument
-from typedmgr.unpickling import RefusedType
+from typedmgr import RefusedType, TypedManager
+from typedmgr._channel import client
+from typedmgr._errors import RefusedArgument
 
 pytestmark = pytest.mark.process
 

@@ -8,8 +8,8 @@ from typing import Protocol, cast
 
 import pytest
 
-from typedmgr import TypedManager, channel, frames
-from typedmgr.proxy import ProxyFactory
+from typedmgr import TypedManager, _channel, _frames
+from typedmgr._proxy import ProxyFactory
 
 
 class Echo(Protocol):
@@ -35,7 +35,7 @@ class PayloadManager(TypedManager):
 
 PayloadManager.register(Echo, EchoImpl)
 
-LARGE = channel.LARGE_PAYLOAD
+LARGE = _channel.LARGE_PAYLOAD
 
 
 def test_a_large_payload_is_a_part_of_its_own_not_a_copy() -> None:
@@ -43,14 +43,14 @@ def test_a_large_payload_is_a_part_of_its_own_not_a_copy() -> None:
     big = bytes(range(256)) * (LARGE // 256 + 1)
     array = bytearray(big)
     message = ("#RETURN", (big, array, "small"))
-    parts = channel.framed_uncopied(message)
+    parts = _channel.framed_uncopied(message)
     assert any(part is big for part in parts)
     assert any(part is array for part in parts)
     header, body = parts[0], b"".join(parts[1:])
-    assert frames.header(len(body)) == header
+    assert _frames.header(len(body)) == header
     assert message == pickle.loads(body)
-    assert channel.carries_large([big]) and channel.carries_large([array])
-    assert not channel.carries_large([big[: LARGE - 1], "x" * LARGE, memoryview(big)])
+    assert _channel.carries_large([big]) and _channel.carries_large([array])
+    assert not _channel.carries_large([big[: LARGE - 1], "x" * LARGE, memoryview(big)])
 
 
 @pytest.fixture(scope="module")

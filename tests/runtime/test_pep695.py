@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from typedmgr import interface_of
-from typedmgr.proxy import TypedIterator, TypedProxy, proxy_class_for
+from typedmgr._proxy import TypedIterator, TypedProxy, proxy_class_for
 
 pytestmark = [
     pytest.mark.process,
@@ -66,7 +66,7 @@ def test_the_generated_module_is_the_same(
     pep695: ModuleType, classic: ModuleType
 ) -> None:
     """Rendered alike, but for the module names and the fingerprints (which name them)."""
-    from typedmgr_codegen.render import render_module
+    from typedmgr_codegen._render import render_module
 
     new = render_module([pep695.Pep695Manager])
     old = render_module([classic.Pep695Manager])
@@ -102,7 +102,7 @@ def test_generated_proxies_serve(
     pep695: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The generated module's generic proxies and manager work against its server."""
-    from typedmgr_codegen.render import render_module
+    from typedmgr_codegen._render import render_module
 
     (tmp_path / "pep695_proxies.py").write_text(
         render_module([pep695.Pep695Manager]).source

@@ -14,9 +14,9 @@ import pytest
 from tests.runtime.fixtures import RuntimeManager
 from tests.tools import log_to
 from typedmgr import Pipeline, RemoteTraceback
-from typedmgr.channel import BATCH, client
-from typedmgr.errors import RefusedArgument, UnpicklableResult
-from typedmgr.pipeline import _BATCH_CALLS
+from typedmgr._channel import BATCH, client
+from typedmgr._errors import RefusedArgument, UnpicklableResult
+from typedmgr._pipeline import BATCH_CALLS
 
 pytestmark = pytest.mark.process
 
@@ -164,7 +164,7 @@ def test_a_reply_that_does_not_pickle_fails_alone() -> None:
 def test_more_calls_than_one_batch_holds(manager: RuntimeManager) -> None:
     """A pipeline longer than a batch is sent as several, in order."""
     tally: Any = manager.Tally()  # type: ignore[attr-defined]
-    count = 2 * _BATCH_CALLS + 7
+    count = 2 * BATCH_CALLS + 7
     with Pipeline() as p:
         replies = [p.call(tally.add, 1) for _ in range(count)]
     assert list(range(1, count + 1)) == [r.value() for r in replies]

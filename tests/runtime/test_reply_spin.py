@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.runtime.fixtures import RuntimeManager
-from typedmgr import peers
+from typedmgr import _peers
 
 pytestmark = pytest.mark.process
 
@@ -53,8 +53,8 @@ def test_the_setting_is_remembered_for_the_address(manager: RuntimeManager) -> N
     """The manager's reply_spin (or the default) is what this process's clients of its
     address use."""
     given = manager._reply_spin
-    expected = peers.Peer().reply_spin if given is None else given
-    assert expected == peers.peer(manager.address).reply_spin
+    expected = _peers.Peer().reply_spin if given is None else given
+    assert expected == _peers.peer(manager.address).reply_spin
 
 
 def test_the_server_class_keeps_its_setting() -> None:

@@ -14,9 +14,9 @@ import pytest
 from tests.runtime.certs import Authority
 from tests.runtime.fixtures import RuntimeManager
 from typedmgr import TypedManager
-from typedmgr.channel import client, thread_connection
-from typedmgr.server import TypedServer
-from typedmgr.tls import TLSConnection
+from typedmgr._channel import client, thread_connection
+from typedmgr._server import TypedServer
+from typedmgr._tls import TLSConnection
 
 pytestmark = pytest.mark.process
 

@@ -24,7 +24,7 @@ import pytest
 
 from tests.process.support import SPAWN, TIMEOUT, stop
 from typedmgr import TypedManager
-from typedmgr.channel import client
+from typedmgr._channel import client
 
 #: The address space a server process may use: room for its threads' stacks, no more.
 ADDRESS_SPACE = 1024 * 1024 * 1024

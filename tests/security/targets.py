@@ -147,7 +147,7 @@ class Smuggled:
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         from multiprocessing import managers
 
-        from typedmgr.proxy import ProxyFactory
+        from typedmgr._proxy import ProxyFactory
 
         token = managers.Token("Ledger", self.address, "7f0000000000")
         return (

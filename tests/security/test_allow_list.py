@@ -26,7 +26,7 @@ from tests.security.attack import (
     session_less,
 )
 from tests.security.targets import Guarded
-from typedmgr.errors import RefusedArgument
+from typedmgr._errors import RefusedArgument
 
 pytestmark = pytest.mark.process
 

@@ -24,7 +24,7 @@ from tests.security.attack import (
     session_less,
 )
 from tests.security.targets import Hostile, Ledger, Smuggled
-from typedmgr.proxy import proxy_class_for
+from typedmgr._proxy import proxy_class_for
 
 pytestmark = pytest.mark.process
 
@@ -66,12 +66,12 @@ def test_a_proxy_class_cannot_be_called_directly_while_loading(factory: str) -> 
         )
         if factory == "ProxyFactory":
             callee = (
-                op_global("typedmgr.proxy", "ProxyFactory")
+                op_global("typedmgr", "ProxyFactory")
                 + op_global("tests.security.targets", "Ledger")
                 + b"\x85R"
             )
         else:
-            callee = op_global("typedmgr.proxy", "TypedIterator")
+            callee = op_global("typedmgr", "TypedIterator")
         args = b"(" + callee + token + op_string("pickle") + b"\x86R" + b"\x85"
         kind, text = exchange(
             session_less(target), call("0", "size", args)[:-2] + b"t."

@@ -27,7 +27,7 @@ from tests.security.attack import (
     session_less,
 )
 from tests.security.targets import Capped, Guarded
-from typedmgr.channel import client
+from typedmgr._channel import client
 
 pytestmark = pytest.mark.process
 

@@ -16,7 +16,7 @@ import pytest
 from tests.security.attack import Target, limit_address_space, limited_server
 from tests.security.targets import Guarded, Ledger, LedgerImpl
 from typedmgr import TypedManager
-from typedmgr.channel import client
+from typedmgr._channel import client
 
 pytestmark = pytest.mark.process
 

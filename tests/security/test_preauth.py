@@ -19,8 +19,8 @@ from shop_proxies import ShopManager
 from tests.process import children, support
 from tests.security.attack import Target, eventually, limited_server
 from tests.security.targets import Guarded
-from typedmgr.auth import ServerBusyError, answer_challenge
-from typedmgr.channel import client
+from typedmgr._auth import ServerBusyError, answer_challenge
+from typedmgr._channel import client
 
 pytestmark = pytest.mark.process
 

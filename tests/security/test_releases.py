@@ -16,7 +16,7 @@ import pytest
 
 from tests.security.attack import Target, exchange, limited_server, session_less
 from tests.security.targets import Guarded
-from typedmgr.channel import RELEASE, client
+from typedmgr._channel import RELEASE, client
 
 pytestmark = pytest.mark.process
 

@@ -21,7 +21,7 @@ from typedmgr import (
     oneway,
     proxy_class_for,
 )
-from typedmgr.proxy import TypedGenerator, TypedIterator
+from typedmgr._proxy import TypedGenerator, TypedIterator
 
 
 class Subclassed(QueryProxy):

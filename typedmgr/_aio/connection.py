@@ -29,12 +29,12 @@ from multiprocessing import process
 from multiprocessing.context import AuthenticationError
 from typing import Any, ClassVar, cast
 
-from typedmgr import _inert, _leases, deadlines, frames, peers
+from typedmgr import _deadlines, _frames, _inert, _leases, _peers
 from typedmgr._aio import handshake
+from typedmgr._channel import reply_loader
 from typedmgr._connect import ServerConnectionError, client
 from typedmgr._encoding import dumps
 from typedmgr._wire import BATCH, MUX_ID, MUX_VERSION, PROXIED, RELEASE
-from typedmgr.channel import reply_loader
 
 __all__ = ["Address", "AsyncConnection"]
 
@@ -45,11 +45,11 @@ Address = tuple[str, int] | str | bytes | None
 
 
 class Frames(asyncio.Protocol):
-    """Splits the byte stream into messages as it arrives (``frames.Splitter``)."""
+    """Splits the byte stream into messages as it arrives (``_frames.Splitter``)."""
 
     def __init__(self, limit: int) -> None:
         self.transport: asyncio.Transport | None = None
-        self._splitter = frames.Splitter(limit)
+        self._splitter = _frames.Splitter(limit)
         # During the handshake, messages wait here; then ``on_message`` takes them.
         self._early: asyncio.Queue[bytes] = asyncio.Queue()
         self.on_message: Callable[[bytes], None] = self._early.put_nowait
@@ -90,7 +90,7 @@ class Frames(asyncio.Protocol):
 
     def send(self, message: bytes) -> None:
         assert self.transport is not None
-        self.transport.write(frames.frame(message))
+        self.transport.write(_frames.frame(message))
 
     def close(self) -> None:
         if self.transport is not None:
@@ -115,8 +115,8 @@ class AsyncConnection:
         self._settled: asyncio.Future[None] | None = None
         self._batches: set[int] = set()  # ids of BATCH requests in flight
         self._loads = reply_loader(address)
-        self._authkey = peers.peer(address).authkey or b""
-        self._spin = peers.peer(address).reply_spin
+        self._authkey = _peers.peer(address).authkey or b""
+        self._spin = _peers.peer(address).reply_spin
         self._poll: Callable[[int], list[tuple[int, int]]] | None = None
         transport = wire.transport
         sock = transport.get_extra_info("socket") if transport else None
@@ -138,7 +138,7 @@ class AsyncConnection:
         authkey: bytes,
         *,
         ssl_context: ssl.SSLContext | None = None,
-        timeout: float | None = deadlines.DEFAULT_CONNECT_TIMEOUT,
+        timeout: float | None = _deadlines.DEFAULT_CONNECT_TIMEOUT,
     ) -> AsyncConnection:
         """Connect, authenticate, join this process's session and switch to multiplexing.
 
@@ -150,12 +150,12 @@ class AsyncConnection:
                 "no address to connect to: give the server's (host, port) or socket path"
             )
         authkey = bytes(authkey)
-        known = peers.peer(address)
+        known = _peers.peer(address)
         if ssl_context is None:
             ssl_context = known.ssl_context
         elif known.ssl_context is None:
             # The lease is a sync connection (it outlives event loops): TLS too.
-            peers.remember(address, ssl_context=ssl_context)
+            _peers.remember(address, ssl_context=ssl_context)
         if address not in _leases._leases:
             # This process's lease (sync: it must outlive any loop), made off the loop.
             await asyncio.to_thread(_leases._ensure_lease, address, authkey, client)
@@ -209,7 +209,7 @@ class AsyncConnection:
         releases = _leases.take_releases(self.address)
         if releases:
             request = (None, RELEASE, tuple(releases), _NO_KWDS)
-            self._outbox.append(frames.frame(MUX_ID.pack(0) + dumps(request)))
+            self._outbox.append(_frames.frame(MUX_ID.pack(0) + dumps(request)))
         self._flush()
         self._connection_lost(ConnectionAbortedError("closed by this client"))
         self._frames.close()
@@ -230,7 +230,7 @@ class AsyncConnection:
         except BaseException:
             _leases.requeue(self.address, releases)
             raise
-        message = frames.frame(MUX_ID.pack(rid) + data)
+        message = _frames.frame(MUX_ID.pack(rid) + data)
         transport = self._frames.transport
         if rid and not self._pending and not self._outbox and transport is not None:
             # Nothing else in flight: a call made alone goes at once (gathered ones

@@ -8,13 +8,13 @@ import os
 from multiprocessing.context import AuthenticationError
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import auth
+from typedmgr import _auth
+from typedmgr._client_errors import remote_error
 from typedmgr._encoding import dumps
 from typedmgr._leases import session
 from typedmgr._replies import load_reply
+from typedmgr._sessions import session_name
 from typedmgr._wire import MUX, MUX_VERSION, PROXIED
-from typedmgr.proxy import remote_error
-from typedmgr.sessions import session_name
 
 if TYPE_CHECKING:
     from typedmgr._aio.connection import Frames
@@ -46,32 +46,32 @@ async def request(
 
 
 async def _answer_challenge(wire: Frames, authkey: bytes) -> None:
-    """``auth.answer_challenge`` on an asyncio connection (SHA-256 family only)."""
+    """``_auth.answer_challenge`` on an asyncio connection (SHA-256 family only)."""
     message = await wire.next_message()
-    if not message.startswith(auth._CHALLENGE):
+    if not message.startswith(_auth._CHALLENGE):
         raise AuthenticationError(
             f"protocol error, expected a challenge: {message[:32]!r}"
         )
-    message = message[len(auth._CHALLENGE) :]
-    digest = auth._digest_name(message)
+    message = message[len(_auth._CHALLENGE) :]
+    digest = _auth._digest_name(message)
     if digest is None:
         raise AuthenticationError(
             "the peer challenged in HMAC-MD5 (a Python < 3.12 stdlib peer)"
         )
     mac = hmac.new(authkey, message, digest.decode()).digest()
     wire.send(b"{%s}%s" % (digest, mac))
-    if await wire.next_message() != auth._WELCOME:
+    if await wire.next_message() != _auth._WELCOME:
         raise AuthenticationError("digest sent was rejected")
 
 
 async def _deliver_challenge(wire: Frames, authkey: bytes) -> None:
-    """``auth.deliver_challenge`` on an asyncio connection."""
+    """``_auth.deliver_challenge`` on an asyncio connection."""
     message = b"{sha256}" + os.urandom(40)
-    wire.send(auth._CHALLENGE + message)
+    wire.send(_auth._CHALLENGE + message)
     response = await wire.next_message()
     try:
-        auth._verify(authkey, message, response, legacy_md5=False)
+        _auth._verify(authkey, message, response, legacy_md5=False)
     except AuthenticationError:
-        wire.send(auth._FAILURE)
+        wire.send(_auth._FAILURE)
         raise
-    wire.send(auth._WELCOME)
+    wire.send(_auth._WELCOME)

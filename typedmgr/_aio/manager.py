@@ -11,15 +11,15 @@ from multiprocessing import process
 from types import TracebackType
 from typing import Self, TypeVar
 
-from typedmgr import _leases, peers
+from typedmgr import _leases, _peers
 from typedmgr._aio.connection import Address, AsyncConnection
 from typedmgr._aio.proxy import (
     AsyncTypedProxy,
     async_proxy_class_for,
     check_fingerprint,
 )
+from typedmgr._client_errors import remote_error
 from typedmgr._wire import PROXIED
-from typedmgr.proxy import remote_error
 
 __all__ = ["AsyncTypedManager"]
 
@@ -44,13 +44,13 @@ class AsyncTypedManager:
     ) -> None:
         self.address = address
         if authkey is None:
-            authkey = peers.peer(address).authkey or bytes(
+            authkey = _peers.peer(address).authkey or bytes(
                 process.current_process().authkey
             )
         self._authkey = bytes(authkey)
         self._ssl_context = ssl_context
         self._connection: AsyncConnection | None = None
-        peers.remember(address, authkey=self._authkey, ssl_context=ssl_context)
+        _peers.remember(address, authkey=self._authkey, ssl_context=ssl_context)
 
     async def connect(self) -> None:
         """Open the connection (again, if it was lost)."""

@@ -14,8 +14,8 @@ from typedmgr._aio.proxy import (
     check_fingerprint,
     holder,
 )
+from typedmgr._client_errors import remote_error
 from typedmgr._wire import BATCH, PROXIED
-from typedmgr.proxy import remote_error
 
 __all__ = ["AsyncPipeline", "AsyncReply"]
 

@@ -16,10 +16,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
 from typedmgr import _leases, _replies
-from typedmgr._client_errors import StaleProxyError, sendable_exception
-from typedmgr._runtime_classes import class_attributes
-from typedmgr._wire import GETATTR, ITSELF, ONEWAY, PROXIED
-from typedmgr.model import (
+from typedmgr._client_errors import StaleProxyError, remote_error, sendable_exception
+from typedmgr._model import (
     GENERATOR_TYPEID,
     ITERATOR_TYPEID,
     Interface,
@@ -31,7 +29,8 @@ from typedmgr.model import (
     protocol_for_ref,
     protocol_of,
 )
-from typedmgr.proxy import remote_error
+from typedmgr._runtime_classes import class_attributes
+from typedmgr._wire import GETATTR, ITSELF, ONEWAY, PROXIED
 
 if TYPE_CHECKING:
     from typedmgr._aio.connection import AsyncConnection

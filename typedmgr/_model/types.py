@@ -35,10 +35,7 @@ __all__ = [
 class InterfaceError(TypeError):
     """A Protocol, or an implementation of it, that typedmgr cannot serve or proxy."""
 
-
-# Its name in tracebacks, in the docs, and in pickles another process loads: the name it
-# had before the model became a package, kept while ``typedmgr.model`` re-exports it.
-InterfaceError.__module__ = "typedmgr.model"
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
 
 class _NoDefault(enum.Enum):

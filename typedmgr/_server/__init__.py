@@ -6,13 +6,13 @@ Differences from ``multiprocessing.managers.Server``, each invisible to stdlib c
 * a method declared ``-> P | None`` returns ``None`` as ``None``, not as a proxy of ``None``;
 * ``__enter__`` declared ``-> Self`` replies ``None``: the caller's proxy is the result;
 * typedmgr clients create objects, take references and release them on their long-lived
-  connection, and what a client process holds is released when it dies (``sessions``);
+  connection, and what a client process holds is released when it dies (``_sessions``);
 * a proxy of one of its own objects that a request brings in (an argument kept by a
   referent, a proxy stored in a managed list) holds a counted reference, released when the
   server drops it: the stdlib keeps such objects forever (gh-103136, see ``_rebuild_proxy``);
 * with ``validate`` on (``TypedManager`` class keyword or ``register(..., validate=True)``),
   a call's arguments are checked against its Protocol before the referent is called
-  (``validation``); a mismatch is the caller's ``TypeError``.
+  (``_validation``); a mismatch is the caller's ``TypeError``.
 
 ``TypedServer`` is assembled from its three parts, each in a module of its own: the
 connection loop (``loop``), dispatch (``dispatch``) and the reference books (``books``).
@@ -31,20 +31,16 @@ from dataclasses import dataclass
 from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from typedmgr import _stdlib, frames, introspect, tls
+from typedmgr import _frames, _introspect, _stdlib, _tls
+from typedmgr._admitted import value_objects, value_types
+from typedmgr._allowlist import AllowList
+from typedmgr._gate import Gate, is_local_address, refuse_exposed_strings
+from typedmgr._inert import ProxyRecipe, rebuild_inert
+from typedmgr._model import GENERATOR_TYPEID, ITERATOR_TYPEID, interface_of
+from typedmgr._proxy import ProxyFactory, TypedProxy
+from typedmgr._restricted import loads_replacing
 from typedmgr._server.books import ANONYMOUS, Books, LimitError
 from typedmgr._server.dispatch import Dispatcher, creations, validators
-from typedmgr.gate import Gate, is_local_address, refuse_exposed_strings
-from typedmgr.model import GENERATOR_TYPEID, ITERATOR_TYPEID, interface_of
-from typedmgr.proxy import ProxyFactory, TypedProxy
-from typedmgr.unpickling import (
-    AllowList,
-    ProxyRecipe,
-    loads_replacing,
-    rebuild_inert,
-    value_objects,
-    value_types,
-)
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -132,8 +128,8 @@ class TypedServer(Dispatcher):
     remote_admin: ClassVar[bool] = False
 
     #: The server functions a new connection may call: the stdlib's, and the report of
-    #: ``typedmgr inspect`` (``introspect``).
-    public = [*managers.Server.public, introspect.REQUEST]  # noqa: RUF012
+    #: ``typedmgr inspect`` (``_introspect``).
+    public = [*managers.Server.public, _introspect.REQUEST]  # noqa: RUF012
 
     @classmethod
     def configured(cls, name: str, **given: Any) -> type[TypedServer]:
@@ -166,7 +162,7 @@ class TypedServer(Dispatcher):
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if ssl_context is not None:
-            tls.check_context(ssl_context, server_side=True)
+            _tls.check_context(ssl_context, server_side=True)
             if not isinstance(address, tuple):
                 raise ValueError(f"TLS needs a TCP address, not {address!r}")
         if self.unpickling == "auto":
@@ -175,7 +171,7 @@ class TypedServer(Dispatcher):
         if _ipv4_stand_in(address) is not address:  # the stdlib listens on IPv4 only
             _stdlib.listen_again(self, address, "AF_INET6")
         self.started = time.monotonic()
-        #: The connections being served, by serving thread (``introspect``).
+        #: The connections being served, by serving thread (``_introspect``).
         self.links = {}
         self.ssl_context = ssl_context
         #: Set by ``TypedManager.start()``: the secret its ``shutdown`` sends.
@@ -211,7 +207,7 @@ class TypedServer(Dispatcher):
         self._creations = creations(registry)
         self._validators = validators(registry, self.protocols, self.validate)
         self._connection = threading.local()
-        self._crowd = frames.Crowd()
+        self._crowd = _frames.Crowd()
 
     def _loader(self, all_protocols: bool) -> Callable[[bytes | bytearray], Any]:
         """A full loader, or one restricted to what the Protocols name."""
@@ -254,7 +250,7 @@ class TypedServer(Dispatcher):
     ) -> Any:
         """Load a proxy a request carries; one of ours holds a reference while it lives.
 
-        A proxy of another server is rebuilt inert (``unpickling.rebuild_inert``): loading a
+        A proxy of another server is rebuilt inert (``_inert.rebuild_inert``): loading a
         request never connects anywhere, nor answers anyone's challenge.
         """
         recipe: ProxyRecipe | None = None
@@ -337,7 +333,7 @@ class TypedServer(Dispatcher):
 
     def introspect(self, c: Connection) -> dict[str, Any]:
         """The report ``typedmgr inspect`` prints (``introspect.report``)."""
-        return introspect.report(self)
+        return _introspect.report(self)
 
 
 @dataclass(frozen=True)

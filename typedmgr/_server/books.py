@@ -1,7 +1,7 @@
 """The server's reference books: who holds which object, and the one mutex that guards them.
 
 The stdlib counts references per object (``id_to_refcount``); a typedmgr server also counts
-those each client session holds (``sessions``), those that replies carry in flight to their
+those each client session holds (``_sessions``), those that replies carry in flight to their
 receivers, and the proxies of its own objects that requests brought in (gh-103136). All of
 them change together, in one critical section per request, under the books' own mutex; the
 server's stdlib methods that lock (``debug_info``...) take that same mutex.
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from multiprocessing import util
 from typing import Any
 
-from typedmgr.sessions import Sessions
+from typedmgr._sessions import Sessions
 
 __all__ = ["ANONYMOUS", "Books", "LimitError"]
 

@@ -19,10 +19,13 @@ from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any
 
 from typedmgr import _stdlib
+from typedmgr._compatibility import describe
+from typedmgr._model import interface_of
 from typedmgr._registration import Registration, registration_of
 from typedmgr._server import coroutines, mux
 from typedmgr._server.books import ANONYMOUS
 from typedmgr._server.loop import ServingLoop
+from typedmgr._validation import Validator, validator_for
 from typedmgr._wire import (
     BATCH,
     GETATTR,
@@ -34,9 +37,6 @@ from typedmgr._wire import (
     SERVER_RPCS,
     TRACEBACK_ATTR,
 )
-from typedmgr.compatibility import describe
-from typedmgr.model import interface_of
-from typedmgr.validation import Validator, validator_for
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection

@@ -1,6 +1,6 @@
 """The server's connection loop: accepting, handshakes, serving a connection, replying.
 
-Accepting goes through the gate (``typedmgr.gate``): bounded connections, a deadline on
+Accepting goes through the gate (``typedmgr._gate``): bounded connections, a deadline on
 the handshake. Each connection has a thread; a long-lived one reads requests as they come,
 hands each to dispatch (``_handle``), and writes the replies of the requests that arrived
 together in one write. Reply encoding notes the server-held proxies a reply carries, for
@@ -22,20 +22,20 @@ from collections.abc import Callable, Sequence
 from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from typedmgr import auth, frames, introspect, tls
-from typedmgr._server.books import ANONYMOUS, Books
-from typedmgr._wire import BATCH
-from typedmgr.channel import (
+from typedmgr import _auth, _frames, _introspect, _tls
+from typedmgr._channel import (
     LARGE_PAYLOAD,
     PROTOCOL,
     dumps,
     framed_uncopied,
     nodelay,
 )
-from typedmgr.frames import Buffer, framed
-from typedmgr.gate import BUSY, Gate, Ticket
-from typedmgr.sessions import session_of
-from typedmgr.unpickling import RefusedType
+from typedmgr._frames import Buffer, framed
+from typedmgr._gate import BUSY, Gate, Ticket
+from typedmgr._restricted import RefusedType
+from typedmgr._server.books import ANONYMOUS, Books
+from typedmgr._sessions import session_of
+from typedmgr._wire import BATCH
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -73,14 +73,14 @@ class ServingLoop(managers.Server):
     accepts_md5: bool
     loads: Callable[[bytes | bytearray], Any]
     ssl_context: Any
-    links: dict[int, introspect.Link]
+    links: dict[int, _introspect.Link]
     books: Books
     _gate: Gate
     #: Per-connection state (its session, its gate ticket): each connection has a thread.
     _connection: threading.local
     #: The connection threads: one waits awake for its client's next request only while
     #: no other is getting requests (frames.Crowd).
-    _crowd: frames.Crowd
+    _crowd: _frames.Crowd
 
     def _handle_request(self, c: Connection) -> None:
         """A new connection: authenticate, then one server request (loaded like any other)."""
@@ -88,8 +88,8 @@ class ServingLoop(managers.Server):
         try:
             try:
                 key, md5 = bytes(self.authkey), self.accepts_md5
-                auth.deliver_challenge(c, key, legacy_md5=md5)
-                auth.answer_challenge(c, key, legacy_md5=md5)
+                _auth.deliver_challenge(c, key, legacy_md5=md5)
+                _auth.answer_challenge(c, key, legacy_md5=md5)
             except Exception as e:
                 _auth_log.warning(
                     "authkey handshake with %s failed: %s%s",
@@ -103,7 +103,7 @@ class ServingLoop(managers.Server):
             self._gate.authenticated(getattr(self._connection, "ticket", None))
             try:
                 if self.serializer == "pickle":
-                    request = self.loads(frames.read_message(c, self.max_message_size))
+                    request = self.loads(_frames.read_message(c, self.max_message_size))
                 else:
                     request = c.recv()
             except RefusedType as e:
@@ -130,7 +130,7 @@ class ServingLoop(managers.Server):
     # Accepting connections. The stdlib's accepter thread starts a thread per connection
     # and dies on the first exception (thread creation failing under load): the server then
     # listens and serves no one, for good. This one survives anything, and admits through
-    # the gate (typedmgr.gate): bounded connections, a deadline on the handshake.
+    # the gate (typedmgr._gate): bounded connections, a deadline on the handshake.
 
     def accepter(self) -> None:
         """Accept connections until the process ends; no failure stops it."""
@@ -185,14 +185,14 @@ class ServingLoop(managers.Server):
         peer that fails it (plaintext, a certificate the context refuses) is disconnected.
         """
         conn = nodelay(conn)
-        link = introspect.Link(introspect.peer_of(conn))
+        link = _introspect.Link(_introspect.peer_of(conn))
         thread = threading.get_ident()
         self.links[thread] = link
         _connections_log.debug("connection from %s accepted", link.peer)
         try:
             if self.ssl_context is not None:
                 try:
-                    conn = tls.handshake(
+                    conn = _tls.handshake(
                         conn, self.ssl_context, self.tls_handshake_timeout
                     )
                 except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
@@ -255,12 +255,12 @@ class ServingLoop(managers.Server):
         """
         if self.serializer != "pickle":
             return self._serve_unbuffered(conn)
-        wire = frames.Wire(
+        wire = _frames.Wire(
             conn, self.max_message_size, spin=self.request_spin, crowd=self._crowd
         )
         self._connection.wire = wire  # a MUX request turns it multiplexed (dispatch)
         replies: list[Buffer] = []
-        link = self.links.get(threading.get_ident(), introspect.Link(""))
+        link = self.links.get(threading.get_ident(), _introspect.Link(""))
         while not self.stop_event.is_set():
             try:
                 payload: bytes | bytearray | None = wire.buffered()
@@ -357,7 +357,7 @@ class ServingLoop(managers.Server):
             self.books.sent(pickler.sent)
         return data
 
-    def _flush(self, wire: frames.Wire, replies: list[Buffer]) -> None:
+    def _flush(self, wire: _frames.Wire, replies: list[Buffer]) -> None:
         if replies:
             try:
                 wire.write(replies)
@@ -385,7 +385,7 @@ def _sendable(msg: tuple[str, object]) -> tuple[str, object]:
 
 def _unserializable(msg: tuple[str, object], error: Exception) -> tuple[str, str]:
     """The ``#UNSERIALIZABLE`` reply to ``msg``: its first line names the value's type
-    (``typedmgr.errors`` reads it), the traceback follows."""
+    (``typedmgr._errors`` reads it), the traceback follows."""
     cls = type(msg[1])
     _log.warning(
         "cannot pickle a %s.%s reply: %s", cls.__module__, cls.__qualname__, error

@@ -39,11 +39,11 @@ from multiprocessing import util
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import frames, tls
+from typedmgr import _frames, _tls
+from typedmgr._channel import dumps
 from typedmgr._server import coroutines
 from typedmgr._server.loop import _sendable, _unserializable
 from typedmgr._wire import BATCH, MUX_ID, MUX_VERSION, ONEWAY, TRACEBACK_ATTR
-from typedmgr.channel import dumps
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -71,9 +71,9 @@ _BROKEN = select.POLLHUP | select.POLLERR | select.POLLNVAL
 _Job = Callable[[], None]
 
 
-def serve(server: TypedServer, conn: Connection, wire: frames.Wire) -> None:
+def serve(server: TypedServer, conn: Connection, wire: _frames.Wire) -> None:
     """Answer the ``MUX`` request, then serve ``conn`` multiplexed until it closes."""
-    wire.write(frames.framed(dumps(("#RETURN", MUX_VERSION))))
+    wire.write(_frames.framed(dumps(("#RETURN", MUX_VERSION))))
     Multiplexed(server, conn).run(wire.leftover())
 
 
@@ -85,10 +85,10 @@ class Multiplexed:
         self.conn = conn
         self.session = server._session()
         self._tls: ssl.SSLSocket | None = (
-            conn.ssl_socket if isinstance(conn, tls.TLSConnection) else None
+            conn.ssl_socket if isinstance(conn, _tls.TLSConnection) else None
         )
         self._fd = conn.fileno()
-        self._splitter = frames.Splitter(server.max_message_size)
+        self._splitter = _frames.Splitter(server.max_message_size)
         self._lock = threading.Lock()
         self._idle_writer = threading.Condition(self._lock)
         self._outbox: deque[memoryview] = deque()
@@ -374,7 +374,7 @@ def _encode(server: TypedServer, rid: int, msg: tuple[str, object]) -> list[byte
 
 
 def _framed(rid: int, data: bytes) -> list[bytes]:
-    head = frames.header(MUX_ID.size + len(data)) + MUX_ID.pack(rid)
+    head = _frames.header(MUX_ID.size + len(data)) + MUX_ID.pack(rid)
     if len(data) <= 16 * 1024:
         return [head + data]
     return [head, data]

@@ -28,17 +28,23 @@ _UNPICKLABLE = re.compile(r"^cannot pickle the result, a ([\w.<>]+): (.*)$", re.
 class RefusedArgument(TypeError):
     """The server refused to load an argument: its type is not one it may load."""
 
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
+
     server_traceback: str = ""
 
 
 class UnpicklableResult(TypeError):
     """The server could not pickle what a method returned."""
 
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
+
     server_traceback: str = ""
 
 
 class ObjectGone(LookupError):
     """The server holds no object of this proxy (released, or the server restarted)."""
+
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
     server_traceback: str = ""
 
@@ -98,7 +104,7 @@ def _parameter_of(
     method, args, kwds = call
     names: list[str] = []
     if protocol is not None:
-        from typedmgr.model import interface_of
+        from typedmgr._model import interface_of
 
         for m in interface_of(protocol).methods:
             if m.name == method:

@@ -1,7 +1,7 @@
 """Argument validation: check a call's arguments against its Protocol's annotations.
 
 ``validator_for(interface)`` builds, once, a :class:`Validator` for every method of an
-:class:`~typedmgr.model.Interface`. A server that validates runs ``validator.check(name,
+:class:`~typedmgr._model.Interface`. A server that validates runs ``validator.check(name,
 args, kwds)`` before calling the implementation: the arguments are bound to the method's
 parameters as Python binds them (positional-only, keyword-only, ``*args``, ``**kwargs``,
 defaults), and each value is checked against its annotation. A call that does not fit raises

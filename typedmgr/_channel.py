@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import _stdlib, deadlines, frames, peers, unpickling
+from typedmgr import _deadlines, _frames, _peers, _stdlib
 from typedmgr._connect import ServerConnectionError, client, nodelay
 from typedmgr._encoding import (
     LARGE_PAYLOAD,
@@ -37,6 +37,7 @@ from typedmgr._encoding import (
     framed_uncopied,
     large_arguments,
 )
+from typedmgr._inert import adopt_rebuilt
 from typedmgr._leases import (
     epochs,
     pending,
@@ -47,6 +48,7 @@ from typedmgr._leases import (
     take_releases,
     thread_connection,
 )
+from typedmgr._replies import load_reply
 from typedmgr._wire import (
     BATCH,
     GETATTR,
@@ -105,34 +107,34 @@ def exchange(
     If anything interrupts the exchange (a signal, KeyboardInterrupt, a broken socket), the
     connection is closed and forgotten: a reply still in flight must never be read as the
     answer to the next call (the stdlib does exactly that). Past its deadline
-    (``deadlines``), the connection is forgotten too, and handed to a thread that reads
+    (``_deadlines``), the connection is forgotten too, and handed to a thread that reads
     the late reply and gives back the remote objects it carried.
     """
-    until = deadlines.call_deadline(address)
+    until = _deadlines.call_deadline(address)
     start = 0.0 if until is None else time.monotonic()
     wire = _wire(local, address, authkey, connect)
     conn = wire.conn
-    parts: Sequence[frames.Buffer]
+    parts: Sequence[_frames.Buffer]
     if isinstance(request, bytes):
-        parts = frames.framed(request)
+        parts = _frames.framed(request)
     elif large_arguments(request):
         parts = framed_uncopied(request)  # queued releases go before it (_outgoing)
     else:
-        parts = frames.framed(_releasing(address, request))
+        parts = _frames.framed(_releasing(address, request))
     try:
         wire.write(_outgoing(address, parts))
         del parts  # a large request's memory can take the reply
-        if until is not None and not deadlines.readable(conn, until):
+        if until is not None and not _deadlines.readable(conn, until):
             _abandon(local, wire, address, 1)
             raise _late(address, request, typeid, start)
         reply = wire.read(patience)
-    except deadlines.DeadlineExceeded:
+    except _deadlines.DeadlineExceeded:
         raise
     except BaseException as exc:
         raise _drop(conn, local, address, exc) from None
     # A reply the loader refuses raises here and keeps the connection: it was read whole.
     loaded: tuple[str, Any] = (loads or reply_loader(address))(reply)
-    unpickling.adopt_rebuilt(address, authkey)  # the proxies it carried, now it is read
+    adopt_rebuilt(address, authkey)  # the proxies it carried, now it is read
     return loaded
 
 
@@ -149,7 +151,7 @@ def exchange_many(
     A broken or interrupted exchange drops the connection, as :func:`exchange` does; the
     replies not read by then become the error (past the deadline: ``DeadlineExceeded``).
     """
-    until = deadlines.call_deadline(address)
+    until = _deadlines.call_deadline(address)
     start = time.monotonic()
     wire = _wire(local, address, authkey, connect)
     conn = wire.conn
@@ -161,7 +163,7 @@ def exchange_many(
         while len(results) < replies:
             data: bytes | bytearray | None = wire.buffered()
             if data is None:
-                if until is not None and not deadlines.readable(conn, until):
+                if until is not None and not _deadlines.readable(conn, until):
                     _abandon(local, wire, address, replies - len(results))
                     raise _late(address, f"{replies} pipelined calls", None, start)
                 data = (
@@ -172,7 +174,7 @@ def exchange_many(
             # A refused type: this reply's error, not the batch's.
             except Exception as exc:
                 results.append(exc)
-    except deadlines.DeadlineExceeded as exc:
+    except _deadlines.DeadlineExceeded as exc:
         failure = exc
     except BaseException as exc:
         failure = _drop(conn, local, address, exc)
@@ -181,16 +183,16 @@ def exchange_many(
     if failure is not None:
         results.extend(failure for _ in range(replies - len(results)))
     else:
-        unpickling.adopt_rebuilt(address, authkey)
+        adopt_rebuilt(address, authkey)
     return results
 
 
 def _late(
     address: Any, request: object, typeid: object, start: float
-) -> deadlines.DeadlineExceeded:
+) -> _deadlines.DeadlineExceeded:
     """The error of a call to ``address``, begun at ``start``, whose reply is late."""
     waited = time.monotonic() - start
-    return deadlines.DeadlineExceeded(address, _describe(request, typeid), waited)
+    return _deadlines.DeadlineExceeded(address, _describe(request, typeid), waited)
 
 
 def _describe(request: object, typeid: object) -> str:
@@ -210,7 +212,7 @@ def _describe(request: object, typeid: object) -> str:
     return f"{typeid}.{name}()" if typeid else f"{name}()"
 
 
-def _abandon(local: Any, wire: frames.Wire, address: Any, replies: int) -> None:
+def _abandon(local: Any, wire: _frames.Wire, address: Any, replies: int) -> None:
     """Forget this thread's connection, whose ``replies`` replies are late; a daemon thread
     reads them, releases the remote objects they carry and closes it."""
     if getattr(local, "connection", None) is wire.conn:
@@ -227,7 +229,7 @@ def _abandon(local: Any, wire: frames.Wire, address: Any, replies: int) -> None:
 LATE_REPLY_LIMIT = 600.0
 
 
-def _drain(wire: frames.Wire, address: Any, replies: int) -> None:
+def _drain(wire: _frames.Wire, address: Any, replies: int) -> None:
     conn = wire.conn
     until = time.monotonic() + LATE_REPLY_LIMIT
     try:
@@ -235,7 +237,7 @@ def _drain(wire: frames.Wire, address: Any, replies: int) -> None:
         for _ in range(replies):
             data: bytes | bytearray | None = wire.buffered()
             if data is None:
-                if not deadlines.readable(conn, until):
+                if not _deadlines.readable(conn, until):
                     return
                 data = wire.read()
             with contextlib.suppress(Exception):
@@ -265,9 +267,9 @@ def _proxied(reply: Any) -> list[str]:
 
 def _wire(
     local: Any, address: Any, authkey: bytes, connect: Callable[..., Connection]
-) -> frames.Wire:
+) -> _frames.Wire:
     """The wire of this thread's session connection to ``address`` (made if need be)."""
-    wire: frames.Wire | None = getattr(local, "wire", None)
+    wire: _frames.Wire | None = getattr(local, "wire", None)
     if (
         wire is None
         or wire.conn is not getattr(local, "connection", None)
@@ -281,7 +283,7 @@ def _wire(
 
 def reply_loader(address: Any) -> Callable[[bytes | bytearray], Any]:
     """How replies from ``address`` are unpickled: restricted unless the server is trusted."""
-    return pickle.loads if peers.peer(address).full_pickle else unpickling.load_reply
+    return pickle.loads if _peers.peer(address).full_pickle else load_reply
 
 
 def _drop(
@@ -348,7 +350,9 @@ def _releasing(address: Any, request: tuple[object, ...]) -> bytes:
         raise
 
 
-def _outgoing(address: Any, parts: Sequence[frames.Buffer]) -> Sequence[frames.Buffer]:
+def _outgoing(
+    address: Any, parts: Sequence[_frames.Buffer]
+) -> Sequence[_frames.Buffer]:
     """Framed ``parts``, preceded by the releases queued for ``address``."""
     if not pending.get(address):  # unlocked peek: the hot path stays one dict lookup
         return parts

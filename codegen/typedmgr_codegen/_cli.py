@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from typedmgr import TypedManager
-from typedmgr.model import InterfaceError, Param, protocol_of
+from typedmgr._model import InterfaceError, Param, protocol_of
 from typedmgr_codegen._imports import Imports
+from typedmgr_codegen._load import TargetError, load_managers
+from typedmgr_codegen._render import collect_interfaces, render_module
 from typedmgr_codegen._spelling import TypeWriter
-from typedmgr_codegen.load import TargetError, load_managers
-from typedmgr_codegen.render import collect_interfaces, render_module
-from typedmgr_codegen.write import Output, stale_diff, write
+from typedmgr_codegen._write import Output, stale_diff, write
 
 __all__ = ["main"]
 

@@ -14,20 +14,20 @@ from dataclasses import dataclass
 import jinja2
 
 from typedmgr import RUNTIME_API, TypedManager
-from typedmgr._model.walk import reachable
-from typedmgr.model import (
+from typedmgr._model import (
     Interface,
     InterfaceError,
     protocol_of,
     signature_of,
 )
+from typedmgr._model.walk import reachable
 from typedmgr_codegen import __version__
 from typedmgr_codegen._async_contexts import async_contexts, async_names
 from typedmgr_codegen._contexts import manager_ref, proxy_context
 from typedmgr_codegen._imports import Imports
+from typedmgr_codegen._layout import Def, Statement, lay_out
 from typedmgr_codegen._managers import manager_context
 from typedmgr_codegen._spelling import TypeWriter, quoted
-from typedmgr_codegen.layout import Def, Statement, lay_out
 
 __all__ = ["GENERATED_MARK", "GeneratedModule", "collect_interfaces", "render_module"]
 

@@ -17,7 +17,7 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from typedmgr import tls
+from typedmgr import _tls
 from typedmgr._awake import AwakeWait, Crowd
 
 if TYPE_CHECKING:
@@ -227,7 +227,7 @@ class Wire(FrameReader):
         self.conn = conn
         self._write: Callable[[Sequence[Buffer]], None]
         self._awake: AwakeWait | None = None
-        if isinstance(conn, tls.TLSConnection):
+        if isinstance(conn, _tls.TLSConnection):
             # No waiting awake: decrypted bytes may be waiting where poll() cannot see them.
             super().__init__(conn.read_some, conn.read_into, limit)
             self._write = conn.write_parts
@@ -305,7 +305,7 @@ def read_message(conn: Connection, limit: int) -> bytearray:
     nor than ``limit``, nor more memory than the bytes that came (``Connection.recv_bytes``
     asks the kernel for the whole claimed size at once)."""
     read: Callable[[int], bytes]
-    if isinstance(conn, tls.TLSConnection):
+    if isinstance(conn, _tls.TLSConnection):
         read = conn.read_some
     else:
         read = functools.partial(os.read, conn.fileno())

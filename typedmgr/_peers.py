@@ -31,7 +31,7 @@ class Peer:
     full_pickle: bool = False
     #: Seconds a client waits awake for a reply before it sleeps (``_awake.AwakeWait.wait``).
     reply_spin: float = 50e-6
-    #: Seconds a call waits for its reply (``None``: no deadline), see ``deadlines``.
+    #: Seconds a call waits for its reply (``None``: no deadline), see ``_deadlines``.
     timeout: float | None = None
     #: Seconds connecting may take: connect, TLS and authkey handshakes.
     connect_timeout: float = 30.0

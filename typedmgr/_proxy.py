@@ -14,47 +14,37 @@ from multiprocessing import managers
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
 from typedmgr import (
+    _channel,
+    _errors,
     _inert,
+    _peers,
     _runtime_classes,
     _staleness,
     _stdlib,
-    channel,
-    errors,
-    peers,
-    unpickling,
 )
 from typedmgr._call_forms import CallForms, GeneratorCalls, IteratorCalls
-from typedmgr._client_errors import (
-    ClientException,
-    RemoteTraceback,
-    StaleProxyError,
-    sendable_exception,
-)
+from typedmgr._client_errors import remote_error
 from typedmgr._endpoint import Endpoint, endpoint_for
 from typedmgr._fork import retake_after_fork
-from typedmgr._stdlib_proxies import adopt_stdlib
-from typedmgr._wire import ITSELF, ONEWAY, PROXIED, TRACEBACK_ATTR
-from typedmgr.model import (
+from typedmgr._model import (
     GENERATOR_TYPEID,
     ITERATOR_TYPEID,
     Interface,
     interface_of,
     protocol_for_ref,
 )
-from typedmgr.pipeline import capturing
+from typedmgr._pipeline import capturing
+from typedmgr._replies import expect_replies
+from typedmgr._stdlib_proxies import adopt_stdlib
+from typedmgr._wire import ITSELF, ONEWAY, PROXIED
 
 __all__ = [
-    "ClientException",
     "ProxyFactory",
-    "RemoteTraceback",
-    "StaleProxyError",
     "TypedGenerator",
     "TypedIterator",
     "TypedProxy",
     "check_fingerprint",
     "proxy_class_for",
-    "remote_error",
-    "sendable_exception",
 ]
 
 # Shared default of _callmethod's kwds: sent as is (so it must pickle), never mutated.
@@ -98,7 +88,7 @@ class TypedProxy(managers.BaseProxy, CallForms):
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if "_protocol_" in cls.__dict__:
-            unpickling.expect_replies([cls._protocol_])
+            expect_replies([cls._protocol_])
             if cls._generated_:
                 _runtime_classes.GENERATED[cls._protocol_] = cls
 
@@ -113,11 +103,11 @@ class TypedProxy(managers.BaseProxy, CallForms):
         manager_owned: bool = False,
     ) -> None:
         if authkey is None and manager is None:
-            authkey = peers.key_for_unpickled(token.address)
+            authkey = _peers.key_for_unpickled(token.address)
             unknown = authkey is None
         else:
             unknown = False
-            peers.lend_key(token.address, authkey)
+            _peers.lend_key(token.address, authkey)
         super().__init__(
             token,
             serializer,
@@ -128,7 +118,7 @@ class TypedProxy(managers.BaseProxy, CallForms):
             manager_owned,
         )
         if serializer == "pickle":
-            self._Client = channel.client
+            self._Client = _channel.client
         if unknown:
             self._authkey = None  # type: ignore[assignment]  # channel.client refuses it
         self._endpoint = endpoint_for(token.address, self._authkey, self._Client)
@@ -165,7 +155,7 @@ class TypedProxy(managers.BaseProxy, CallForms):
                 proxy = factory(
                     token, serializer, manager=manager, authkey=authkey, incref=False
                 )
-                proxy._held_by = channel.session()
+                proxy._held_by = _channel.session()
             result: _P = proxy
             return result
         adopted: _P = adopt_stdlib(
@@ -195,12 +185,12 @@ class TypedProxy(managers.BaseProxy, CallForms):
         proxy._id = str(token.id)
         proxy._manager = manager
         proxy._serializer = "pickle"
-        proxy._Client = channel.client
+        proxy._Client = _channel.client
         proxy._owned_by_manager = False
         proxy._authkey = _stdlib.authentication_string(authkey)
         proxy._endpoint = endpoint
-        peers.lend_key(address, authkey)
-        proxy._held_by = channel.session()
+        _peers.lend_key(address, authkey)
+        proxy._held_by = _channel.session()
         retake_after_fork.add(address, proxy)
         return proxy
 
@@ -217,8 +207,8 @@ class TypedProxy(managers.BaseProxy, CallForms):
                 return
             address = self._token.address
             retake_after_fork.discard(address, self)
-            if held_by == channel.session():
-                channel.release_later(address, self._id)
+            if held_by == _channel.session():
+                _channel.release_later(address, self._id)
         except Exception:  # interpreter shutdown: the session's end releases it
             pass
 
@@ -226,13 +216,13 @@ class TypedProxy(managers.BaseProxy, CallForms):
         """Take a reference on this thread's connection, counted against our session."""
         if self._owned_by_manager:
             return
-        connect = channel.client if self._serializer == "pickle" else self._Client
+        connect = _channel.client if self._serializer == "pickle" else self._Client
         # Looked up again: a proxy unpickled before its key was known gets it later.
         endpoint = endpoint_for(self._token.address, self._authkey, connect)
         endpoint.server_rpc("incref", self._id)
         if isinstance(self, TypedProxy):  # an adapted stdlib proxy finds its own
             self._endpoint = endpoint
-        self._held_by = channel.session()
+        self._held_by = _channel.session()
 
     def _connect(self) -> None:
         self._endpoint.connection()
@@ -255,7 +245,7 @@ class TypedProxy(managers.BaseProxy, CallForms):
         if pipeline is not None:
             pipeline.enqueue(self._endpoint, request, None)
             return
-        self._endpoint.exchange_many([channel.frame(request)], 0)
+        self._endpoint.exchange_many([_channel.frame(request)], 0)
 
     def _callmethod(  # type: ignore[override]  # the stdlib's stub says -> None
         self,
@@ -287,7 +277,7 @@ class TypedProxy(managers.BaseProxy, CallForms):
         if kind == PROXIED:
             typeid, exposed, ident = cast("tuple[str, tuple[str, ...], str]", result)
             return self._returned_proxy(typeid, exposed, ident)
-        explained = errors.explain(
+        explained = _errors.explain(
             kind,
             result,
             address=self._token.address,
@@ -344,22 +334,10 @@ def check_fingerprint(proxytype: _F, typeid: str, endpoint: Endpoint) -> _F:
     return proxytype if restricted is None else cast("_F", restricted)
 
 
-def remote_error(kind: str, result: object) -> BaseException:
-    """The exception a non-result reply stands for, with the server traceback chained."""
-    if kind == "#ERROR" and isinstance(result, BaseException):
-        tb = getattr(result, TRACEBACK_ATTR, None)
-        if isinstance(tb, str):
-            result.__cause__ = RemoteTraceback(tb)
-        return result
-    if kind == "#TRACEBACK":
-        return managers.RemoteError(result)
-    if kind == "#UNSERIALIZABLE":
-        return managers.RemoteError(f"Unserializable message: {result}")
-    return ValueError(f"Unrecognized message type {kind!r}")
-
-
 class TypedIterator(IteratorCalls[_T], TypedProxy, Iterator[_T]):
     """A proxy of an iterator a method returned; each ``next()`` is one call."""
+
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
     _exposed_ = ("__next__",)
     _method_to_typeid_: ClassVar[dict[str, str]] = {}
@@ -378,6 +356,8 @@ class TypedGenerator(
     thrown exception travels as ``__exit__``'s do (a builtin exception with plain values,
     else ``ClientException``); its traceback stays here.
     """
+
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
     _exposed_ = ("__next__", "send", "throw", "close")
     _method_to_typeid_: ClassVar[dict[str, str]] = {}
@@ -412,6 +392,8 @@ def proxy_class_for(protocol: type) -> type[TypedProxy]:
 
 class ProxyFactory:
     """A picklable stand-in for "the best proxy class of this Protocol", used as proxytype."""
+
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
     __slots__ = ("protocol",)
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from typedmgr import peers, tls
+from typedmgr import _peers, _tls
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -57,6 +57,8 @@ class DeadlineExceeded(TimeoutError):
     ``waited``: seconds waited.
     """
 
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
+
     def __init__(self, address: object, method: str, waited: float) -> None:
         super().__init__(
             f"{method} got no reply from the manager server at {address!r} within "
@@ -74,6 +76,8 @@ class DeadlineExceeded(TimeoutError):
 
 class ConnectTimeout(DeadlineExceeded):
     """Connecting to a server (connect and handshakes) took longer than allowed."""
+
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
     def __init__(self, address: object, method: str, waited: float) -> None:
         if method == "connect":
@@ -118,14 +122,14 @@ def call_deadline(address: Any) -> float | None:
     block = _block.get()
     if block is not _UNSET:
         return block
-    timeout = peers.peer(address).timeout
+    timeout = _peers.peer(address).timeout
     return None if timeout is None else time.monotonic() + timeout
 
 
 def connect_budget(address: Any) -> float:
     """Seconds connecting to ``address`` may take now: its connect timeout, or less if the
     enclosing ``deadline()`` block ends sooner."""
-    budget = peers.peer(address).connect_timeout
+    budget = _peers.peer(address).connect_timeout
     block = _block.get()
     if block is not _UNSET and block is not None:
         budget = min(budget, max(block - time.monotonic(), 0.001))
@@ -135,7 +139,7 @@ def connect_budget(address: Any) -> float:
 def readable(conn: Connection, until: float) -> bool:
     """Wait until ``conn`` has something to read (or closed), at most until ``until``."""
     remaining = until - time.monotonic()
-    if isinstance(conn, tls.TLSConnection):
+    if isinstance(conn, _tls.TLSConnection):
         return conn.poll(max(remaining, 0.0))
     poller = select.poll()
     poller.register(conn.fileno(), select.POLLIN)

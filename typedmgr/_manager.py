@@ -11,26 +11,26 @@ from multiprocessing import managers, util
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from typedmgr import (
+    _channel,
+    _errors,
     _leases,
+    _peers,
     _stdlib,
-    channel,
-    errors,
-    peers,
-    tls,
-    unpickling as unpickling_module,
+    _tls,
 )
+from typedmgr._client_errors import remote_error
 from typedmgr._endpoint import endpoint_for
+from typedmgr._gate import refuse_weak_key
+from typedmgr._model import protocol_of
+from typedmgr._proxy import TypedProxy, check_fingerprint
 from typedmgr._registration import (
     adopt_stdlib_creations,
     creation_method,
     protocol_registration,
     returned_entries,
 )
-from typedmgr._server import ServerStart, serve
-from typedmgr.gate import refuse_weak_key
-from typedmgr.model import protocol_of
-from typedmgr.proxy import TypedProxy, check_fingerprint, remote_error
-from typedmgr.server import TypedServer
+from typedmgr._replies import expect_replies
+from typedmgr._server import ServerStart, TypedServer, serve
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -141,7 +141,7 @@ class TypedManager(managers.BaseManager):
             load_amplification=load_amplification,
             remote_admin=remote_admin,
         )
-        unpickling_module.expect_replies(types=allow)  # the values travel both ways
+        expect_replies(types=allow)  # the values travel both ways
         cls._Server = server
 
     @classmethod
@@ -214,19 +214,19 @@ class TypedManager(managers.BaseManager):
         self._weak_key = not authkey
         self._allow_insecure_network = allow_insecure_network
         if ssl_context is not None:
-            tls.check_context(ssl_context, server_side=False)
+            _tls.check_context(ssl_context, server_side=False)
         if server_ssl_context is not None:
-            tls.check_context(server_ssl_context, server_side=True)
+            _tls.check_context(server_ssl_context, server_side=True)
         self._ssl_context = ssl_context
         self._reply_spin = reply_spin
         self._server_ssl_context = server_ssl_context
         if self._serializer == "pickle":
-            self._Client = channel.client
+            self._Client = _channel.client
             self._remember()
 
     def _remember(self) -> None:
         """Lend this manager's key, TLS context and trust to proxies of its address."""
-        peers.remember(
+        _peers.remember(
             self._address,
             authkey=self._authkey,
             ssl_context=self._ssl_context,
@@ -338,8 +338,8 @@ class TypedManager(managers.BaseManager):
         endpoint = endpoint_for(self._address, self._authkey, self._Client)
         proxytype = check_fingerprint(proxytype, typeid, endpoint)
         kind, result = endpoint.server_reply("create", typeid, *args, **kwds)
-        if kind != channel.PROXIED:
-            raise errors.explain(
+        if kind != _channel.PROXIED:
+            raise _errors.explain(
                 kind,
                 result,
                 address=self._address,

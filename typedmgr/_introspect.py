@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import ssl
     from multiprocessing.connection import Connection
 
-    from typedmgr.server import TypedServer
+    from typedmgr._server import TypedServer
 
 __all__ = ["Link", "format_report", "peer_of", "report", "request"]
 
@@ -70,7 +70,7 @@ def peer_of(conn: Connection) -> str:
 
 def report(server: TypedServer) -> dict[str, Any]:
     """What ``introspect`` answers: plain values only (a restricted client loads them)."""
-    from typedmgr.model import interface_of
+    from typedmgr._model import interface_of
 
     now = time.monotonic()
     objects: dict[str, Any] = server.id_to_obj
@@ -162,23 +162,24 @@ def request(
     ``ServerConnectionError`` when it cannot be reached, ``AuthenticationError`` when it
     refuses the key.
     """
-    from typedmgr import channel, deadlines, peers, unpickling
-    from typedmgr.channel import client
+    from typedmgr import _channel, _deadlines, _peers
+    from typedmgr._channel import client
+    from typedmgr._replies import load_reply
 
-    peers.remember(
+    _peers.remember(
         address, authkey=authkey, ssl_context=ssl_context, connect_timeout=timeout
     )
     start = time.monotonic()
     conn = client(address, authkey=authkey)
     with contextlib.closing(conn):
         conn.send((None, REQUEST, (), {}))
-        if not deadlines.readable(conn, start + timeout):
-            raise deadlines.DeadlineExceeded(address, "introspect", timeout)
+        if not _deadlines.readable(conn, start + timeout):
+            raise _deadlines.DeadlineExceeded(address, "introspect", timeout)
         # Loaded restricted: plain values, whatever the server sends.
-        reply: Any = unpickling.load_reply(conn.recv_bytes())
+        reply: Any = load_reply(conn.recv_bytes())
     kind, result = reply
     if kind != "#RETURN" or not isinstance(result, dict):
-        raise channel.ServerConnectionError(
+        raise _channel.ServerConnectionError(
             f"the server at {address!r} does not answer introspection requests "
             f"(not a typedmgr server, or an older one): {str(result)[-200:]}"
         )

@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Generic, Self, TypeAlias, TypeVar, cast
 from typing_extensions import ParamSpec
 
-from typedmgr import channel
+from typedmgr import _channel
 
 if TYPE_CHECKING:
     from typedmgr._endpoint import Endpoint
@@ -43,7 +43,7 @@ capturing: contextvars.ContextVar[Pipeline | None] = contextvars.ContextVar(
 
 # Calls sent as one batch, at most, and the size of a batch (pickled) worth splitting in two:
 # a batch is read whole before it runs, and a server refuses requests over its limit.
-_BATCH_CALLS = 1000
+BATCH_CALLS = 1000
 _BATCH_BYTES = 8 * 1024 * 1024
 # Seconds a server is expected to take per call of a batch (what the client waits awake for).
 _SECONDS_PER_CALL = 5e-6
@@ -136,7 +136,7 @@ class Pipeline:
             end = start + 1
             while (
                 end < len(queued)
-                and end - start < _BATCH_CALLS
+                and end - start < BATCH_CALLS
                 and queued[end][0].address == address
             ):
                 end += 1
@@ -159,8 +159,8 @@ def _send_batch(batch: list[_Queued]) -> None:
     """Run ``batch``, calls to one server, as one request; resolve the replies in order."""
     endpoint = batch[0][0]
     try:
-        request = channel.dumps(
-            (None, channel.BATCH, tuple(request for _, request, _, _ in batch), {})
+        request = _channel.dumps(
+            (None, _channel.BATCH, tuple(request for _, request, _, _ in batch), {})
         )
     except Exception:  # an argument that does not pickle: find it, send the others
         _send_each(batch)
@@ -205,7 +205,7 @@ def _send_each(batch: list[_Queued]) -> None:
         for queued in batch:
             count += 1
             try:
-                framed.append(channel.frame(queued[1]))
+                framed.append(_channel.frame(queued[1]))
             except Exception as error:  # never sent: its reply raises why
                 queued[2]._resolve(error=error)
                 if not queued[3]:

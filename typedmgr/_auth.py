@@ -13,7 +13,7 @@ import os
 from multiprocessing import AuthenticationError
 from typing import TYPE_CHECKING
 
-from typedmgr.gate import BUSY
+from typedmgr._gate import BUSY
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -23,6 +23,8 @@ __all__ = ["ServerBusyError", "answer_challenge", "deliver_challenge"]
 
 class ServerBusyError(ConnectionRefusedError):
     """The server is at its connection limit: it refused this connection politely."""
+
+    __module__ = "typedmgr"  # its public name: what pickles and tracebacks show
 
 
 _CHALLENGE = b"#CHALLENGE#"

@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["gen"]:
         try:
-            from typedmgr_codegen.cli import main as gen
+            from typedmgr_codegen._cli import main as gen
         except ImportError:
             print(
                 "typedmgr gen: the generator is not installed; "
@@ -220,12 +220,12 @@ def _ask(options: argparse.Namespace) -> tuple[dict[str, Any] | None, str]:
     """The server's report, or None and why not."""
     from multiprocessing import AuthenticationError
 
-    from typedmgr import ServerConnectionError, introspect
+    from typedmgr import ServerConnectionError, _introspect
 
     address = parse_address(options.address)
     authkey = read_key(options)
     try:
-        return introspect.request(
+        return _introspect.request(
             address,
             authkey,
             ssl_context=_client_context(options),
@@ -238,7 +238,7 @@ def _ask(options: argparse.Namespace) -> tuple[dict[str, Any] | None, str]:
 
 
 def _inspect(options: argparse.Namespace) -> int:
-    from typedmgr import introspect
+    from typedmgr import _introspect
 
     report, why = _ask(options)
     if report is None:
@@ -247,7 +247,7 @@ def _inspect(options: argparse.Namespace) -> int:
     if options.json:
         print(json.dumps(report, indent=2))
     else:
-        print(introspect.format_report(report))
+        print(_introspect.format_report(report))
     return 0
 
 
