@@ -10,13 +10,26 @@ import shop.api as _shop_api
 import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
+    from typing import Literal
+
     from shop.api import Currency
     from shop.models import Category, Item, OrderLine, Receipt
 
 # Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
 _typedmgr.require_runtime_api(1, __name__)
 
-__all__ = ["CartProxy", "CatalogProxy", "CounterProxy", "ShopManager", "ShopProxy"]
+__all__ = [
+    "AsyncCartProxy",
+    "AsyncCatalogProxy",
+    "AsyncCounterProxy",
+    "AsyncShopManager",
+    "AsyncShopProxy",
+    "CartProxy",
+    "CatalogProxy",
+    "CounterProxy",
+    "ShopManager",
+    "ShopProxy",
+]
 
 
 class CartProxy(_typedmgr.TypedProxy):
@@ -143,3 +156,136 @@ class ShopManager(_typedmgr.TypedManager):
     def Shop(self) -> ShopProxy:
         """Create a remote ``Shop`` with ``shop.impl.shared_shop`` and return its proxy."""
         return self._create_proxy("Shop", ShopProxy)
+
+
+class AsyncCartProxy(_typedmgr.AsyncTypedProxy):
+    """One customer's cart; every client holding it sees the same cart."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _shop_api.Cart
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("add", "lines", "checkout")
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "e6ce777e0c2239ef"
+
+    async def add(self, sku: str, qty: int = 1) -> int:
+        """Add ``qty`` of ``sku``; return the quantity of it now in the cart."""
+        return _typing.cast("int", await self._call("add", sku, qty))
+
+    async def lines(self) -> list[OrderLine]:
+        return _typing.cast("list[OrderLine]", await self._call("lines"))
+
+    async def checkout(self) -> Receipt:
+        """Empty the cart and return what was bought."""
+        return _typing.cast("Receipt", await self._call("checkout"))
+
+
+class AsyncCatalogProxy(_typedmgr.AsyncTypedProxy):
+    """What the shop sells."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _shop_api.Catalog
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("item", "items", "price")
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "0ee7e2475296e717"
+
+    async def item(self, sku: str) -> Item | None:
+        return _typing.cast("Item | None", await self._call("item", sku))
+
+    async def items(self, category: Category | None = None) -> list[Item]:
+        return _typing.cast("list[Item]", await self._call("items", category))
+
+    async def price(
+        self,
+        sku: str,
+        /,
+        *,
+        currency: Literal["EUR", "USD"] = "EUR",
+    ) -> float:
+        return _typing.cast("float", await self._call("price", sku, currency=currency))
+
+
+class AsyncCounterProxy(_typedmgr.AsyncTypedProxy):
+    """A named tally kept on the server."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _shop_api.Counter
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("increment", "value")
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "309a5ec2f45057bd"
+
+    async def increment(self, by: int = 1) -> int:
+        """Add ``by`` and return the new value."""
+        return _typing.cast("int", await self._call("increment", by))
+
+    async def value(self) -> int:
+        return _typing.cast("int", await self._call("value"))
+
+
+class AsyncShopProxy(_typedmgr.AsyncTypedProxy):
+    """The entry point: hands out the catalog, carts and counters."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _shop_api.Shop
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "catalog",
+        "cart",
+        "find_cart",
+        "counter",
+        "sales",
+    )
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
+        "cart": "shop.api:Cart",
+        "catalog": "shop.api:Catalog",
+        "counter": "shop.api:Counter",
+        "find_cart": "shop.api:Cart",
+    }
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "d98d5ce177d9ff6c"
+
+    async def catalog(self) -> AsyncCatalogProxy:
+        return _typing.cast("AsyncCatalogProxy", await self._call("catalog"))
+
+    async def cart(self, customer: str) -> AsyncCartProxy:
+        """The cart of ``customer``, created on first use."""
+        return _typing.cast("AsyncCartProxy", await self._call("cart", customer))
+
+    async def find_cart(self, customer: str) -> AsyncCartProxy | None:
+        """The cart of ``customer`` if one exists."""
+        return _typing.cast(
+            "AsyncCartProxy | None",
+            await self._call("find_cart", customer),
+        )
+
+    async def counter(self, name: str) -> AsyncCounterProxy:
+        return _typing.cast("AsyncCounterProxy", await self._call("counter", name))
+
+    async def sales(self) -> dict[str, int]:
+        """Units sold per sku, over all checkouts."""
+        return _typing.cast("dict[str, int]", await self._call("sales"))
+
+
+class AsyncShopManager(_typedmgr.AsyncTypedManager):
+    """Async client of ``shop.server:ShopManager``: ``async with`` it to connect to its server."""
+
+    async def Counter(self, start: int = 0) -> AsyncCounterProxy:
+        """Create a remote ``Counter`` and return its async proxy."""
+        return await self._create("Counter", AsyncCounterProxy, start)
+
+    async def Shop(self) -> AsyncShopProxy:
+        """Create a remote ``Shop`` and return its async proxy."""
+        return await self._create("Shop", AsyncShopProxy)

@@ -125,3 +125,45 @@ def test_signatures_use_the_protocols_own_names(
     """IDEs read the .py: user types, aliases and typing forms appear as the Protocol
     wrote them, not as the generated module's private aliases."""
     assert [shown] == signatures(module, code, name)
+
+
+def complete_async(lines: list[str]) -> list[Any]:
+    """jedi's completions at the end of the last line, in an ``async def`` client."""
+    body = "".join(f"    {line}\n" for line in lines).rstrip("\n")
+    code = (
+        "from shop_proxies import AsyncShopManager\n"
+        "async def client() -> None:\n"
+        "    m = AsyncShopManager(('127.0.0.1', 50000))\n" + body
+    )
+    project = jedi.Project(ROOT, added_sys_path=[str(ROOT / "examples")])
+    script = jedi.Script(code, path=ROOT / "snippet.py", project=project)
+    last = code.splitlines()[-1]
+    completions: list[Any] = script.complete(code.count("\n") + 1, len(last))
+    return completions
+
+
+@pytest.mark.parametrize(
+    ("lines", "protocol"),
+    [
+        (["shop = await m.Shop()", "shop."], "Shop"),
+        (["shop = await m.Shop()", "cart = await shop.cart('ann')", "cart."], "Cart"),
+        (["counter = await m.Counter()", "counter."], "Counter"),
+    ],
+)
+def test_completion_of_async_twins_offers_the_exposed_methods(
+    lines: list[str], protocol: str
+) -> None:
+    """Through ``await``, jedi completes an async twin with the Protocol's methods."""
+    expected = set(interface_of(getattr(api, protocol)).exposed)
+    public = {c.name for c in complete_async(lines) if not c.name.startswith("_")}
+    assert expected == public
+
+
+def test_completion_of_an_async_twin_shows_signature_and_docstring() -> None:
+    """A completed async method carries the Protocol's signature and docstring."""
+    completions = complete_async(["cart = await (await m.Shop()).cart('a')", "cart."])
+    add = next(c for c in completions if c.name == "add")
+    assert ["add(sku: str, qty: int=1) -> int"] == [
+        s.to_string() for s in add.get_signatures()
+    ]
+    assert "Add ``qty`` of ``sku``" in add.docstring()

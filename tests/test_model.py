@@ -98,6 +98,22 @@ def test_oneway_and_unexposed_members() -> None:
     assert interface_of(Mixed).method("fire").oneway
 
 
+def test_async_methods_are_served_with_their_awaited_type() -> None:
+    """``async def`` is accepted: the method's type is what the coroutine returns, it is
+    marked async, and the fingerprint is the same as for the sync spelling (the wire is)."""
+
+    class Sync(Protocol):
+        def fetch(self, key: str, /) -> int: ...
+
+    class Async(Protocol):
+        async def fetch(self, key: str, /) -> int: ...
+
+    method = interface_of(Async).method("fetch")
+    assert method.is_async and not interface_of(Sync).method("fetch").is_async
+    assert method.returns is int and method.return_kind is ReturnKind.VALUE
+    assert interface_of(Sync).signature_lines == interface_of(Async).signature_lines
+
+
 def test_inherited_protocols_come_first() -> None:
     """A Protocol extending another exposes the base's methods, then its own."""
 
@@ -123,7 +139,6 @@ class Other(Protocol):
     [
         ("def m(self, x) -> int: ...", "Bad.m: parameter 'x' has no annotation"),
         ("def m(self): ...", "Bad.m: the return annotation is missing"),
-        ("async def m(self) -> int: ...", "Bad.m: async methods cannot be proxied yet"),
         (
             "def m(self) -> list[Item]: ...",
             "Bad.m: returns list[Item]; remote objects inside containers cannot be proxied - return `P` or `P | None`",

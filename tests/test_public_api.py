@@ -11,6 +11,12 @@ from typedmgr._proxy import ProxyFactory, TypedGenerator, TypedIterator
 
 #: The public face. A name added here is a promise: add it on purpose, with docs.
 PUBLIC = {
+    "AsyncConnection",
+    "AsyncPipeline",
+    "AsyncReply",
+    "AsyncTypedIterator",
+    "AsyncTypedManager",
+    "AsyncTypedProxy",
     "ClientException",
     "ConnectTimeout",
     "DeadlineExceeded",
@@ -30,6 +36,7 @@ PUBLIC = {
     "TypedProxy",
     "UnpicklableResult",
     "__version__",
+    "async_proxy_class_for",
     "deadline",
     "interface_of",
     "oneway",

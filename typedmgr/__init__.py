@@ -10,6 +10,14 @@ for users), are named ``typedmgr.X`` on the wire, whichever module defines them.
 
 import logging
 
+from typedmgr._aio.connection import AsyncConnection
+from typedmgr._aio.manager import AsyncTypedManager
+from typedmgr._aio.pipeline import AsyncPipeline, AsyncReply
+from typedmgr._aio.proxy import (
+    AsyncTypedIterator,
+    AsyncTypedProxy,
+    async_proxy_class_for,
+)
 from typedmgr._auth import ServerBusyError
 from typedmgr._channel import ServerConnectionError
 from typedmgr._client_errors import ClientException, RemoteTraceback, StaleProxyError
@@ -34,6 +42,12 @@ logging.getLogger("typedmgr").addHandler(logging.NullHandler())
 
 __all__ = [
     "RUNTIME_API",
+    "AsyncConnection",
+    "AsyncPipeline",
+    "AsyncReply",
+    "AsyncTypedIterator",
+    "AsyncTypedManager",
+    "AsyncTypedProxy",
     "ClientException",
     "ConnectTimeout",
     "DeadlineExceeded",
@@ -52,6 +66,7 @@ __all__ = [
     "TypedProxy",
     "UnpicklableResult",
     "__version__",
+    "async_proxy_class_for",
     "deadline",
     "interface_of",
     "oneway",

@@ -33,7 +33,7 @@ class CallForms:
     def _call_self(self, methodname: str, /, *args: object, **kwds: object) -> Self:
         """Call a method that returns its own referent (``__enter__``): this proxy is the result.
 
-        The server replies ``None`` for it (``RemoteMethods.itself``): no new reference.
+        The server replies ``None`` for it (``Returns.caller_proxy``): no new reference.
         """
         self._call(methodname, *args, **kwds)
         return self

@@ -157,6 +157,14 @@ class FrameReader:
             self._start = 0
         return body
 
+    def leftover(self) -> bytes:
+        """The bytes read past the last message taken, now the caller's to parse (this
+        reader is not read again)."""
+        rest = bytes(self._buffer[self._start :])
+        self._buffer.clear()
+        self._start = 0
+        return rest
+
     def _next(self) -> Message:
         """The next message, reading until it has arrived; ``EOFError`` if the peer closed."""
         if not self._buffer:
@@ -307,6 +315,47 @@ class Wire(FrameReader):
         if self._crowd is not None:
             self._crowd.arrived()
         return message
+
+
+class Splitter:
+    """The framing parser for bytes that come as they come (non-blocking reads, an
+    asyncio protocol's ``data_received``): ``feed`` returns the messages they complete."""
+
+    __slots__ = ("_buffer", "_limit")
+
+    def __init__(self, limit: int) -> None:
+        self._buffer = bytearray()
+        self._limit = limit
+
+    def feed(self, data: Buffer) -> list[bytes]:
+        """The messages ``data`` completes, in order; ``ValueError`` for a corrupt length."""
+        buffer = self._buffer
+        buffer += data
+        messages: list[bytes] = []
+        start, end = 0, len(buffer)
+        with memoryview(buffer) as view:
+            while end - start >= 4:
+                (size,) = _LENGTH.unpack_from(view, start)
+                body = start + 4
+                if size == -1 and end - start >= 12:
+                    (size,) = _LONG_LENGTH.unpack_from(view, body)
+                    body += 8
+                elif size == -1:
+                    break
+                if not 0 <= size <= self._limit:
+                    raise ValueError(f"a message of {size} bytes is out of bounds")
+                if body + size > end:
+                    break
+                messages.append(bytes(view[body : body + size]))
+                start = body + size
+        if start:
+            del buffer[:start]
+        return messages
+
+    @property
+    def pending(self) -> int:
+        """Bytes of a message not yet complete."""
+        return len(self._buffer)
 
 
 def read_message(conn: Connection, limit: int) -> bytearray:

@@ -24,6 +24,7 @@ from typedmgr._model import (
 __all__ = [
     "GENERATED",
     "build_class",
+    "class_attributes",
     "class_for",
     "runtime_method",
     "runtime_namespace",
@@ -63,10 +64,10 @@ def build_class(interface: Interface, base: type) -> type:
     return type(f"{interface.name}Proxy", bases or (base,), namespace)
 
 
-def runtime_namespace(interface: Interface) -> dict[str, object]:
-    """The namespace of the proxy class of ``interface`` built at runtime: the class
-    attributes and members a generated class has."""
-    namespace: dict[str, object] = {
+def class_attributes(interface: Interface) -> dict[str, object]:
+    """The class attributes of a proxy class of ``interface`` built at runtime (a sync
+    one or an async twin): those a generated class has."""
+    return {
         "_protocol_": interface.protocol,
         "_exposed_": interface.exposed,
         "_method_to_typeid_": interface.method_to_typeid,
@@ -75,6 +76,12 @@ def runtime_namespace(interface: Interface) -> dict[str, object]:
         "__doc__": interface.doc,
         "__module__": interface.module,
     }
+
+
+def runtime_namespace(interface: Interface) -> dict[str, object]:
+    """The namespace of the proxy class of ``interface`` built at runtime: the class
+    attributes and members a generated class has."""
+    namespace = class_attributes(interface)
     for method in interface.methods:
         namespace[method.name] = (
             runtime_property(method) if method.is_property else runtime_method(method)

@@ -34,6 +34,11 @@ class TLSConnection(connection.Connection):
         super().__init__(sock.fileno())
         self._sock = sock
 
+    @property
+    def ssl_socket(self) -> ssl.SSLSocket:
+        """The TLS socket (a multiplexed connection reads and writes it unblocking)."""
+        return self._sock
+
     def read_some(self, size: int) -> bytes:
         """Up to ``size`` decrypted bytes; ``b""`` when the peer closed."""
         return self._sock.recv(size)

@@ -6,10 +6,15 @@ from here, so that neither has to import the other to speak to it.
 
 from __future__ import annotations
 
+import struct
+
 __all__ = [
     "BATCH",
     "GETATTR",
     "ITSELF",
+    "MUX",
+    "MUX_ID",
+    "MUX_VERSION",
     "ONEWAY",
     "PROXIED",
     "RELEASE",
@@ -41,3 +46,12 @@ SERVER_RPCS = frozenset({"create", "incref", "decref", "fingerprint"})
 #: Name of the attribute the server sets on a raised exception so its traceback travels
 #: along (the stdlib drops it).
 TRACEBACK_ATTR = "_typedmgr_remote_traceback_"
+
+#: The request ``(None, MUX, (MUX_VERSION,), {}, ())`` turns a long-lived connection of a
+#: typedmgr client into a multiplexed one (``typedmgr._server.mux``): from its reply on,
+#: each message's body, both ways, is an 8-byte request id (``MUX_ID``) and a pickle.
+MUX = "#typedmgr-mux"
+#: The version of the multiplexed messages both ends speak.
+MUX_VERSION = 1
+#: The id that prefixes each multiplexed message (id 0: a request without a reply).
+MUX_ID = struct.Struct("!Q")

@@ -305,6 +305,7 @@ def _dump(managers: Sequence[type[TypedManager]]) -> dict[str, object]:
                         and f"{m.remote.__module__}:{m.remote.__qualname__}",
                         "doc": m.doc,
                         "oneway": m.oneway,
+                        "async": m.is_async,
                         "property": m.is_property,
                         "overloads": [
                             {

@@ -14,7 +14,6 @@ import typing_extensions
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from typedmgr import TypedManager
 from typedmgr._model import (
     Interface,
     InterfaceError,
@@ -24,18 +23,17 @@ from typedmgr._model import (
     ReturnKind,
     interface_of,
     protocol_of,
-    signature_of,
 )
 from typedmgr_codegen._aliases import alias_names, inner_aliases
 from typedmgr_codegen._layout import Def, Statement
 from typedmgr_codegen._spelling import TypeWriter, docstring, quoted
 
 __all__ = [
-    "ManagerContext",
     "MethodContext",
     "ProxyContext",
-    "manager_context",
+    "class_attributes",
     "manager_ref",
+    "overload_variants",
     "proxy_context",
 ]
 
@@ -62,14 +60,6 @@ class ProxyContext:
     methods: list[MethodContext]
 
 
-@dataclass(frozen=True)
-class ManagerContext:
-    name: str
-    source: str
-    doc: str | None
-    methods: list[MethodContext]
-
-
 def manager_ref(manager: type) -> str:
     return f"{manager.__module__}:{manager.__qualname__}"
 
@@ -78,8 +68,6 @@ def proxy_context(
     interface: Interface, name: str, writer: TypeWriter, bare_overload: bool
 ) -> ProxyContext:
     shadowed = frozenset(interface.exposed)
-    module = writer.imports.alias(interface.module, runtime=True, in_stub=False)
-    typing_alias = writer.imports.alias("typing", runtime=True)
     methods = []
     for method in interface.methods:
         if _inherited(interface, method):
@@ -113,13 +101,38 @@ def proxy_context(
                 _property_decorator(writer, shadowed) if method.is_property else None,
             )
         )
+    header, attributes = class_attributes(
+        interface, name, writer, shadowed, "_typedmgr.TypedProxy"
+    )
+    return ProxyContext(
+        header=header,
+        doc=docstring(interface.doc, 4),
+        attributes=attributes,
+        methods=methods,
+    )
+
+
+def class_attributes(
+    interface: Interface,
+    name: str,
+    writer: TypeWriter,
+    shadowed: frozenset[str],
+    base: str,
+    *,
+    twin: bool = False,
+) -> tuple[Statement, list[Statement]]:
+    """A proxy class's ``class`` line (on ``base`` unless its Protocol extends others,
+    whose proxies it extends then) and the class attributes the runtime reads, each after
+    a comment saying why: the same for a sync proxy and its async twin."""
+    module = writer.imports.alias(interface.module, runtime=True, in_stub=False)
+    typing_alias = writer.imports.alias("typing", runtime=True)
     exposed = ", ".join(quoted(n) for n in interface.exposed)
     typeids = interface.method_to_typeid
     mapping = ", ".join(f"{quoted(k)}: {quoted(typeids[k])}" for k in sorted(typeids))
     # The proxies of the Protocols it extends, with their type arguments: a proxy of
     # ``Blob(Readable, Protocol)`` is a ``ReadableProxy``, to checkers and isinstance.
     extended = [writer.proxy_type(base, shadowed) for base in interface.bases]
-    bases = ", ".join(extended) or "_typedmgr.TypedProxy"
+    bases = ", ".join(extended) or base
     if interface.type_params:
         type_params = ", ".join(writer.spell(t) for t in interface.type_params)
         bases += f", {typing_alias}.Generic[{type_params}]"
@@ -148,22 +161,23 @@ def proxy_context(
             f"_method_to_typeid_: {typing_alias}.ClassVar[dict[str, str]] = {{{mapping}}}",
             1,
         ),
-        Statement(
-            "# A hash of the Protocol's signatures: if the server's differs, it tells",
-            1,
-        ),
-        Statement(
-            "# which methods still agree, and calling another raises StaleProxyError.",
-            1,
+        *(
+            Statement(line, 1)
+            for line in (
+                (
+                    "# A hash of the Protocol's signatures: if the server's differs, the",
+                    "# twin's first creation there raises StaleProxyError, naming them.",
+                )
+                if twin
+                else (
+                    "# A hash of the Protocol's signatures: if the server's differs, it tells",
+                    "# which methods still agree, and calling another raises StaleProxyError.",
+                )
+            )
         ),
         Statement(f"_fingerprint_ = {quoted(interface.fingerprint)}", 1),
     ]
-    return ProxyContext(
-        header=Statement(f"class {name}({bases}):", 0),
-        doc=docstring(interface.doc, 4),
-        attributes=attributes,
-        methods=methods,
-    )
+    return Statement(f"class {name}({bases}):", 0), attributes
 
 
 def _def_header(name: str, params: list[str], returns: str, dots: bool) -> Def:
@@ -195,26 +209,36 @@ def _never_returns(annotation: object) -> bool:
 
 
 def _body(
-    method: Method, returns: str, call_args: list[str], writer: TypeWriter
+    method: Method,
+    returns: str,
+    call_args: list[str],
+    writer: TypeWriter,
+    *,
+    awaits: bool = False,
+    remote: str | None = None,
 ) -> tuple[Statement, ...]:
-    """The statements of a proxy method, laid out at two indents."""
+    """The statements of a proxy method (an async twin's, if ``awaits``), laid out at two
+    indents; ``remote``: the method's name on the server, if the twin renames it."""
     args = "".join(f", {a}" for a in call_args)
-    name = quoted(method.name)
-    call = f"self._call({name}{args})"
+    name = quoted(remote or method.name)
+    wait = "await " if awaits else ""
+    call = f"{wait}self._call({name}{args})"
     if method.is_property:
-        call = f"self._get({name})"
+        call = f"{wait}self._get({name})"
     elif method.is_exit:
-        call = f"self._call_exit({name}{args})"
-    if method.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT):
+        call = f"{wait}self._call_exit({name}{args})"
+    # An async twin's _call answers ITSELF with the twin itself.
+    fluent = (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT)
+    if method.return_kind in fluent and not awaits:
         call = (
             f"self._get_fluent({name})"
             if method.is_property
             else (f"self._call_fluent({name}{args})")
         )
     if method.oneway:
-        return (Statement(f"self._send({name}{args})", 2),)
+        return (Statement(f"{wait}self._send({name}{args})", 2),)
     if method.return_kind is ReturnKind.SELF:
-        return (Statement(f"return self._call_self({name}{args})", 2),)
+        return (Statement(f"return {wait}self._call_self({name}{args})", 2),)
     if returns == "None":
         return (Statement(call, 2),)
     if method.return_kind is ReturnKind.VALUE and _never_returns(method.returns):
@@ -266,13 +290,12 @@ def _overloaded(
         overload = "@overload"
     else:
         overload = f"@{writer.imports.alias('typing', runtime=True)}.overload"
-    contexts = []
-    for variant in method.overloads:
-        params, _ = _signature(where, variant.params, writer, shadowed)
-        with _located(where):
-            returns = writer.returned(variant.returns, method.return_kind, shadowed)
-        header = _def_header(method.name, params, returns, dots=True)
-        contexts.append(MethodContext(header, decorator=overload))
+    contexts = [
+        MethodContext(
+            _def_header(method.name, params, returns, dots=True), decorator=overload
+        )
+        for params, returns in overload_variants(where, method, writer, shadowed)
+    ]
     call = (
         "_call_fluent"
         if method.return_kind in (ReturnKind.FLUENT, ReturnKind.OPTIONAL_FLUENT)
@@ -293,51 +316,14 @@ def _overloaded(
     return [*contexts, implementation]
 
 
-def manager_context(
-    manager: type[TypedManager], proxies: dict[type, str], writer: TypeWriter
-) -> ManagerContext:
-    creations = {t: r for t, r in manager._protocols_.items() if r[2]}
-    shadowed = frozenset(creations)
-    methods = []
-    for typeid in sorted(creations):
-        registered, factory, _ = creations[typeid]
-        where = f"{manager.__qualname__}.{typeid}"
-        if factory is None:
-            params: tuple[Param, ...] = (
-                Param("obj", ParamKind.POSITIONAL_ONLY, object),
-            )
-        else:
-            params = signature_of(where, factory)
-        signature, call_args = _signature(where, params, writer, shadowed)
-        protocol = protocol_of(registered)
-        assert protocol is not None
-        proxy = proxies[protocol]
-        returns = writer.proxy_type(registered, shadowed)
-        made_by = (
-            f" with ``{factory.__module__}.{factory.__qualname__}``" if factory else ""
-        )
-        doc = f"Create a remote ``{protocol.__qualname__}``{made_by} and return its proxy."
-        args = "".join(f", {a}" for a in call_args)
-        body = f"self._create_proxy({quoted(typeid)}, {proxy}{args})"
-        if returns != proxy:
-            # A parametrized generic proxy: the class object is unparametrized.
-            body = f"{writer.imports.alias('typing', runtime=True)}.cast({quoted(returns)}, {body})"
-        methods.append(
-            MethodContext(
-                _def_header(typeid, signature, returns, dots=False),
-                docstring(doc, 8),
-                (Statement(f"return {body}", 2),),
-            )
-        )
-    return ManagerContext(
-        name=manager.__name__,
-        source=quoted(manager_ref(manager)),
-        doc=docstring(
-            f"Typed client of ``{manager_ref(manager)}``: connect() to its server, or start() one.",
-            4,
-        ),
-        methods=methods,
-    )
+def overload_variants(
+    where: str, method: Method, writer: TypeWriter, shadowed: frozenset[str]
+) -> Iterator[tuple[list[str], str]]:
+    """Each ``@overload`` of ``method``: its parameters after ``self``, and what it returns."""
+    for variant in method.overloads:
+        params, _ = _signature(where, variant.params, writer, shadowed)
+        with _located(where):
+            yield params, writer.returned(variant.returns, method.return_kind, shadowed)
 
 
 @contextlib.contextmanager

@@ -22,9 +22,11 @@ from typedmgr._model import (
 )
 from typedmgr._model.walk import reachable
 from typedmgr_codegen import __version__
-from typedmgr_codegen._contexts import manager_context, manager_ref, proxy_context
+from typedmgr_codegen._async_contexts import async_contexts, async_names
+from typedmgr_codegen._contexts import manager_ref, proxy_context
 from typedmgr_codegen._imports import Imports
 from typedmgr_codegen._layout import Def, Statement, lay_out
+from typedmgr_codegen._managers import manager_context
 from typedmgr_codegen._spelling import TypeWriter, quoted
 
 __all__ = ["GENERATED_MARK", "GeneratedModule", "collect_interfaces", "render_module"]
@@ -97,9 +99,19 @@ def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
             for i in interfaces
         ]
         manager_contexts = [manager_context(m, proxies, writer) for m in managers]
+        async_proxies, async_managers = async_contexts(
+            interfaces, managers, writer, proxies
+        )
         type_vars = [Statement(d, 0) for d in writer.type_var_declarations()]
         runtime, typing_only = imports.lines(stub=stub)
-        all_names = sorted([*proxies.values(), *(m.__name__ for m in managers)])
+        all_names = sorted(
+            [
+                *proxies.values(),
+                *(m.__name__ for m in managers),
+                *async_names(proxies).values(),
+                *(f"Async{m.__name__}" for m in managers),
+            ]
+        )
         template = _TEMPLATES.get_template("proxy.pyi.j2" if stub else "proxy.py.j2")
         text = template.render(
             header=header,
@@ -115,6 +127,8 @@ def render_module(managers: Sequence[type[TypedManager]]) -> GeneratedModule:
             type_vars=type_vars,
             proxies=proxy_contexts,
             managers=manager_contexts,
+            async_proxies=async_proxies,
+            async_managers=async_managers,
         )
         rendered[stub] = text
     return GeneratedModule(rendered[False], rendered[True])
@@ -150,6 +164,8 @@ def _blocked_names(
         {
             *proxies.values(),
             *(m.__name__ for m in managers),
+            *async_names(proxies).values(),
+            *(f"Async{m.__name__}" for m in managers),
             *(name for i in interfaces for name in i.exposed),
             *(typeid for m in managers for typeid in m._protocols_),
             *vars(builtins),

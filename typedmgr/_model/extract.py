@@ -183,8 +183,6 @@ def _method(
     *,
     owner: type | None = None,
 ) -> Method:
-    if inspect.iscoroutinefunction(func):
-        raise InterfaceError(f"{where}: async methods cannot be proxied yet")
     hints = resolved_hints(where, func, namespace)
     params = read_params(where, func, hints, require_annotations=True)[1:]
     name = func.__name__
@@ -223,6 +221,7 @@ def _method(
         inspect.getdoc(func),
         oneway,
         is_exit=name == "__exit__",
+        is_async=inspect.iscoroutinefunction(func),
     )
 
 

@@ -155,6 +155,10 @@ class Method:
     is_exit: bool = False
     """``__exit__``: the proxy sends the exception in a form the server can load (a
     traceback never travels) and returns the server's answer, so ``True`` suppresses."""
+    is_async: bool = False
+    """``async def``: the server awaits the coroutine on its loop (``_server.coroutines``).
+    Proxies see the awaited type; whether a method is async is the server's business, so it
+    is not part of the fingerprint."""
 
 
 @dataclass(frozen=True)

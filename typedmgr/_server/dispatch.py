@@ -10,7 +10,9 @@ A result is sent as a copy, or as a remote object when its registration says so
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
+import sys
 import traceback
 from collections.abc import Set as AbstractSet
 from multiprocessing import managers, util
@@ -20,6 +22,7 @@ from typedmgr import _stdlib
 from typedmgr._compatibility import describe
 from typedmgr._model import interface_of
 from typedmgr._registration import Registration, registration_of
+from typedmgr._server import coroutines, mux
 from typedmgr._server.books import ANONYMOUS
 from typedmgr._server.loop import ServingLoop
 from typedmgr._validation import Validator, validator_for
@@ -27,6 +30,7 @@ from typedmgr._wire import (
     BATCH,
     GETATTR,
     ITSELF,
+    MUX,
     ONEWAY,
     PROXIED,
     RELEASE,
@@ -40,6 +44,9 @@ if TYPE_CHECKING:
 __all__ = ["Creation", "Dispatcher", "creations", "validators"]
 
 _log = logging.getLogger("typedmgr.server")
+
+#: Requests a batch may not hold (compared by equality: a malformed one may not hash).
+_NOT_IN_BATCH = ((None, BATCH), (None, MUX))
 
 #: What creating an object of a typeid needs: its callable, the names it exposes as
 #: ``id_to_obj`` holds them and as the reply lists them (``None``: each object's public
@@ -87,18 +94,31 @@ class Dispatcher(ServingLoop):
                 return None
             if methodname == BATCH:  # encoded as "#RETURN" (see _encode)
                 return (BATCH, self._batch(conn, args))
+            if methodname == MUX and typed:  # an asyncio client's connection
+                return self._multiplex(conn)
             return self._server_rpc(conn, methodname, args, kwds)
         if methodname == ONEWAY:
             self._oneway(conn, ident, args, kwds)
             return None
         return self._call(conn, ident, methodname, args, kwds, typed)
 
+    def _multiplex(self, conn: Connection) -> tuple[str, object]:
+        """Serve this connection multiplexed (``mux``) until it closes; then end its
+        thread as the end of any connection does."""
+        wire = getattr(self._connection, "wire", None)
+        if wire is None or wire.conn is not conn:
+            return ("#TRACEBACK", "this connection cannot be multiplexed (again)")
+        self._connection.wire = None
+        mux.serve(self, conn, wire)
+        sys.exit(0)
+
     def _batch(self, conn: Connection, requests: Any) -> list[tuple[str, object]]:
         """Run a batch's requests in order: the replies of those that have one."""
         replies: list[tuple[str, object]] = []
         for request in requests:
-            if isinstance(request, tuple) and request[:2] == (None, BATCH):
-                replies.append(("#ERROR", ValueError("a batch cannot hold a batch")))
+            if isinstance(request, tuple) and request[:2] in _NOT_IN_BATCH:
+                what = "a batch" if request[1] == BATCH else "a request to multiplex"
+                replies.append(("#ERROR", ValueError(f"a batch cannot hold {what}")))
                 continue
             msg = self._handle(conn, request)
             if msg is not None:
@@ -170,6 +190,15 @@ class Dispatcher(ServingLoop):
                 if validator is not None:
                     validator.check(methodname, args, kwds)
                 res = function(*args, **kwds)
+                if inspect.iscoroutine(
+                    res
+                ):  # an ``async def``: run on the server's loop
+                    res = coroutines.resolve(
+                        res,
+                        lambda r: self._result(
+                            conn, registration, methodname, r, typed, obj
+                        ),
+                    )
             except Exception as e:
                 _attach_traceback(e)
                 return ("#ERROR", e)

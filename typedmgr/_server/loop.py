@@ -266,6 +266,7 @@ class ServingLoop(managers.Server):
             crowd=self._crowd,
             buffers=getattr(self._connection, "buffers", False),
         )
+        self._connection.wire = wire  # a MUX request turns it multiplexed (dispatch)
         replies: list[Buffer] = []
         agreed = wire.buffers
         link = self.links.get(threading.get_ident(), _introspect.Link(""))

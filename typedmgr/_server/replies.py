@@ -19,7 +19,7 @@ from typedmgr._frames import Buffer, framed
 from typedmgr._server.books import Books
 from typedmgr._wire import BATCH
 
-__all__ = ["encode"]
+__all__ = ["dumps_reply", "encode", "sendable", "unserializable"]
 
 _log = logging.getLogger("typedmgr.server")
 
@@ -45,23 +45,23 @@ def encode(
             if parts is not None:
                 return parts
         except ValueError as e:  # a memoryview that cannot travel as itself
-            return framed(dumps(_unserializable(msg, e)))
+            return framed(dumps(unserializable(msg, e)))
         if type(result) is bytes and len(result) >= LARGE_PAYLOAD:
             return framed_uncopied(msg)
     if msg[0] == BATCH:
         replies: Any = msg[1]
         msg = ("#RETURN", replies)
         try:
-            return framed(_dumps_reply(msg, books))
+            return framed(dumps_reply(msg, books))
         except Exception:
-            msg = ("#RETURN", [_sendable(reply) for reply in replies])
+            msg = ("#RETURN", [sendable(reply) for reply in replies])
     try:
-        return framed(_dumps_reply(msg, books))
+        return framed(dumps_reply(msg, books))
     except Exception as e:
-        return framed(dumps(_unserializable(msg, e)))
+        return framed(dumps(unserializable(msg, e)))
 
 
-def _dumps_reply(msg: tuple[str, object], books: Books) -> bytes:
+def dumps_reply(msg: tuple[str, object], books: Books) -> bytes:
     """``dumps``; server-held proxies in the reply get an in-flight reference each."""
     local_proxies = books.local_proxies
     if not local_proxies:
@@ -76,16 +76,16 @@ def _dumps_reply(msg: tuple[str, object], books: Books) -> bytes:
     return data
 
 
-def _sendable(msg: tuple[str, object]) -> tuple[str, object]:
+def sendable(msg: tuple[str, object]) -> tuple[str, object]:
     """``msg`` if it pickles, else the ``#UNSERIALIZABLE`` reply saying why."""
     try:
         dumps(msg)
     except Exception as e:
-        return _unserializable(msg, e)
+        return unserializable(msg, e)
     return msg
 
 
-def _unserializable(msg: tuple[str, object], error: Exception) -> tuple[str, str]:
+def unserializable(msg: tuple[str, object], error: Exception) -> tuple[str, str]:
     """The ``#UNSERIALIZABLE`` reply to ``msg``: its first line names the value's type
     (``typedmgr._errors`` reads it), the traceback follows."""
     cls = type(msg[1])

@@ -11,6 +11,7 @@ import tests.golden.bag.protocols as _tests_golden_bag_protocols
 import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
+    import collections.abc as _collections_abc
     from collections.abc import Generator, Iterable, Iterator
     from types import TracebackType
     from typing import Self
@@ -18,7 +19,18 @@ if _typing.TYPE_CHECKING:
 # Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
 _typedmgr.require_runtime_api(1, __name__)
 
-__all__ = ["BagManager", "BagProxy", "LeaseProxy", "LedgerProxy", "OwnerProxy"]
+__all__ = [
+    "AsyncBagManager",
+    "AsyncBagProxy",
+    "AsyncLeaseProxy",
+    "AsyncLedgerProxy",
+    "AsyncOwnerProxy",
+    "BagManager",
+    "BagProxy",
+    "LeaseProxy",
+    "LedgerProxy",
+    "OwnerProxy",
+]
 
 
 class BagProxy(_typedmgr.TypedProxy):
@@ -218,3 +230,209 @@ class BagManager(_typedmgr.TypedManager):
     def Ledger(self) -> LedgerProxy:
         """Create a remote ``Ledger`` with ``tests.golden.bag.protocols.LedgerImpl`` and return its proxy."""
         return self._create_proxy("Ledger", LedgerProxy)
+
+
+class AsyncBagProxy(_typedmgr.AsyncTypedProxy):
+    """A remote multiset."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Bag
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "label",
+        "owner",
+        "__len__",
+        "__getitem__",
+        "__setitem__",
+        "__delitem__",
+        "__contains__",
+        "__iter__",
+        "__bool__",
+        "counts",
+        "squares",
+        "pick",
+        "scaled",
+        "size",
+    )
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
+        "__iter__": "typedmgr:iterator",
+        "counts": "typedmgr:iterator",
+        "owner": "tests.golden.bag.protocols:Owner",
+        "squares": "typedmgr:generator",
+    }
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "499d67a0db40e506"
+
+    async def label(self) -> str:
+        """Read from the server on every access."""
+        return _typing.cast("str", await self._get("label"))
+
+    async def owner(self) -> AsyncOwnerProxy:
+        return _typing.cast("AsyncOwnerProxy", await self._get("owner"))
+
+    async def length(self) -> int:
+        return _typing.cast("int", await self._call("__len__"))
+
+    async def __getitem__(self, key: str) -> int:
+        return _typing.cast("int", await self._call("__getitem__", key))
+
+    async def setitem(self, key: str, value: int) -> None:
+        await self._call("__setitem__", key, value)
+
+    async def delitem(self, key: str) -> None:
+        await self._call("__delitem__", key)
+
+    async def contains(self, key: object) -> bool:
+        return _typing.cast("bool", await self._call("__contains__", key))
+
+    def __aiter__(self) -> _collections_abc.AsyncIterator[str]:
+        return _typing.cast("_collections_abc.AsyncIterator[str]", self._aiter())
+
+    async def truth(self) -> bool:
+        return _typing.cast("bool", await self._call("__bool__"))
+
+    async def counts(
+        self,
+        at_least: int = 0,
+    ) -> _typedmgr.AsyncTypedIterator[tuple[str, int]]:
+        return _typing.cast(
+            "_typedmgr.AsyncTypedIterator[tuple[str, int]]",
+            await self._call("counts", at_least),
+        )
+
+    async def squares(self, n: int) -> _typedmgr.AsyncTypedIterator[int]:
+        return _typing.cast(
+            "_typedmgr.AsyncTypedIterator[int]",
+            await self._call("squares", n),
+        )
+
+    @overload
+    async def pick(self, key: str) -> int: ...
+
+    @overload
+    async def pick(self, key: str, default: str) -> int | str: ...
+
+    async def pick(self, *args: object, **kwargs: object) -> object:
+        """The count of ``key``, or ``default`` where it has none."""
+        return await self._call("pick", *args, **kwargs)
+
+    @overload
+    async def scaled(self, factor: int) -> int: ...
+
+    @overload
+    async def scaled(self, factor: float) -> float: ...
+
+    async def scaled(self, *args: object, **kwargs: object) -> object:
+        return await self._call("scaled", *args, **kwargs)
+
+    async def size(self) -> int:
+        return _typing.cast("int", await self._get("size"))
+
+
+class AsyncLeaseProxy(_typedmgr.AsyncTypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Lease
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "__enter__",
+        "__exit__",
+        "held",
+        "ledger",
+    )
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
+        "ledger": "tests.golden.bag.protocols:Ledger",
+    }
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "2a2823c0a417bff2"
+
+    async def __aenter__(self) -> Self:
+        return await self._call_self("__enter__")
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._call_exit("__exit__", *exc_info)
+
+    async def held(self) -> bool:
+        return _typing.cast("bool", await self._call("held"))
+
+    async def ledger(self) -> AsyncLedgerProxy:
+        return _typing.cast("AsyncLedgerProxy", await self._call("ledger"))
+
+
+class AsyncLedgerProxy(_typedmgr.AsyncTypedProxy):
+    """A context manager on the server: ``with ledger:`` enters and leaves it there."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Ledger
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "__enter__",
+        "__exit__",
+        "record",
+        "entries",
+        "suppress",
+    )
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "b04a28858d166b2b"
+
+    async def __aenter__(self) -> Self:
+        return await self._call_self("__enter__")
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> bool:
+        """True suppresses the exception the block raised, in the client."""
+        return _typing.cast(
+            "bool",
+            await self._call_exit("__exit__", exc_type, exc, tb),
+        )
+
+    async def record(self, entry: str) -> None:
+        await self._call("record", entry)
+
+    async def entries(self) -> list[str]:
+        return _typing.cast("list[str]", await self._call("entries"))
+
+    async def suppress(self, on: bool) -> None:
+        await self._call("suppress", on)
+
+
+class AsyncOwnerProxy(_typedmgr.AsyncTypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_bag_protocols.Owner
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("name",)
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "c179a3351ab08cba"
+
+    async def name(self) -> str:
+        return _typing.cast("str", await self._call("name"))
+
+
+class AsyncBagManager(_typedmgr.AsyncTypedManager):
+    """Async client of ``tests.golden.bag.protocols:BagManager``: ``async with`` it to connect to its server."""
+
+    async def Bag(self, label: str = "bag") -> AsyncBagProxy:
+        """Create a remote ``Bag`` and return its async proxy."""
+        return await self._create("Bag", AsyncBagProxy, label)
+
+    async def Lease(self) -> AsyncLeaseProxy:
+        """Create a remote ``Lease`` and return its async proxy."""
+        return await self._create("Lease", AsyncLeaseProxy)
+
+    async def Ledger(self) -> AsyncLedgerProxy:
+        """Create a remote ``Ledger`` and return its async proxy."""
+        return await self._create("Ledger", AsyncLedgerProxy)

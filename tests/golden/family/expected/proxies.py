@@ -12,7 +12,7 @@ import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
     from collections.abc import Generator, Iterator
-    from typing import Self
+    from typing import Literal, Self
 
     from tests.golden.family.protocols import Chunks, Encoding
 
@@ -20,6 +20,15 @@ if _typing.TYPE_CHECKING:
 _typedmgr.require_runtime_api(1, __name__)
 
 __all__ = [
+    "AsyncBlobProxy",
+    "AsyncFamilyManager",
+    "AsyncNumbersProxy",
+    "AsyncQueryProxy",
+    "AsyncReadableProxy",
+    "AsyncSizedProxy",
+    "AsyncSourceProxy",
+    "AsyncStoreProxy",
+    "AsyncStreamProxy",
     "BlobProxy",
     "FamilyManager",
     "NumbersProxy",
@@ -281,3 +290,254 @@ class FamilyManager(_typedmgr.TypedManager):
     def Store(self) -> StoreProxy:
         """Create a remote ``Store`` with ``tests.golden.family.protocols.StoreImpl`` and return its proxy."""
         return self._create_proxy("Store", StoreProxy)
+
+
+class AsyncReadableProxy(_typedmgr.AsyncTypedProxy):
+    """Something to read bytes from."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Readable
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("read", "tell")
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "a07c8b49c316cc90"
+
+    async def read(self, n: int = -1) -> bytes:
+        return _typing.cast("bytes", await self._call("read", n))
+
+    async def tell(self) -> int:
+        return _typing.cast("int", await self._call("tell"))
+
+
+class AsyncSizedProxy(_typedmgr.AsyncTypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Sized
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("size",)
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "3737cec2fdd6c5e3"
+
+    async def size(self) -> int:
+        return _typing.cast("int", await self._call("size"))
+
+
+class AsyncBlobProxy(AsyncReadableProxy, AsyncSizedProxy):
+    """Extends two Protocols: its proxy is a ReadableProxy and a SizedProxy."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Blob
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "size",
+        "read",
+        "tell",
+        "name",
+        "decode",
+        "chunks",
+    )
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "b1e00dfed4d274d2"
+
+    async def tell(self) -> int:
+        """Overridden: still the position, documented anew."""
+        return _typing.cast("int", await self._call("tell"))
+
+    async def name(self) -> str:
+        return _typing.cast("str", await self._call("name"))
+
+    async def decode(self, encoding: Literal["utf-8", "latin-1"] = "utf-8") -> str:
+        return _typing.cast("str", await self._call("decode", encoding))
+
+    async def chunks(self, size: int) -> list[bytes]:
+        return _typing.cast("list[bytes]", await self._call("chunks", size))
+
+
+class AsyncSourceProxy(_typedmgr.AsyncTypedProxy, _typing.Generic[_T_co]):
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Source
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get",)
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "bdf9e95773e02e76"
+
+    async def get(self) -> _T_co:
+        return _typing.cast("_T_co", await self._call("get"))
+
+
+class AsyncNumbersProxy(AsyncSourceProxy[int]):
+    """Fixes the base's parameter: a ``NumbersProxy`` is a ``SourceProxy[int]``."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Numbers
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "total")
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "7958c32b990dc515"
+
+    async def total(self) -> int:
+        return _typing.cast("int", await self._call("total"))
+
+
+class AsyncQueryProxy(_typedmgr.AsyncTypedProxy):
+    """A fluent query builder."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Query
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "where",
+        "limit",
+        "copy",
+        "parent",
+        "root",
+        "clauses",
+        "encoded",
+        "log",
+    )
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
+        "copy": "tests.golden.family.protocols:Query",
+        "limit": "tests.golden.family.protocols:Query",
+        "parent": "tests.golden.family.protocols:Query",
+        "root": "tests.golden.family.protocols:Query",
+        "where": "tests.golden.family.protocols:Query",
+    }
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "5ce59418e89c972f"
+
+    async def where(self, clause: str) -> Self:
+        return _typing.cast("Self", await self._call("where", clause))
+
+    async def limit(self, n: int) -> Self:
+        return _typing.cast("Self", await self._call("limit", n))
+
+    async def copy(self) -> Self:
+        return _typing.cast("Self", await self._call("copy"))
+
+    async def parent(self) -> Self | None:
+        return _typing.cast("Self | None", await self._call("parent"))
+
+    async def root(self) -> Self:
+        """The first query of the chain of copies; read from the server."""
+        return _typing.cast("Self", await self._get("root"))
+
+    async def clauses(self) -> list[str]:
+        return _typing.cast("list[str]", await self._call("clauses"))
+
+    async def encoded(
+        self,
+        encodings: list[Literal["utf-8", "latin-1"]],
+        strict: Literal["utf-8", "latin-1"] | None = None,
+    ) -> list[bytes] | None:
+        """Aliases inside annotations keep their names too: ``list[Encoding]``."""
+        return _typing.cast(
+            "list[bytes] | None",
+            await self._call("encoded", encodings, strict),
+        )
+
+    async def log(self, line: str) -> None:
+        await self._send("log", line)
+
+
+class AsyncStoreProxy(_typedmgr.AsyncTypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Store
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "open",
+        "query",
+        "numbers",
+        "stream",
+        "feed",
+        "names",
+    )
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
+        "feed": "typedmgr:generator",
+        "names": "typedmgr:iterator",
+        "numbers": "tests.golden.family.protocols:Numbers",
+        "open": "tests.golden.family.protocols:Blob",
+        "query": "tests.golden.family.protocols:Query",
+        "stream": "tests.golden.family.protocols:Stream",
+    }
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "a020d54b1c8fb3aa"
+
+    @overload
+    async def open(self, name: str, /) -> AsyncBlobProxy: ...
+
+    @overload
+    async def open(self, fd: int, /) -> AsyncBlobProxy | None: ...
+
+    async def open(self, *args: object, **kwargs: object) -> object:
+        """A blob by name, or by descriptor (``None`` if none is open under it)."""
+        return await self._call("open", *args, **kwargs)
+
+    @overload
+    async def query(self) -> AsyncQueryProxy: ...
+
+    @overload
+    async def query(self, table: str) -> AsyncQueryProxy: ...
+
+    async def query(self, *args: object, **kwargs: object) -> object:
+        return await self._call("query", *args, **kwargs)
+
+    async def numbers(self) -> AsyncNumbersProxy:
+        return _typing.cast("AsyncNumbersProxy", await self._call("numbers"))
+
+    async def stream(self) -> AsyncStreamProxy[str]:
+        return _typing.cast("AsyncStreamProxy[str]", await self._call("stream"))
+
+    async def feed(self, start: int) -> _typedmgr.AsyncTypedIterator[int]:
+        return _typing.cast(
+            "_typedmgr.AsyncTypedIterator[int]",
+            await self._call("feed", start),
+        )
+
+    async def names(self) -> _typedmgr.AsyncTypedIterator[str]:
+        return _typing.cast(
+            "_typedmgr.AsyncTypedIterator[str]",
+            await self._call("names"),
+        )
+
+
+class AsyncStreamProxy(AsyncSourceProxy[_T], _typing.Generic[_T]):
+    """Generic through the hierarchy: a ``StreamProxy[T]`` is a ``SourceProxy[T]``."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_family_protocols.Stream
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "push")
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "c7c3a0df7aa350d4"
+
+    async def push(self, item: _T) -> None:
+        await self._call("push", item)
+
+
+class AsyncFamilyManager(_typedmgr.AsyncTypedManager):
+    """Async client of ``tests.golden.family.protocols:FamilyManager``: ``async with`` it to connect to its server."""
+
+    async def Store(self) -> AsyncStoreProxy:
+        """Create a remote ``Store`` and return its async proxy."""
+        return await self._create("Store", AsyncStoreProxy)

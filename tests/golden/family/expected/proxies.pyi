@@ -2,12 +2,21 @@
 # isort: skip_file
 import typing as _typing
 from collections.abc import Generator, Iterator
-from typing import Self, overload
+from typing import Literal, Self, overload
 
 import typedmgr as _typedmgr
 from tests.golden.family.protocols import Chunks, Encoding
 
 __all__ = [
+    "AsyncBlobProxy",
+    "AsyncFamilyManager",
+    "AsyncNumbersProxy",
+    "AsyncQueryProxy",
+    "AsyncReadableProxy",
+    "AsyncSizedProxy",
+    "AsyncSourceProxy",
+    "AsyncStoreProxy",
+    "AsyncStreamProxy",
     "BlobProxy",
     "FamilyManager",
     "NumbersProxy",
@@ -87,3 +96,66 @@ class FamilyManager(_typedmgr.TypedManager):
     _server_manager_: _typing.ClassVar[str | None]
     def Store(self) -> StoreProxy:
         """Create a remote ``Store`` with ``tests.golden.family.protocols.StoreImpl`` and return its proxy."""
+
+class AsyncReadableProxy(_typedmgr.AsyncTypedProxy):
+    """Something to read bytes from."""
+    async def read(self, n: int = -1) -> bytes: ...
+    async def tell(self) -> int: ...
+
+class AsyncSizedProxy(_typedmgr.AsyncTypedProxy):
+    async def size(self) -> int: ...
+
+class AsyncBlobProxy(AsyncReadableProxy, AsyncSizedProxy):
+    """Extends two Protocols: its proxy is a ReadableProxy and a SizedProxy."""
+    async def tell(self) -> int:
+        """Overridden: still the position, documented anew."""
+    async def name(self) -> str: ...
+    async def decode(self, encoding: Literal["utf-8", "latin-1"] = "utf-8") -> str: ...
+    async def chunks(self, size: int) -> list[bytes]: ...
+
+class AsyncSourceProxy(_typedmgr.AsyncTypedProxy, _typing.Generic[_T_co]):
+    async def get(self) -> _T_co: ...
+
+class AsyncNumbersProxy(AsyncSourceProxy[int]):
+    """Fixes the base's parameter: a ``NumbersProxy`` is a ``SourceProxy[int]``."""
+    async def total(self) -> int: ...
+
+class AsyncQueryProxy(_typedmgr.AsyncTypedProxy):
+    """A fluent query builder."""
+    async def where(self, clause: str) -> Self: ...
+    async def limit(self, n: int) -> Self: ...
+    async def copy(self) -> Self: ...
+    async def parent(self) -> Self | None: ...
+    async def root(self) -> Self:
+        """The first query of the chain of copies; read from the server."""
+    async def clauses(self) -> list[str]: ...
+    async def encoded(
+        self,
+        encodings: list[Literal["utf-8", "latin-1"]],
+        strict: Literal["utf-8", "latin-1"] | None = None,
+    ) -> list[bytes] | None:
+        """Aliases inside annotations keep their names too: ``list[Encoding]``."""
+    async def log(self, line: str) -> None: ...
+
+class AsyncStoreProxy(_typedmgr.AsyncTypedProxy):
+    @overload
+    async def open(self, name: str, /) -> AsyncBlobProxy: ...
+    @overload
+    async def open(self, fd: int, /) -> AsyncBlobProxy | None: ...
+    @overload
+    async def query(self) -> AsyncQueryProxy: ...
+    @overload
+    async def query(self, table: str) -> AsyncQueryProxy: ...
+    async def numbers(self) -> AsyncNumbersProxy: ...
+    async def stream(self) -> AsyncStreamProxy[str]: ...
+    async def feed(self, start: int) -> _typedmgr.AsyncTypedIterator[int]: ...
+    async def names(self) -> _typedmgr.AsyncTypedIterator[str]: ...
+
+class AsyncStreamProxy(AsyncSourceProxy[_T], _typing.Generic[_T]):
+    """Generic through the hierarchy: a ``StreamProxy[T]`` is a ``SourceProxy[T]``."""
+    async def push(self, item: _T) -> None: ...
+
+class AsyncFamilyManager(_typedmgr.AsyncTypedManager):
+    """Async client of ``tests.golden.family.protocols:FamilyManager``: ``async with`` it to connect to its server."""
+    async def Store(self) -> AsyncStoreProxy:
+        """Create a remote ``Store`` and return its async proxy."""

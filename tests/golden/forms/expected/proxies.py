@@ -21,7 +21,16 @@ if _typing.TYPE_CHECKING:
 # Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
 _typedmgr.require_runtime_api(1, __name__)
 
-__all__ = ["FormsManager", "FormsProxy", "LeafProxy", "NodeProxy"]
+__all__ = [
+    "AsyncFormsManager",
+    "AsyncFormsProxy",
+    "AsyncLeafProxy",
+    "AsyncNodeProxy",
+    "FormsManager",
+    "FormsProxy",
+    "LeafProxy",
+    "NodeProxy",
+]
 
 
 class FormsProxy(_typedmgr.TypedProxy):
@@ -192,3 +201,186 @@ class FormsManager(_typedmgr.TypedManager):
     def Tree(self) -> NodeProxy:
         """Create a remote ``Node`` with ``tests.golden.forms.protocols.NodeImpl`` and return its proxy."""
         return self._create_proxy("Tree", NodeProxy)
+
+
+class AsyncFormsProxy(_typedmgr.AsyncTypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_forms_protocols.Forms
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "scalars",
+        "containers",
+        "unions",
+        "literal",
+        "callables",
+        "values",
+        "abstract",
+        "type_checking_only",
+        "kinds",
+        "keyword_only",
+        "int",
+        "list",
+        "root",
+        "fire",
+    )
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
+        "root": "tests.golden.forms.protocols:Node",
+    }
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "9b70878e6e4aa7f1"
+
+    async def scalars(
+        self,
+        a: _builtins.int,
+        b: float,
+        c: str,
+        d: bytes,
+        e: bool,
+    ) -> None:
+        await self._call("scalars", a, b, c, d, e)
+
+    async def containers(
+        self,
+        a: _builtins.list[_builtins.int],
+        b: dict[str, _builtins.list[float]],
+        c: tuple[_builtins.int, ...],
+        d: set[str],
+    ) -> frozenset[tuple[str, _builtins.int]]:
+        return _typing.cast(
+            "frozenset[tuple[str, _builtins.int]]",
+            await self._call("containers", a, b, c, d),
+        )
+
+    async def unions(
+        self,
+        a: _builtins.int | str,
+        b: _builtins.int | None,
+        c: str | None,
+    ) -> _builtins.int | None:
+        return _typing.cast("_builtins.int | None", await self._call("unions", a, b, c))
+
+    async def literal(
+        self,
+        mode: Literal["r", "w"] = "r",
+        level: Literal[1, 2] = 1,
+    ) -> str:
+        return _typing.cast("str", await self._call("literal", mode, level))
+
+    async def callables(
+        self,
+        key: Callable[[_builtins.int], str],
+        hook: Callable[..., None],
+    ) -> Callable[[str], bool]:
+        return _typing.cast(
+            "Callable[[str], bool]",
+            await self._call("callables", key, hook),
+        )
+
+    async def values(self, color: Color = Color.RED, at: Point | None = None) -> Row:
+        return _typing.cast("Row", await self._call("values", color, at))
+
+    async def abstract(self, items: Sequence[UserId]) -> Mapping[UserId, Point]:
+        return _typing.cast(
+            "Mapping[UserId, Point]",
+            await self._call("abstract", items),
+        )
+
+    async def type_checking_only(self) -> Report:
+        return _typing.cast("Report", await self._call("type_checking_only"))
+
+    async def kinds(
+        self,
+        a: _builtins.int,
+        /,
+        b: _builtins.int,
+        c: _builtins.int = 2,
+        *args: str,
+        d: _builtins.int,
+        e: _builtins.int = 5,
+        **kwargs: float,
+    ) -> None:
+        await self._call("kinds", a, b, c, *args, d=d, e=e, **kwargs)
+
+    async def keyword_only(self, *, flag: bool = False) -> None:
+        await self._call("keyword_only", flag=flag)
+
+    async def int(self) -> _builtins.int:
+        """A method named like a builtin the other annotations use."""
+        return _typing.cast("_builtins.int", await self._call("int"))
+
+    async def list(self, n: _builtins.int) -> _builtins.list[_builtins.int]:
+        return _typing.cast(
+            "_builtins.list[_builtins.int]",
+            await self._call("list", n),
+        )
+
+    async def root(self) -> AsyncNodeProxy:
+        return _typing.cast("AsyncNodeProxy", await self._call("root"))
+
+    async def fire(self, event: str) -> None:
+        await self._send("fire", event)
+
+
+class AsyncLeafProxy(_typedmgr.AsyncTypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_forms_protocols.Leaf
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("value",)
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "9e85d1336d49d7dc"
+
+    async def value(self) -> int:
+        return _typing.cast("int", await self._call("value"))
+
+
+class AsyncNodeProxy(_typedmgr.AsyncTypedProxy):
+    """A remote node; docstrings travel to the proxy.
+
+    Second paragraph, kept as written.
+    """
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_forms_protocols.Node
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("child", "maybe", "leaf")
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
+        "child": "tests.golden.forms.protocols:Node",
+        "leaf": "tests.golden.forms.protocols:Leaf",
+        "maybe": "tests.golden.forms.protocols:Node",
+    }
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "48fe4c2f01bef265"
+
+    async def child(self, name: str) -> AsyncNodeProxy:
+        """A forward reference to this very Protocol."""
+        return _typing.cast("AsyncNodeProxy", await self._call("child", name))
+
+    async def maybe(self, name: str) -> AsyncNodeProxy | None:
+        return _typing.cast("AsyncNodeProxy | None", await self._call("maybe", name))
+
+    async def leaf(self) -> AsyncLeafProxy:
+        return _typing.cast("AsyncLeafProxy", await self._call("leaf"))
+
+
+class AsyncFormsManager(_typedmgr.AsyncTypedManager):
+    """Async client of ``tests.golden.forms.protocols:FormsManager``: ``async with`` it to connect to its server."""
+
+    async def Forms(
+        self,
+        scale: float = 1.0,
+        *,
+        label: str = "forms",
+    ) -> AsyncFormsProxy:
+        """Create a remote ``Forms`` and return its async proxy."""
+        return await self._create("Forms", AsyncFormsProxy, scale, label=label)
+
+    async def Tree(self) -> AsyncNodeProxy:
+        """Create a remote ``Node`` and return its async proxy."""
+        return await self._create("Tree", AsyncNodeProxy)

@@ -9,7 +9,16 @@ import typedmgr as _typedmgr
 from tests.golden.forms.heavy import Report
 from tests.golden.forms.values import Color, Point, Row, UserId
 
-__all__ = ["FormsManager", "FormsProxy", "LeafProxy", "NodeProxy"]
+__all__ = [
+    "AsyncFormsManager",
+    "AsyncFormsProxy",
+    "AsyncLeafProxy",
+    "AsyncNodeProxy",
+    "FormsManager",
+    "FormsProxy",
+    "LeafProxy",
+    "NodeProxy",
+]
 
 class FormsProxy(_typedmgr.TypedProxy):
     def scalars(
@@ -92,3 +101,81 @@ class FormsManager(_typedmgr.TypedManager):
         """Create a remote ``Forms`` with ``tests.golden.forms.protocols.FormsImpl`` and return its proxy."""
     def Tree(self) -> NodeProxy:
         """Create a remote ``Node`` with ``tests.golden.forms.protocols.NodeImpl`` and return its proxy."""
+
+class AsyncFormsProxy(_typedmgr.AsyncTypedProxy):
+    async def scalars(
+        self,
+        a: _builtins.int,
+        b: float,
+        c: str,
+        d: bytes,
+        e: bool,
+    ) -> None: ...
+    async def containers(
+        self,
+        a: _builtins.list[_builtins.int],
+        b: dict[str, _builtins.list[float]],
+        c: tuple[_builtins.int, ...],
+        d: set[str],
+    ) -> frozenset[tuple[str, _builtins.int]]: ...
+    async def unions(
+        self,
+        a: _builtins.int | str,
+        b: _builtins.int | None,
+        c: str | None,
+    ) -> _builtins.int | None: ...
+    async def literal(
+        self,
+        mode: Literal["r", "w"] = "r",
+        level: Literal[1, 2] = 1,
+    ) -> str: ...
+    async def callables(
+        self,
+        key: Callable[[_builtins.int], str],
+        hook: Callable[..., None],
+    ) -> Callable[[str], bool]: ...
+    async def values(self, color: Color = ..., at: Point | None = None) -> Row: ...
+    async def abstract(self, items: Sequence[UserId]) -> Mapping[UserId, Point]: ...
+    async def type_checking_only(self) -> Report: ...
+    async def kinds(
+        self,
+        a: _builtins.int,
+        /,
+        b: _builtins.int,
+        c: _builtins.int = 2,
+        *args: str,
+        d: _builtins.int,
+        e: _builtins.int = 5,
+        **kwargs: float,
+    ) -> None: ...
+    async def keyword_only(self, *, flag: bool = False) -> None: ...
+    async def int(self) -> _builtins.int:
+        """A method named like a builtin the other annotations use."""
+    async def list(self, n: _builtins.int) -> _builtins.list[_builtins.int]: ...
+    async def root(self) -> AsyncNodeProxy: ...
+    async def fire(self, event: str) -> None: ...
+
+class AsyncLeafProxy(_typedmgr.AsyncTypedProxy):
+    async def value(self) -> int: ...
+
+class AsyncNodeProxy(_typedmgr.AsyncTypedProxy):
+    """A remote node; docstrings travel to the proxy.
+
+    Second paragraph, kept as written.
+    """
+    async def child(self, name: str) -> AsyncNodeProxy:
+        """A forward reference to this very Protocol."""
+    async def maybe(self, name: str) -> AsyncNodeProxy | None: ...
+    async def leaf(self) -> AsyncLeafProxy: ...
+
+class AsyncFormsManager(_typedmgr.AsyncTypedManager):
+    """Async client of ``tests.golden.forms.protocols:FormsManager``: ``async with`` it to connect to its server."""
+    async def Forms(
+        self,
+        scale: float = 1.0,
+        *,
+        label: str = "forms",
+    ) -> AsyncFormsProxy:
+        """Create a remote ``Forms`` and return its async proxy."""
+    async def Tree(self) -> AsyncNodeProxy:
+        """Create a remote ``Node`` and return its async proxy."""

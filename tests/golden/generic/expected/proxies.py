@@ -15,7 +15,14 @@ if _typing.TYPE_CHECKING:
 # Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
 _typedmgr.require_runtime_api(1, __name__)
 
-__all__ = ["BoxProxy", "GenericManager", "PairProxy"]
+__all__ = [
+    "AsyncBoxProxy",
+    "AsyncGenericManager",
+    "AsyncPairProxy",
+    "BoxProxy",
+    "GenericManager",
+    "PairProxy",
+]
 
 _K_co = _typing.TypeVar("_K_co", bound="Hashable", covariant=True)
 _T = _typing.TypeVar("_T")
@@ -84,4 +91,73 @@ class GenericManager(_typedmgr.TypedManager):
         return _typing.cast(
             "BoxProxy[str]",
             self._create_proxy("StrBox", BoxProxy, item),
+        )
+
+
+class AsyncBoxProxy(_typedmgr.AsyncTypedProxy, _typing.Generic[_T]):
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_generic_protocols.Box
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "labelled", "history")
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
+        "history": "typedmgr:iterator",
+        "labelled": "tests.golden.generic.protocols:Pair",
+    }
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "b391845d6ecc2e8e"
+
+    async def get(self) -> _T:
+        return _typing.cast("_T", await self._call("get"))
+
+    async def put(self, item: _T) -> None:
+        await self._call("put", item)
+
+    async def labelled(self, label: str) -> AsyncPairProxy[str, _T]:
+        return _typing.cast(
+            "AsyncPairProxy[str, _T]",
+            await self._call("labelled", label),
+        )
+
+    async def history(self) -> _typedmgr.AsyncTypedIterator[_T]:
+        return _typing.cast(
+            "_typedmgr.AsyncTypedIterator[_T]",
+            await self._call("history"),
+        )
+
+
+class AsyncPairProxy(_typedmgr.AsyncTypedProxy, _typing.Generic[_K_co, _V_co]):
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_generic_protocols.Pair
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("first", "second")
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "fde4bff59c758291"
+
+    async def first(self) -> _K_co:
+        return _typing.cast("_K_co", await self._call("first"))
+
+    async def second(self) -> _V_co:
+        return _typing.cast("_V_co", await self._call("second"))
+
+
+class AsyncGenericManager(_typedmgr.AsyncTypedManager):
+    """Async client of ``tests.golden.generic.protocols:GenericManager``: ``async with`` it to connect to its server."""
+
+    async def IntBox(self, item: int = 0) -> AsyncBoxProxy[int]:
+        """Create a remote ``Box`` and return its async proxy."""
+        return _typing.cast(
+            "AsyncBoxProxy[int]",
+            await self._create("IntBox", AsyncBoxProxy, item),
+        )
+
+    async def StrBox(self, item: str = "") -> AsyncBoxProxy[str]:
+        """Create a remote ``Box`` and return its async proxy."""
+        return _typing.cast(
+            "AsyncBoxProxy[str]",
+            await self._create("StrBox", AsyncBoxProxy, item),
         )

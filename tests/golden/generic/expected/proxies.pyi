@@ -5,7 +5,14 @@ from collections.abc import Hashable, Iterator
 
 import typedmgr as _typedmgr
 
-__all__ = ["BoxProxy", "GenericManager", "PairProxy"]
+__all__ = [
+    "AsyncBoxProxy",
+    "AsyncGenericManager",
+    "AsyncPairProxy",
+    "BoxProxy",
+    "GenericManager",
+    "PairProxy",
+]
 
 _K_co = _typing.TypeVar("_K_co", bound=Hashable, covariant=True)
 _T = _typing.TypeVar("_T")
@@ -29,3 +36,20 @@ class GenericManager(_typedmgr.TypedManager):
         """Create a remote ``Box`` with ``tests.golden.generic.protocols.int_box`` and return its proxy."""
     def StrBox(self, item: str = "") -> BoxProxy[str]:
         """Create a remote ``Box`` with ``tests.golden.generic.protocols.str_box`` and return its proxy."""
+
+class AsyncBoxProxy(_typedmgr.AsyncTypedProxy, _typing.Generic[_T]):
+    async def get(self) -> _T: ...
+    async def put(self, item: _T) -> None: ...
+    async def labelled(self, label: str) -> AsyncPairProxy[str, _T]: ...
+    async def history(self) -> _typedmgr.AsyncTypedIterator[_T]: ...
+
+class AsyncPairProxy(_typedmgr.AsyncTypedProxy, _typing.Generic[_K_co, _V_co]):
+    async def first(self) -> _K_co: ...
+    async def second(self) -> _V_co: ...
+
+class AsyncGenericManager(_typedmgr.AsyncTypedManager):
+    """Async client of ``tests.golden.generic.protocols:GenericManager``: ``async with`` it to connect to its server."""
+    async def IntBox(self, item: int = 0) -> AsyncBoxProxy[int]:
+        """Create a remote ``Box`` and return its async proxy."""
+    async def StrBox(self, item: str = "") -> AsyncBoxProxy[str]:
+        """Create a remote ``Box`` and return its async proxy."""

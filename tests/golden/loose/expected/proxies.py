@@ -17,7 +17,14 @@ if _typing.TYPE_CHECKING:
 # Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
 _typedmgr.require_runtime_api(1, __name__)
 
-__all__ = ["HolderProxy", "LooseManager", "LooseProxy"]
+__all__ = [
+    "AsyncHolderProxy",
+    "AsyncLooseManager",
+    "AsyncLooseProxy",
+    "HolderProxy",
+    "LooseManager",
+    "LooseProxy",
+]
 
 _T = _typing.TypeVar("_T")
 
@@ -149,4 +156,134 @@ class LooseManager(_typedmgr.TypedManager):
         return _typing.cast(
             "HolderProxy[object]",
             self._create_proxy("ObjectHolder", HolderProxy, item),
+        )
+
+
+class AsyncHolderProxy(_typedmgr.AsyncTypedProxy, _typing.Generic[_T]):
+    """A generic Protocol, created and returned with object and Any as its argument."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_loose_protocols.Holder
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "swap", "pick")
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "4158253b1dd618d4"
+
+    async def get(self) -> _T:
+        return _typing.cast("_T", await self._call("get"))
+
+    async def put(self, item: _T) -> None:
+        await self._call("put", item)
+
+    async def swap(self, item: _T) -> _T:
+        return _typing.cast("_T", await self._call("swap", item))
+
+    @overload
+    async def pick(self, index: int) -> _T: ...
+
+    @overload
+    async def pick(self, index: tuple[int, int]) -> list[_T]: ...
+
+    async def pick(self, *args: object, **kwargs: object) -> object:
+        return await self._call("pick", *args, **kwargs)
+
+
+class AsyncLooseProxy(_typedmgr.AsyncTypedProxy):
+    """Results a proxy passes on unchanged: no cast may be redundant."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_loose_protocols.Loose
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = (
+        "tag",
+        "obj",
+        "anything",
+        "nothing",
+        "maybe",
+        "optional",
+        "anys",
+        "objects",
+        "fail",
+        "get",
+        "put",
+        "holder",
+    )
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {
+        "holder": "tests.golden.loose.protocols:Holder",
+        "objects": "typedmgr:iterator",
+    }
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "2007556a829c6edd"
+
+    async def tag(self) -> object:
+        return await self._get("tag")
+
+    async def obj(self) -> object:
+        return await self._call("obj")
+
+    async def anything(self, value: Any) -> Any:
+        return await self._call("anything", value)
+
+    async def nothing(self) -> None:
+        await self._call("nothing")
+
+    async def maybe(self) -> object | None:
+        return await self._call("maybe")
+
+    async def optional(self) -> int | None:
+        return _typing.cast("int | None", await self._call("optional"))
+
+    async def anys(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return _typing.cast("list[Any]", await self._call("anys", *args, **kwargs))
+
+    async def objects(self) -> _typedmgr.AsyncTypedIterator[object]:
+        return _typing.cast(
+            "_typedmgr.AsyncTypedIterator[object]",
+            await self._call("objects"),
+        )
+
+    async def fail(self) -> NoReturn:
+        await self._call("fail")
+        raise AssertionError("fail() is declared never to return, but returned")
+
+    @overload
+    async def get(self, key: int) -> object: ...
+
+    @overload
+    async def get(self, key: str) -> Any: ...
+
+    async def get(self, *args: object, **kwargs: object) -> object:
+        """An overload returning object, another returning Any."""
+        return await self._call("get", *args, **kwargs)
+
+    @overload
+    async def put(self, value: int) -> None: ...
+
+    @overload
+    async def put(self, value: str, *, strict: bool = False) -> None: ...
+
+    async def put(self, *args: object, **kwargs: object) -> object:
+        return await self._call("put", *args, **kwargs)
+
+    async def holder(self) -> AsyncHolderProxy[Any]:
+        return _typing.cast("AsyncHolderProxy[Any]", await self._call("holder"))
+
+
+class AsyncLooseManager(_typedmgr.AsyncTypedManager):
+    """Async client of ``tests.golden.loose.protocols:LooseManager``: ``async with`` it to connect to its server."""
+
+    async def Loose(self) -> AsyncLooseProxy:
+        """Create a remote ``Loose`` and return its async proxy."""
+        return await self._create("Loose", AsyncLooseProxy)
+
+    async def ObjectHolder(self, item: object = 0) -> AsyncHolderProxy[object]:
+        """Create a remote ``Holder`` and return its async proxy."""
+        return _typing.cast(
+            "AsyncHolderProxy[object]",
+            await self._create("ObjectHolder", AsyncHolderProxy, item),
         )

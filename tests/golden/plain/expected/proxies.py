@@ -12,7 +12,7 @@ import typedmgr as _typedmgr
 # Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
 _typedmgr.require_runtime_api(1, __name__)
 
-__all__ = ["PlainManager", "StoreProxy"]
+__all__ = ["AsyncPlainManager", "AsyncStoreProxy", "PlainManager", "StoreProxy"]
 
 
 class StoreProxy(_typedmgr.TypedProxy):
@@ -51,3 +51,39 @@ class PlainManager(_typedmgr.TypedManager):
     def Store(self, capacity: object, name: object = "store") -> StoreProxy:
         """Create a remote ``Store`` with ``tests.golden.plain.protocols.StoreImpl`` and return its proxy."""
         return self._create_proxy("Store", StoreProxy, capacity, name)
+
+
+class AsyncStoreProxy(_typedmgr.AsyncTypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing.ClassVar[type] = _tests_golden_plain_protocols.Store
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing.ClassVar[tuple[str, ...]] = ("get", "put", "keys", "sizes")
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "2e147a0ef2846169"
+
+    async def get(self, key: str) -> bytes | None:
+        return _typing.cast("bytes | None", await self._call("get", key))
+
+    async def put(self, key: str, value: bytes) -> None:
+        await self._call("put", key, value)
+
+    async def keys(self) -> list[str]:
+        return _typing.cast("list[str]", await self._call("keys"))
+
+    async def sizes(self) -> dict[str, int]:
+        return _typing.cast("dict[str, int]", await self._call("sizes"))
+
+
+class AsyncPlainManager(_typedmgr.AsyncTypedManager):
+    """Async client of ``tests.golden.plain.protocols:PlainManager``: ``async with`` it to connect to its server."""
+
+    async def SharedStore(self, prefix: str = "") -> AsyncStoreProxy:
+        """Create a remote ``Store`` and return its async proxy."""
+        return await self._create("SharedStore", AsyncStoreProxy, prefix)
+
+    async def Store(self, capacity: object, name: object = "store") -> AsyncStoreProxy:
+        """Create a remote ``Store`` and return its async proxy."""
+        return await self._create("Store", AsyncStoreProxy, capacity, name)

@@ -4,7 +4,7 @@ import typing as _typing
 
 import typedmgr as _typedmgr
 
-__all__ = ["PlainManager", "StoreProxy"]
+__all__ = ["AsyncPlainManager", "AsyncStoreProxy", "PlainManager", "StoreProxy"]
 
 class StoreProxy(_typedmgr.TypedProxy):
     def get(self, key: str) -> bytes | None: ...
@@ -20,3 +20,16 @@ class PlainManager(_typedmgr.TypedManager):
         """Create a remote ``Store`` with ``tests.golden.plain.protocols.shared_store`` and return its proxy."""
     def Store(self, capacity: object, name: object = "store") -> StoreProxy:
         """Create a remote ``Store`` with ``tests.golden.plain.protocols.StoreImpl`` and return its proxy."""
+
+class AsyncStoreProxy(_typedmgr.AsyncTypedProxy):
+    async def get(self, key: str) -> bytes | None: ...
+    async def put(self, key: str, value: bytes) -> None: ...
+    async def keys(self) -> list[str]: ...
+    async def sizes(self) -> dict[str, int]: ...
+
+class AsyncPlainManager(_typedmgr.AsyncTypedManager):
+    """Async client of ``tests.golden.plain.protocols:PlainManager``: ``async with`` it to connect to its server."""
+    async def SharedStore(self, prefix: str = "") -> AsyncStoreProxy:
+        """Create a remote ``Store`` and return its async proxy."""
+    async def Store(self, capacity: object, name: object = "store") -> AsyncStoreProxy:
+        """Create a remote ``Store`` and return its async proxy."""

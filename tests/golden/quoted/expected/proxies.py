@@ -20,7 +20,14 @@ if _typing_.TYPE_CHECKING:
 # Fails the import, naming the fix, under a typedmgr that does not serve this module's API.
 _typedmgr.require_runtime_api(1, __name__)
 
-__all__ = ["CatalogProxy", "EntryProxy", "QuotedManager"]
+__all__ = [
+    "AsyncCatalogProxy",
+    "AsyncEntryProxy",
+    "AsyncQuotedManager",
+    "CatalogProxy",
+    "EntryProxy",
+    "QuotedManager",
+]
 
 
 class CatalogProxy(_typedmgr.TypedProxy):
@@ -122,3 +129,101 @@ class QuotedManager(_typedmgr.TypedManager):
     def Catalog(self) -> CatalogProxy:
         """Create a remote ``Catalog`` with ``tests.golden.quoted.protocols.CatalogImpl`` and return its proxy."""
         return self._create_proxy("Catalog", CatalogProxy)
+
+
+class AsyncCatalogProxy(_typedmgr.AsyncTypedProxy):
+    """A remote catalog."""
+
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing_.ClassVar[type] = _tests_golden_quoted_protocols.Catalog
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing_.ClassVar[tuple[str, ...]] = (
+        "entry",
+        "find",
+        "summary",
+        "tune",
+        "nothing",
+        "dump",
+        "forward",
+        "str",
+        "float",
+        "property",
+        "size",
+    )
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing_.ClassVar[dict[str, str]] = {
+        "entry": "tests.golden.quoted.protocols:Entry",
+        "find": "tests.golden.quoted.protocols:Entry",
+    }
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "ce7fb22382ff44eb"
+
+    async def entry(self, name: _builtins_.str) -> AsyncEntryProxy:
+        """The entry called ``name``, created on first use."""
+        return _typing_.cast("AsyncEntryProxy", await self._call("entry", name))
+
+    async def find(self, name: _builtins_.str) -> AsyncEntryProxy | None:
+        return _typing_.cast("AsyncEntryProxy | None", await self._call("find", name))
+
+    async def summary(self, report: Report) -> list[Report]:
+        return _typing_.cast("list[Report]", await self._call("summary", report))
+
+    async def tune(self, mode: Literal[Mode.FAST]) -> None:
+        await self._call("tune", mode)
+
+    async def nothing(self) -> tuple[()]:
+        return _typing_.cast("tuple[()]", await self._call("nothing"))
+
+    async def dump(self, where: PurePosixPath) -> BytesIO:
+        return _typing_.cast("BytesIO", await self._call("dump", where))
+
+    async def forward(
+        self,
+        _typing: int,
+        /,
+        _builtins: _builtins_.str = "b",
+    ) -> _builtins_.str:
+        """Parameters named like the generated module's aliases."""
+        return _typing_.cast(
+            "_builtins_.str",
+            await self._call("forward", _typing, _builtins),
+        )
+
+    async def str(self, x: _builtins_.str) -> dict[_builtins_.str, _builtins_.float]:
+        return _typing_.cast(
+            "dict[_builtins_.str, _builtins_.float]",
+            await self._call("str", x),
+        )
+
+    async def float(self) -> _builtins_.float:
+        return _typing_.cast("_builtins_.float", await self._call("float"))
+
+    async def property(self) -> int:
+        return _typing_.cast("int", await self._call("property"))
+
+    async def size(self) -> int:
+        return _typing_.cast("int", await self._get("size"))
+
+
+class AsyncEntryProxy(_typedmgr.AsyncTypedProxy):
+    # The Protocol proxied: proxies of it the server returns are of this class.
+    _protocol_: _typing_.ClassVar[type] = _tests_golden_quoted_protocols.Entry
+    # The Protocol's methods, by name: what the server lets this proxy call.
+    _exposed_: _typing_.ClassVar[tuple[str, ...]] = ("value",)
+    # Methods whose result stays on the server: the typeid of its proxy.
+    _method_to_typeid_: _typing_.ClassVar[dict[str, str]] = {}
+    # A hash of the Protocol's signatures: if the server's differs, the
+    # twin's first creation there raises StaleProxyError, naming them.
+    _fingerprint_ = "e141842dff207e13"
+
+    async def value(self) -> int:
+        return _typing_.cast("int", await self._call("value"))
+
+
+class AsyncQuotedManager(_typedmgr.AsyncTypedManager):
+    """Async client of ``tests.golden.quoted.protocols:QuotedManager``: ``async with`` it to connect to its server."""
+
+    async def Catalog(self) -> AsyncCatalogProxy:
+        """Create a remote ``Catalog`` and return its async proxy."""
+        return await self._create("Catalog", AsyncCatalogProxy)

@@ -9,7 +9,14 @@ from typing import Literal
 import typedmgr as _typedmgr
 from tests.golden.quoted.heavy import Mode, Report
 
-__all__ = ["CatalogProxy", "EntryProxy", "QuotedManager"]
+__all__ = [
+    "AsyncCatalogProxy",
+    "AsyncEntryProxy",
+    "AsyncQuotedManager",
+    "CatalogProxy",
+    "EntryProxy",
+    "QuotedManager",
+]
 
 class CatalogProxy(_typedmgr.TypedProxy):
     """A remote catalog."""
@@ -42,3 +49,35 @@ class QuotedManager(_typedmgr.TypedManager):
     _server_manager_: _typing_.ClassVar[str | None]
     def Catalog(self) -> CatalogProxy:
         """Create a remote ``Catalog`` with ``tests.golden.quoted.protocols.CatalogImpl`` and return its proxy."""
+
+class AsyncCatalogProxy(_typedmgr.AsyncTypedProxy):
+    """A remote catalog."""
+    async def entry(self, name: _builtins_.str) -> AsyncEntryProxy:
+        """The entry called ``name``, created on first use."""
+    async def find(self, name: _builtins_.str) -> AsyncEntryProxy | None: ...
+    async def summary(self, report: Report) -> list[Report]: ...
+    async def tune(self, mode: Literal[Mode.FAST]) -> None: ...
+    async def nothing(self) -> tuple[()]: ...
+    async def dump(self, where: PurePosixPath) -> BytesIO: ...
+    async def forward(
+        self,
+        _typing: int,
+        /,
+        _builtins: _builtins_.str = "b",
+    ) -> _builtins_.str:
+        """Parameters named like the generated module's aliases."""
+    async def str(
+        self,
+        x: _builtins_.str,
+    ) -> dict[_builtins_.str, _builtins_.float]: ...
+    async def float(self) -> _builtins_.float: ...
+    async def property(self) -> int: ...
+    async def size(self) -> int: ...
+
+class AsyncEntryProxy(_typedmgr.AsyncTypedProxy):
+    async def value(self) -> int: ...
+
+class AsyncQuotedManager(_typedmgr.AsyncTypedManager):
+    """Async client of ``tests.golden.quoted.protocols:QuotedManager``: ``async with`` it to connect to its server."""
+    async def Catalog(self) -> AsyncCatalogProxy:
+        """Create a remote ``Catalog`` and return its async proxy."""
