@@ -4,6 +4,7 @@ as the type it was sent as."""
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 from collections.abc import Iterator
 from multiprocessing.managers import BaseProxy, Token
@@ -13,7 +14,14 @@ from typing import Any, Protocol, cast
 import pytest
 
 from tests.runtime.certs import Authority
-from typedmgr import Pipeline, TypedManager, _buffers, _channel, _frames
+from typedmgr import (
+    AsyncTypedManager,
+    Pipeline,
+    TypedManager,
+    _buffers,
+    _channel,
+    _frames,
+)
 from typedmgr._errors import UnpicklableResult
 from typedmgr._proxy import ProxyFactory
 
@@ -204,3 +212,26 @@ def test_payloads_travel_out_of_band_over_tls(over_tls: Echo, size: int) -> None
     back = over_tls.view(memoryview(data))
     assert type(back) is memoryview
     assert back.readonly and back == data
+
+
+def test_async_twins_carry_buffers_in_band(echo: Echo) -> None:
+    """The multiplexed connection sends buffers in band: bytes, bytearray and memoryview
+    arrive with their types and contents, large ones too."""
+    address = echo._token.address  # type: ignore[attr-defined]
+    big = bytes(range(256)) * (_buffers.OUT_OF_BAND // 256 + 1)
+
+    async def main() -> tuple[object, ...]:
+        async with AsyncTypedManager.of(PayloadManager)(address, AUTHKEY) as m:
+            twin: Any = await m.Echo()  # type: ignore[attr-defined]
+            return (
+                await twin.echo(big),
+                await twin.echo_array(bytearray(big), times=2),
+                await twin.view(memoryview(big)),
+                await twin.described(memoryview(bytearray(b"abc"))),
+            )
+
+    data, array, view, described = asyncio.run(main())
+    assert data == big and type(data) is bytes
+    assert array == bytearray(big) * 2 and type(array) is bytearray
+    assert isinstance(view, memoryview) and view.tobytes() == big
+    assert ("memoryview", False, 3) == described

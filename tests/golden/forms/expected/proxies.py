@@ -216,6 +216,7 @@ class AsyncFormsProxy(_typedmgr.AsyncTypedProxy):
         "values",
         "abstract",
         "type_checking_only",
+        "buffers",
         "kinds",
         "keyword_only",
         "int",
@@ -229,7 +230,7 @@ class AsyncFormsProxy(_typedmgr.AsyncTypedProxy):
     }
     # A hash of the Protocol's signatures: if the server's differs, the
     # twin's first creation there raises StaleProxyError, naming them.
-    _fingerprint_ = "9b70878e6e4aa7f1"
+    _fingerprint_ = "89c8edc5cf1d8448"
 
     async def scalars(
         self,
@@ -289,6 +290,15 @@ class AsyncFormsProxy(_typedmgr.AsyncTypedProxy):
 
     async def type_checking_only(self) -> Report:
         return _typing.cast("Report", await self._call("type_checking_only"))
+
+    async def buffers(
+        self,
+        a: bytearray,
+        v: memoryview,
+        o: memoryview | None = None,
+    ) -> memoryview:
+        """Large ones travel out of band; a memoryview arrives as a view of its bytes."""
+        return _typing.cast("memoryview", await self._call("buffers", a, v, o))
 
     async def kinds(
         self,

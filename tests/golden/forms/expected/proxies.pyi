@@ -137,6 +137,13 @@ class AsyncFormsProxy(_typedmgr.AsyncTypedProxy):
     async def values(self, color: Color = ..., at: Point | None = None) -> Row: ...
     async def abstract(self, items: Sequence[UserId]) -> Mapping[UserId, Point]: ...
     async def type_checking_only(self) -> Report: ...
+    async def buffers(
+        self,
+        a: bytearray,
+        v: memoryview,
+        o: memoryview | None = None,
+    ) -> memoryview:
+        """Large ones travel out of band; a memoryview arrives as a view of its bytes."""
     async def kinds(
         self,
         a: _builtins.int,
