@@ -20,7 +20,16 @@ from typing import TYPE_CHECKING
 
 from typedmgr import _tls
 from typedmgr._awake import AwakeWait, Crowd
-from typedmgr._receipt import MARK, PAD, Message, OutOfBand, Receiver, announced
+from typedmgr._receipt import (
+    GROW,
+    MARK,
+    PAD,
+    Message,
+    OutOfBand,
+    Receiver,
+    announced,
+    read_growing,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -44,9 +53,6 @@ _ANNOUNCED_LENGTH = struct.Struct("!I")  # after MARK: an out-of-band message's 
 _READ_SIZE = _DIRECT = 16 * 1024
 # What one read brings past an out-of-band message's pickle is pad, never a buffer's bytes.
 assert _READ_SIZE <= PAD
-# A large message's buffer grows by this much beyond what has arrived, then doubles: a
-# connection claiming 256 MiB and sending little costs 256 KiB (x max_connections, at most).
-_GROW = 256 * 1024
 # Payloads up to this size are joined to their header; larger ones are written beside it.
 _JOIN_LIMIT = 16 * 1024
 _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
@@ -234,20 +240,12 @@ class FrameReader:
         have = len(self._buffer) - begun
         if len(body) > size:
             body[size:] = b""  # shrinking keeps the allocation
-        elif len(body) < have + _GROW:
-            body.extend(bytes(min(size, have + _GROW) - len(body)))
+        elif len(body) < have + GROW:
+            body.extend(bytes(min(size, have + GROW) - len(body)))
         body[:have] = memoryview(self._buffer)[begun:]
         self._buffer.clear()
         self._start = self._missing = 0
-        while have < size:
-            if have == len(body):  # full: at most double what has arrived
-                body.extend(bytes(min(size, 2 * have) - have))
-            with memoryview(body) as view:
-                n = self._readinto(view[have:])
-            if not n:
-                raise OSError("got end of file during message")
-            have += n
-        return body
+        return read_growing(self._readinto, body, have, size)
 
 
 class Wire(FrameReader):
@@ -380,7 +378,7 @@ def read_message(conn: Connection, limit: int) -> bytearray:
 def _read_exactly(read: Callable[[int], bytes], size: int) -> bytearray:
     data = bytearray()
     while len(data) < size:
-        chunk = read(min(size - len(data), _GROW))
+        chunk = read(min(size - len(data), GROW))
         if not chunk:
             raise EOFError if not data else OSError("got end of file during message")
         data += chunk

@@ -9,7 +9,7 @@ A buffer announced is allocated at its full size, then filled by one read that w
 all of it (``MSG_WAITALL``; a ``bytes`` buffer is made by that read), only while the
 process's allocations ahead of arrival stay within ``AHEAD`` bytes: a header is a claim,
 not a promise, and headers claiming much and sending little must not cost what they claim.
-Beyond, a buffer grows as its bytes arrive (by at most ``_GROW`` beyond them, then
+Beyond, a buffer grows as its bytes arrive (by at most ``GROW`` beyond them, then
 doubling), as ``frames`` reads a large message.
 """
 
@@ -26,6 +26,7 @@ from typing import Any, Protocol
 __all__ = [
     "AHEAD",
     "COUNT",
+    "GROW",
     "HEAD",
     "KIND_OF",
     "MARK",
@@ -38,6 +39,7 @@ __all__ = [
     "Receiver",
     "announced",
     "load",
+    "read_growing",
 ]
 
 #: The length an out-of-band message's header starts with.
@@ -55,8 +57,9 @@ COUNT = struct.Struct("!H")
 SPEC = struct.Struct("!cQ")
 KIND_OF: dict[type, bytes] = {bytes: b"y", bytearray: b"a", memoryview: b"v"}
 _KINDS: dict[bytes, type] = {kind: cls for cls, kind in KIND_OF.items()}
-# A growing buffer's headroom beyond the bytes that arrived (as ``frames._GROW``).
-_GROW = 256 * 1024
+# A large message's buffer grows by this much beyond what has arrived, then doubles: a
+# connection claiming 256 MiB and sending little costs 256 KiB (x max_connections, at most).
+GROW = 256 * 1024
 
 
 class OutOfBand:
@@ -216,17 +219,24 @@ class Receiver:
 
     def _grown(self, size: int) -> bytearray:
         """A buffer of ``size`` that grows as its bytes arrive, never far beyond them."""
-        data = bytearray(min(size, _GROW))
-        have = 0
-        while have < size:
-            if have == len(data):
-                data += bytes(min(size, 2 * have) - have)
-            with memoryview(data) as view:
-                n = self._readinto(view[have:])
-            if not n:
-                raise OSError("got end of file during message")
-            have += n
-        return data
+        return read_growing(self._readinto, bytearray(min(size, GROW)), 0, size)
+
+
+def read_growing(
+    readinto: Callable[[memoryview], int], body: bytearray, have: int, size: int
+) -> bytearray:
+    """``body``, holding ``have`` bytes of a message, read into until it holds ``size``:
+    when full it grows to at most double what has arrived (a length is a claim, not a
+    promise: a peer announcing much and sending little costs little)."""
+    while have < size:
+        if have == len(body):
+            body.extend(bytes(min(size, 2 * have) - have))
+        with memoryview(body) as view:
+            n = readinto(view[have:])
+        if not n:
+            raise OSError("got end of file during message")
+        have += n
+    return body
 
 
 def _socket_of(fd: int) -> tuple[int, int, int] | None:
