@@ -10,6 +10,7 @@ once, and fail on a deadline rather than hang.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import socket
 import threading
@@ -188,6 +189,7 @@ def test_large_messages_both_ways_over_tls(tmp_path: Path) -> None:
         authkey=AUTHKEY,
         ssl_context=client_context,
         server_ssl_context=ca.server_context(ca.issue("server", server=True)),
+        ctx=multiprocessing.get_context("fork"),  # an SSLContext does not pickle
     )
     with manager:
 
