@@ -155,7 +155,7 @@ class Watched:
         awake = awake_of(wire)
         poll, read = awake._poll, wire._read
 
-        def watched_poll(timeout: float | None = None) -> list[tuple[int, int]]:
+        def watched_poll(timeout: int) -> list[tuple[int, int]]:
             before = time.perf_counter()
             if not self.polling.is_set():
                 self.first_poll = before
@@ -271,23 +271,23 @@ def test_a_crowd_waits_awake_only_for_a_thread_that_alone_gets_messages() -> Non
     now = 100.0
     crowd = Crowd(clock=lambda: now)
     crowd.arrived()
-    assert not crowd.this_thread_only()  # a thread new to the crowd: others may be busy
+    assert not crowd.alone()  # a thread new to the crowd: others may be busy
     now += _SHARED / 2
-    assert not crowd.this_thread_only()
+    assert not crowd.alone()
     now = 100.0 + _SHARED
-    assert crowd.this_thread_only()
+    assert crowd.alone()
     other = threading.Thread(target=crowd.arrived)
     other.start()
     other.join()
-    assert not crowd.this_thread_only()
+    assert not crowd.alone()
     now += 10 * _SHARED
-    assert not crowd.this_thread_only()  # the other thread got the last message
+    assert not crowd.alone()  # the other thread got the last message
     crowd.arrived()
-    assert not crowd.this_thread_only()
+    assert not crowd.alone()
     now += _SHARED
-    assert crowd.this_thread_only()
+    assert crowd.alone()
     crowd.arrived()  # this thread again: the crowd stays its own
-    assert crowd.this_thread_only()
+    assert crowd.alone()
 
 
 def test_a_wire_in_a_shared_crowd_sleeps_at_once() -> None:

@@ -7,7 +7,6 @@ and the writes. ``_frames`` re-exports :class:`Crowd` and the constants.
 from __future__ import annotations
 
 import os
-import select
 import threading
 import time
 from collections.abc import Callable
@@ -23,13 +22,14 @@ _SHARED = 2e-3
 
 
 class Crowd:
-    """The threads of a process that read wires: which of them got a message last, and when
-    another did.
+    """The readers of a process's wires: which of them got a message last, and when another
+    did. A reader is a thread (a connection's), or a key of its own (a multiplexed
+    connection, whose reading passes from thread to thread).
 
     A thread waiting awake holds a CPU and takes the GIL at every poll: worth it for a server
     with one busy client, a loss with several, whose threads need the CPU and the GIL for the
     other clients (docs/performance.md). So a read waits awake only when, for ``_SHARED``
-    seconds, its thread alone has been getting messages.
+    seconds, its reader alone has been getting messages.
     """
 
     __slots__ = ("_clock", "_last", "_shared_until")
@@ -37,36 +37,44 @@ class Crowd:
     def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
         """``clock``: the time in seconds (a test gives one that it sets)."""
         self._clock = clock
-        self._last = 0  # the thread that got the latest message
+        self._last = 0  # the reader that got the latest message
         self._shared_until = 0.0
 
-    def arrived(self) -> None:
-        """This thread got a message (the unlocked updates may race: no harm)."""
-        thread = threading.get_ident()
-        if thread != self._last:
-            self._last = thread
+    def arrived(self, reader: int | None = None) -> None:
+        """``reader`` (else this thread) got a message (the unlocked updates may race: no
+        harm)."""
+        if reader is None:
+            reader = threading.get_ident()
+        if reader != self._last:
+            self._last = reader
             self._shared_until = self._clock() + _SHARED
 
-    def this_thread_only(self) -> bool:
-        """Whether this thread alone has been getting messages lately."""
-        return (
-            self._last == threading.get_ident() and self._clock() >= self._shared_until
-        )
+    def alone(self, reader: int | None = None) -> bool:
+        """Whether ``reader`` (else this thread) alone has been getting messages lately."""
+        if reader is None:
+            reader = threading.get_ident()
+        return self._last == reader and self._clock() >= self._shared_until
 
 
 class AwakeWait:
     """One connection's waits awake: how long the next may last, and when to skip them."""
 
-    __slots__ = ("_crowd", "_poll", "_spin", "budget", "sleepy")
+    __slots__ = ("_crowd", "_poll", "_reader", "_spin", "budget", "sleepy")
 
-    def __init__(self, fd: int, spin: float, crowd: Crowd | None) -> None:
-        """Waits of up to ``spin`` seconds (to start with) for ``fd`` to be readable;
-        ``crowd``: the threads this one counts among (see :class:`Crowd`)."""
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        self._poll = poller.poll
+    def __init__(
+        self,
+        poll: Callable[[int], list[tuple[int, int]]],
+        spin: float,
+        crowd: Crowd | None,
+        reader: int | None = None,
+    ) -> None:
+        """Waits of up to ``spin`` seconds (to start with) until ``poll(0)`` finds
+        something; ``crowd``: the readers ``reader`` (else the waiting thread) counts
+        among (see :class:`Crowd`)."""
+        self._poll = poll
         self._spin = spin
         self._crowd = crowd
+        self._reader = reader
         self.budget = spin  # how long the next read waits awake
         self.sleepy = 0  # reads left to make asleep, after waits awake came to nothing
 
@@ -86,7 +94,7 @@ class AwakeWait:
         if self.sleepy:
             self.sleepy -= 1
             return
-        if self._crowd is not None and not self._crowd.this_thread_only():
+        if self._crowd is not None and not self._crowd.alone(self._reader):
             return
         poll = self._poll
         longest = self._spin * _CATCH_UP

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import select
 import struct
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -288,7 +289,9 @@ class Wire(FrameReader):
             super().__init__(read, readinto, limit, receiver)
             self._write = functools.partial(write_parts, fd)
             if spin > 0:
-                self._awake = AwakeWait(fd, spin, crowd)
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)
+                self._awake = AwakeWait(poller.poll, spin, crowd)
         self._crowd = crowd
 
     def write(self, parts: Sequence[Buffer]) -> None:
