@@ -144,6 +144,7 @@ def report(server: TypedServer) -> dict[str, Any]:
         },
         "objects": len(alive),
         "connections": len(links),
+        "multiplexed": server.mux_watch.report(),
         "typeids": typeids,
         "sessions": sorted(sessions.values(), key=lambda s: str(s["session"])),
     }
@@ -207,6 +208,13 @@ def format_report(data: dict[str, Any]) -> str:
             about.append("returned by methods only")
         lines.append(f"  {row['typeid']}  ({'; '.join(about)})")
         lines += [f"      {line}" for line in row["signatures"]]
+    multiplexed = data.get("multiplexed")
+    if multiplexed:
+        taken = ", ".join(f"{n} x{k}" for n, k in multiplexed["takeovers"].items())
+        lines.append(
+            f"asyncio   {multiplexed['connections']} multiplexed connections; methods "
+            f"that blocked one past {multiplexed['takeover_ms']:g} ms: {taken or 'none'}"
+        )
     lines.append("sessions" if data["sessions"] else "sessions  none")
     for s in data["sessions"]:
         idle = "?" if s["idle"] is None else _duration(s["idle"])

@@ -266,6 +266,10 @@ def test_serve_inspect_ping_and_stop_with_sigterm(tmp_path: Path) -> None:
         assert "add(n: int = 1) -> int" in text.stdout
         fingerprint = typedmgr.interface_of(type(tally)._protocol_).fingerprint
         assert f"fingerprint {fingerprint}; 1 alive" in text.stdout
+        assert (
+            "asyncio   0 multiplexed connections; methods that blocked one past 2 ms: "
+            "none"
+        ) in text.stdout
         report = json.loads(
             typedmgr_run("inspect", server.cli_address, *KEY_OPTION, "--json").stdout
         )

@@ -42,6 +42,7 @@ from typedmgr._receipt import Loads
 from typedmgr._restricted import loads_replacing
 from typedmgr._server.books import ANONYMOUS, Books, LimitError
 from typedmgr._server.dispatch import Dispatcher, creations, validators
+from typedmgr._server.takeover import Watch
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -209,6 +210,7 @@ class TypedServer(Dispatcher):
         self._validators = validators(registry, self.protocols, self.validate)
         self._connection = threading.local()
         self._crowd = _frames.Crowd()
+        self.mux_watch = Watch(self)
 
     def _loader(self, all_protocols: bool) -> Loads:
         """A full loader, or one restricted to what the Protocols name."""

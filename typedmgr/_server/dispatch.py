@@ -25,6 +25,7 @@ from typedmgr._registration import Registration, registration_of
 from typedmgr._server import coroutines, mux
 from typedmgr._server.books import ANONYMOUS
 from typedmgr._server.loop import ServingLoop
+from typedmgr._server.takeover import Watch
 from typedmgr._validation import Validator, validator_for
 from typedmgr._wire import (
     BATCH,
@@ -71,6 +72,7 @@ class Dispatcher(ServingLoop):
     _creations: dict[str, Creation]
     #: The argument validators of the registrations that validate, by typeid.
     _validators: dict[str, Validator]
+    mux_watch: Watch
 
     def _handle(self, conn: Connection, request: Any) -> tuple[str, object] | None:
         """The reply to one request, or ``None`` for the one-way kinds; never raises."""

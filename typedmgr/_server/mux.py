@@ -8,42 +8,45 @@ followed by a pickle: a request as a sync typedmgr client sends it (id 0 for the
 that have no reply: ``RELEASE``, ``ONEWAY``), and its reply, in the order the requests
 finish. Stdlib clients and sync typedmgr clients never send ``MUX`` and see none of this.
 
-Full duplex, so that neither end ever waits for the other: the connection's thread does all
-of the connection's I/O and never blocks on it. It waits (``poll``) for the socket to be
-readable or, while replies are queued, writable; reads what has arrived, hands each request
-to a worker; writes what the socket takes. Workers run the requests (up to
-:data:`WORKERS` threads; an ``async def`` method's coroutine holds none while it runs on
-the server's loop, ``coroutines``) and queue their replies. Reading pauses while more than
+Full duplex, so that neither end ever waits for the other: one thread at a time, the
+connection's lead, does the connection's reading, and never blocks on it. It waits
+(``poll``) for the socket to be readable or, while replies are queued, writable; reads
+what has arrived; writes what the socket takes. While no other thread has a request of
+the connection to run, the lead runs the first request it read itself, keeping the lead
+(a client calling one at a time is answered by a thread that is already running); the
+server's watch (``takeover``) passes the lead on to another thread if that request runs
+long. Other requests go to the connection's other threads (up to :data:`WORKERS`; an
+``async def`` method's coroutine holds none while it runs on the server's loop,
+``coroutines``), which take the lead in turn when it is passed on. Replies are written by
+whoever has the writer's turn (``outbox``). Reading pauses while more than
 :data:`HELD_LIMIT` bytes wait (requests not yet started, replies not yet written) and
 resumes as the client takes replies: memory stays bounded, and a client that reads while
-it writes (the asyncio client always does) can always go on. On a plain socket, a worker
-whose reply finds nothing queued writes it at once, without blocking (what the socket does
-not take is left to the connection's thread); over TLS only the connection's thread touches
-the SSL socket (one must not be read and written by two threads at once).
+it writes (the asyncio client always does) can always go on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import os
 import select
 import socket
 import ssl
 import threading
+import time
 import traceback
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from multiprocessing import util
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from typedmgr import _frames, _tls
+from typedmgr._awake import AwakeWait
 from typedmgr._channel import dumps
 from typedmgr._server import coroutines
-from typedmgr._server.replies import dumps_reply, sendable, unserializable
-from typedmgr._wire import BATCH, MUX_ID, MUX_VERSION, ONEWAY, TRACEBACK_ATTR
+from typedmgr._server.outbox import AGAIN, Outbox, encode
+from typedmgr._server.takeover import TAKEOVER, SlowMethods, Turn
+from typedmgr._wire import MUX_ID, MUX_VERSION, ONEWAY, TRACEBACK_ATTR
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -51,24 +54,24 @@ if TYPE_CHECKING:
 
     from typedmgr._server.dispatch import Dispatcher as TypedServer
 
-__all__ = ["HELD_LIMIT", "WORKERS", "serve"]
+__all__ = ["HELD_LIMIT", "WORKERS", "Multiplexed", "serve"]
 
 #: Threads a multiplexed connection runs its requests on, at most.
 WORKERS = 32
 #: Bytes of requests not yet started and replies not yet written past which the
-#: connection's thread stops reading until the client has taken some replies.
+#: lead stops reading until the client has taken some replies.
 HELD_LIMIT = 32 * 1024 * 1024
 _READ_SIZE = 256 * 1024
-_IOV = 64  # parts written in one system call, at most
 _WAIT_MS = 500  # the longest poll, so that a stopping server is noticed
-_AGAIN = (
-    BlockingIOError,
-    InterruptedError,
-    ssl.SSLWantReadError,
-    ssl.SSLWantWriteError,
-)
 _BROKEN = select.POLLHUP | select.POLLERR | select.POLLNVAL
 _Job = Callable[[], None]
+
+
+class _Lead:
+    """The lead, passed through the job queue to the thread that takes it next."""
+
+
+_LEAD = _Lead()
 
 
 def serve(server: TypedServer, conn: Connection, wire: _frames.Wire) -> None:
@@ -78,7 +81,7 @@ def serve(server: TypedServer, conn: Connection, wire: _frames.Wire) -> None:
 
 
 class Multiplexed:
-    """One multiplexed connection: its I/O thread (the connection's), workers, replies."""
+    """One multiplexed connection: the thread that leads it, the others, the replies."""
 
     def __init__(self, server: TypedServer, conn: Connection) -> None:
         self.server = server
@@ -90,50 +93,80 @@ class Multiplexed:
         self._fd = conn.fileno()
         self._splitter = _frames.Splitter(server.max_message_size)
         self._lock = threading.Lock()
-        self._idle_writer = threading.Condition(self._lock)
-        self._outbox: deque[memoryview] = deque()
-        self._outbytes = 0  # bytes of replies queued, not yet written
+        self._outbox = Outbox(self._lock, self._fd, self._tls, self._resume)
         self._held = 0  # bytes of requests read, not yet started
-        self._writing = False  # someone is writing (the I/O thread or a worker)
-        self._paused = False  # the I/O thread stopped reading (too much held)
+        self._paused = False  # the lead stopped reading (too much held)
         self._closed = False
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._jobs: SimpleQueue[_Job | None] = SimpleQueue()
+        self._jobs: SimpleQueue[_Job | _Lead | None] = SimpleQueue()
+        self._ready: list[tuple[int, bytes]] = []  # requests read, not yet handed out
         self._threads = self._idle = self._queued = 0
+        self._running: Turn | None = None  # the request the lead runs, if any
+        self._slow = SlowMethods()
+        self._poller = select.poll()
+        self._name = threading.current_thread().name
+        self._watch = server.mux_watch
+        # The lead waits awake for the next request as a connection's thread does
+        # (``_awake``): the connection is one reader, whichever thread leads.
+        self._crowd = server._crowd
+        self._awake = (
+            AwakeWait(self._poller.poll, server.request_spin, self._crowd, id(self))
+            if self._tls is None and server.request_spin > 0
+            else None
+        )
 
-    # The I/O thread.
+    # The lead: the one thread at a time that does the connection's I/O.
 
     def run(self, leftover: bytes) -> None:
-        """Read, hand out and write until the connection ends; then close it."""
+        """Serve the connection until it ends, this thread leading first; then close it."""
         if self._tls is not None:
             self._tls.setblocking(False)
         else:
             os.set_blocking(self._fd, False)
-        poller = select.poll()
-        poller.register(self._wake_r, select.POLLIN)
+        self._poller.register(self._wake_r, select.POLLIN)
+        with self._lock:
+            self._threads += 1
+        self._watch.add(self)
         try:
             self._accept(leftover)
+        except Exception as e:
+            self._give_up(e)
+            return
+        self._work(lead=True)
+
+    def _lead(self) -> tuple[int, bytes] | None:
+        """Read, write and hand out requests until one is this thread's to run (leading
+        still), or the connection ends (None)."""
+        try:
             while not self.server.stop_event.is_set():
+                if self._ready:
+                    request = self._hand_out()
+                    if request is not None:
+                        return request
                 with self._lock:
-                    reading = self._outbytes + self._held <= HELD_LIMIT
+                    reading = self._outbox.bytes + self._held <= HELD_LIMIT
                     self._paused = not reading
-                    writing = bool(self._outbox) and not self._writing
-                    if writing:
-                        self._writing = True
+                    writing = self._outbox.take_turn()
                 if writing:
-                    self._write_turn()
-                with self._lock:  # a worker still writing wakes this thread when done
+                    self._outbox.write()
+                with self._lock:
+                    # (Another thread still writing wakes this one when it is done.)
                     mask = (select.POLLIN if reading else 0) | (
-                        select.POLLOUT if self._outbox and not self._writing else 0
+                        select.POLLOUT if self._outbox.waiting() else 0
                     )
+                    # Awake only while no other thread runs a request of this
+                    # connection: they need the CPU, and their replies come first.
+                    awake = reading and self._alone()
                 if reading and self._tls is not None and self._tls.pending():
                     self._receive()  # decrypted bytes poll() cannot see
                     continue
-                poller.register(self._fd, mask)
+                self._poller.register(self._fd, mask)
+                if awake and self._awake is not None:
+                    self._awake.wait(0.0)
                 ready = 0
-                for fd, events in poller.poll(_WAIT_MS):
+                for fd, events in self._poller.poll(_WAIT_MS):
                     if fd == self._fd:
                         ready = events
                     else:
@@ -144,9 +177,69 @@ class Multiplexed:
         except EOFError:
             pass
         except Exception as e:  # garbled framing, a reset: the stream cannot go on
-            util.info("multiplexed connection %r given up: %r", self.conn, e)
-        finally:
-            self._close()
+            self._give_up(e)
+            return None
+        self._close()
+        return None
+
+    def _give_up(self, e: Exception) -> None:
+        util.info("multiplexed connection %r given up: %r", self.conn, e)
+        self._close()
+
+    def _hand_out(self) -> tuple[int, bytes] | None:
+        """The requests read go to the other threads; but while none of them is busy,
+        the first is the lead's own to run."""
+        ready, self._ready = self._ready, []
+        with self._lock:
+            first = ready.pop(0) if self._alone() else None
+        for rid, message in ready:
+            self._submit(functools.partial(self._run, rid, message))
+        return first
+
+    def _alone(self) -> bool:
+        """Whether no thread but the lead has a request of this connection to run (under
+        the lock)."""
+        return self._queued == 0 and self._idle + 1 == self._threads
+
+    def _run_leading(self, rid: int, message: bytes) -> bool:
+        """Run a request the lead read; whether this thread leads still (else the watch,
+        or the request's slow method, passed the lead on)."""
+        turn = Turn(time.monotonic())
+        with self._lock:
+            self._running = turn
+        self._watch.began()
+        self._run_job(functools.partial(self._run, rid, message, turn))
+        took = time.monotonic() - turn.since
+        with self._lock:
+            if self._running is turn:
+                self._running = None
+            self._slow.learn(turn, took)
+        if turn.taken and turn.name:
+            self._watch.took(turn.name)
+        return not turn.passed
+
+    def overdue(self, now: float) -> None:
+        """The watch's look: a request the lead has run for too long loses it the lead."""
+        with self._lock:
+            if self._running is not None and now - self._running.since > TAKEOVER:
+                self._running.taken = True
+                self._pass_lead()
+
+    def _pass_lead(self) -> None:
+        """Take the lead from the request the lead runs, give it to an idle thread, else
+        to a new one (under the lock)."""
+        assert self._running is not None
+        self._running.passed = True
+        self._running = None
+        if self._closed:
+            return
+        if self._idle > self._queued:  # one stays idle to take it
+            self._queued += 1
+            self._jobs.put(_LEAD)
+        else:
+            # Even past WORKERS: one thread reads whatever the others are doing.
+            self._threads += 1
+            self._spawn(lead=True)
 
     def _receive(self) -> None:
         """Read what has arrived (a bounded amount: writing gets its turn)."""
@@ -154,7 +247,7 @@ class Multiplexed:
         for _ in range(16):
             try:
                 data = read(_READ_SIZE)
-            except _AGAIN:
+            except AGAIN:
                 return
             if not data:
                 raise EOFError
@@ -166,65 +259,31 @@ class Multiplexed:
         return os.read(self._fd, size)
 
     def _accept(self, data: bytes) -> None:
-        """Hand each request ``data`` completes to a worker."""
+        """Make a job of each request ``data`` completes (the lead hands them out)."""
         for message in self._splitter.feed(data):
             if len(message) < MUX_ID.size:
                 raise ValueError("a multiplexed message without its id")
             (rid,) = MUX_ID.unpack_from(message)
+            self._crowd.arrived(id(self))
             with self._lock:
                 self._held += len(message)
-            self._submit(functools.partial(self._run, rid, message))
+            self._ready.append((rid, message))
 
-    def _write_turn(self) -> None:
-        """Write what the socket takes now (the caller took the writer's turn)."""
-        try:
-            self._flush()
-        finally:
-            with self._lock:
-                self._writing = False
-                self._idle_writer.notify_all()
-
-    def _flush(self) -> bool:
-        """Write queued replies until done (True) or the socket takes no more (False)."""
-        while True:
-            with self._lock:
-                if not self._outbox or self._closed:
-                    return True
-                if self._tls is not None:
-                    parts: Sequence[memoryview] = (self._outbox[0],)
-                else:
-                    parts = list(itertools.islice(self._outbox, _IOV))
-            try:
-                if self._tls is not None:
-                    # Retried with the same part until taken, as SSL_write requires.
-                    written = self._tls.send(parts[0])
-                else:
-                    written = os.writev(self._fd, parts)
-            except _AGAIN:
-                return False
-            with self._lock:
-                self._outbytes -= written
-                while written:
-                    head = self._outbox[0]
-                    if written < len(head):
-                        self._outbox[0] = head[written:]
-                        break
-                    written -= len(head)
-                    self._outbox.popleft()
-                if self._paused and self._outbytes + self._held <= HELD_LIMIT:
-                    self._wake()
+    def _resume(self) -> None:
+        """Wake the lead to read again if it paused and enough has gone (under the lock)."""
+        if self._paused and self._outbox.bytes + self._held <= HELD_LIMIT:
+            self._wake()
 
     def _wake(self) -> None:
-        """Wake the I/O thread from its poll (replies to write, reading to resume)."""
+        """Wake the lead from its poll (replies to write, reading to resume)."""
         with contextlib.suppress(OSError):  # full already, or closed
             self._wake_w.send(b"\0")
 
     def _close(self) -> None:
+        self._watch.discard(self)
         with self._lock:
             self._closed = True
-            while self._writing:  # a worker's write: the descriptor must outlive it
-                self._idle_writer.wait()
-            self._outbox.clear()
+            self._outbox.close()
             threads = self._threads
         for _ in range(threads):
             self._jobs.put(None)
@@ -244,43 +303,61 @@ class Multiplexed:
             if spawn:
                 self._threads += 1
         if spawn:
-            threading.Thread(
-                target=self._work,
-                name=f"{threading.current_thread().name} worker",
-                daemon=True,
-            ).start()
+            self._spawn(lead=False)
         self._jobs.put(job)
 
-    def _work(self) -> None:
+    def _spawn(self, *, lead: bool) -> None:
+        threading.Thread(
+            target=self._work,
+            args=(lead,),
+            name=f"{self._name} worker",
+            daemon=True,
+        ).start()
+
+    def _work(self, lead: bool) -> None:
+        """Lead, or run requests (taking the lead when it is passed), until the end."""
         server = self.server
         server._connection.session = self.session
         try:
             while True:
+                if lead:
+                    request = self._lead()
+                    if request is None:
+                        return
+                    lead = self._run_leading(*request)
+                    continue
                 with self._lock:
                     self._idle += 1
-                job = self._jobs.get()
+                item = self._jobs.get()
                 with self._lock:
                     self._idle -= 1
                     self._queued -= 1
-                if job is None:
+                if item is None:
                     return
-                try:
-                    job()
-                except Exception as e:
-                    util.info("multiplexed request failed: %r", e)
-                finally:
-                    job = None
-                    server.books.release_local()
+                if isinstance(item, _Lead):
+                    lead = True
+                else:
+                    self._run_job(item)
         finally:
             # References this thread sent in replies that no receiver took over.
             server.books.return_in_flight()
 
-    def _run(self, rid: int, message: bytes) -> None:
-        """Run one request; its reply is queued now, or when its coroutine finishes."""
+    def _run_job(self, job: _Job) -> None:
+        try:
+            job()
+        except Exception as e:
+            util.info("multiplexed request failed: %r", e)
+        finally:
+            del job
+            self.server.books.release_local()
+
+    def _run(self, rid: int, message: bytes, turn: Turn | None = None) -> None:
+        """Run one request; its reply is queued now, or when its coroutine finishes.
+        ``turn``: the lead runs it, and passes the lead on first if its method has run
+        past TAKEOVER before."""
         with self._lock:
             self._held -= len(message)
-            if self._paused and self._outbytes + self._held <= HELD_LIMIT:
-                self._wake()
+            self._resume()
         server = self.server
         try:
             request: Any = server.loads(message[MUX_ID.size :])
@@ -288,6 +365,13 @@ class Multiplexed:
             msg: tuple[str, object] | None = ("#TRACEBACK", traceback.format_exc())
         else:
             del message
+            if turn is not None and type(request) is tuple and len(request) >= 2:
+                name = request[1]
+                if type(name) is str:
+                    with self._lock:
+                        turn.name = name
+                        if name in self._slow and self._running is turn:
+                            self._pass_lead()
             # A plain call may be an ``async def`` method's: its reply comes later.
             plain = (
                 type(request) is tuple
@@ -311,8 +395,8 @@ class Multiplexed:
                 return
             finally:
                 del request
-        if msg is not None and rid:
-            self._post(_encode(server, rid, msg))
+        if msg is not None and rid and self._outbox.post(encode(server, rid, msg)):
+            self._wake()
 
     def _finished(
         self,
@@ -333,48 +417,5 @@ class Multiplexed:
                 msg = finish(result)
             except Exception:
                 msg = ("#TRACEBACK", traceback.format_exc())
-        if rid:
-            self._post(_encode(self.server, rid, msg))
-
-    def _post(self, parts: list[bytes]) -> None:
-        """Queue a framed reply. On a plain socket, with nothing queued before it and
-        nobody writing, this worker writes it now (never blocking); else the I/O thread
-        is woken to write it."""
-        with self._lock:
-            if self._closed:
-                return
-            first = not self._outbox
-            self._outbox.extend(memoryview(part).cast("B") for part in parts)
-            self._outbytes += sum(map(len, parts))
-            here = first and self._tls is None and not self._writing
-            if here:
-                self._writing = True
-        if here:
-            with contextlib.suppress(OSError):  # the I/O thread sees it broken
-                self._write_turn()
-            if not self._outbox:
-                return
-        self._wake()
-
-
-def _encode(server: TypedServer, rid: int, msg: tuple[str, object]) -> list[bytes]:
-    """A reply framed with its request's id; one that cannot be pickled becomes
-    ``#UNSERIALIZABLE`` (a batch's: each reply that cannot)."""
-    if msg[0] == BATCH:
-        replies: Any = msg[1]
-        try:
-            return _framed(rid, dumps_reply(("#RETURN", replies), server.books))
-        except Exception:
-            msg = ("#RETURN", [sendable(reply) for reply in replies])
-    try:
-        data = dumps_reply(msg, server.books)
-    except Exception as e:
-        data = dumps(unserializable(msg, e))
-    return _framed(rid, data)
-
-
-def _framed(rid: int, data: bytes) -> list[bytes]:
-    head = _frames.header(MUX_ID.size + len(data)) + MUX_ID.pack(rid)
-    if len(data) <= 16 * 1024:
-        return [head + data]
-    return [head, data]
+        if rid and self._outbox.post(encode(self.server, rid, msg)):
+            self._wake()
