@@ -27,6 +27,7 @@ from typedmgr import (
     AsyncTypedManager,
     AsyncTypedProxy,
     ServerConnectionError,
+    _introspect as introspect,
     async_proxy_class_for,
 )
 
@@ -275,20 +276,81 @@ def test_a_sync_method_runs_while_an_async_one_awaits(served: AioManager) -> Non
     assert "raise ValueError" in str(raised.value.__cause__)
 
 
+@pytest.mark.parametrize("waiters", [1, 3])
 def test_a_blocking_sync_method_does_not_block_the_connection(
-    served: AioManager,
+    served: AioManager, waiters: int
 ) -> None:
-    """A sync method that blocks until another request of the same connection runs:
-    the server reads on in another thread, so that request runs and unblocks it."""
+    """A sync method that blocks until another request of the same connection runs
+    (alone, or among others read with it): the server reads on in another thread, so
+    that request runs and unblocks it."""
 
     async def main() -> None:
         manager, echo = await echo_of(served)
         async with manager:
-            waiting = [asyncio.create_task(echo.wait_gate()) for _ in range(3)]
+            waiting = [asyncio.create_task(echo.wait_gate()) for _ in range(waiters)]
             await asyncio.sleep(0)  # the tasks send their requests
             assert 7 == await echo.echo(7)
             await echo.open()
-            assert ["opened"] * 3 == await asyncio.gather(*waiting)
+            assert ["opened"] * waiters == await asyncio.gather(*waiting)
+
+    run(main())
+
+
+def test_calls_made_one_at_a_time_never_starve_the_loop(served: AioManager) -> None:
+    """A call made alone may complete without a trip through the event loop (its reply
+    read where it waited for it), but not many in a row: a timer that has fallen due
+    runs within a few calls."""
+
+    async def main() -> None:
+        manager, echo = await echo_of(served)
+        async with manager:
+            loop = asyncio.get_running_loop()
+            overdue = worst = fired = 0
+
+            def tick() -> None:
+                nonlocal overdue, fired
+                overdue, fired = 0, fired + 1
+                timer[0] = loop.call_later(0.0005, tick)
+
+            timer = [loop.call_later(0.0005, tick)]
+            for i in range(500):
+                assert i == await echo.echo(i)
+                if loop.time() >= timer[0].when():  # calls made while it was due
+                    overdue += 1
+                    worst = max(worst, overdue)
+            timer[0].cancel()
+            assert fired > 0
+            assert worst <= 33
+
+    run(main())
+
+
+def takeovers(served: AioManager) -> dict[str, int]:
+    """The server's count of runs it took the reading of a connection from, by method."""
+    report = introspect.request(served.address, AUTHKEY)
+    counts: dict[str, int] = report["multiplexed"]["takeovers"]
+    return counts
+
+
+def test_a_method_that_blocked_the_connection_hands_reading_on_before_it_runs(
+    served: AioManager,
+) -> None:
+    """The thread that reads a request runs it. When it blocks, the server's watch has
+    another thread read on (counted in the report); the connection remembers the method,
+    whose next run hands the reading on before it starts: no second takeover."""
+
+    async def main() -> None:
+        manager, _ = await echo_of(served)
+        async with manager:
+            before = await asyncio.to_thread(takeovers, served)
+            for _ in range(2):
+                gate = await manager.Echo()  # type: ignore[attr-defined]
+                waiting = asyncio.create_task(gate.wait_gate())
+                await asyncio.sleep(0.1)  # read alone, blocking the thread that read it
+                await gate.open()
+                assert "opened" == await waiting
+                after = await asyncio.to_thread(takeovers, served)
+                assert before.get("wait_gate", 0) + 1 == after.get("wait_gate")
 
     run(main())
 

@@ -23,7 +23,6 @@ import contextlib
 import os
 import select
 import ssl
-import time
 from collections.abc import Callable
 from multiprocessing import process
 from multiprocessing.context import AuthenticationError
@@ -31,6 +30,7 @@ from typing import Any, ClassVar, cast
 
 from typedmgr import _deadlines, _frames, _inert, _leases, _peers
 from typedmgr._aio import handshake
+from typedmgr._awake import AwakeWait
 from typedmgr._channel import reply_loader
 from typedmgr._connect import ServerConnectionError, client
 from typedmgr._encoding import dumps
@@ -39,6 +39,8 @@ from typedmgr._wire import BATCH, MUX_ID, MUX_VERSION, PROXIED, RELEASE
 __all__ = ["Address", "AsyncConnection"]
 
 _NO_KWDS: dict[str, Any] = {}
+_READ_SIZE = 256 * 1024
+_CATCHES = 32  # calls in a row that may complete without a trip through the loop
 Reply = tuple[str, Any]
 #: A server's address: (host, port) or a unix socket's path (as ``TypedManager.address``).
 Address = tuple[str, int] | str | bytes | None
@@ -116,20 +118,32 @@ class AsyncConnection:
         self._batches: set[int] = set()  # ids of BATCH requests in flight
         self._loads = reply_loader(address)
         self._authkey = _peers.peer(address).authkey or b""
-        self._spin = _peers.peer(address).reply_spin
-        self._poll: Callable[[int], list[tuple[int, int]]] | None = None
         transport = wire.transport
-        sock = transport.get_extra_info("socket") if transport else None
-        if (
-            sock is not None
-            and transport
-            and not transport.get_extra_info("sslcontext")
-        ):
-            poller = select.poll()
-            poller.register(sock.fileno(), select.POLLIN)
-            self._poll = poller.poll
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        self._fd: int = sock.fileno() if sock is not None else -1
+        self._caught = (
+            0  # calls in a row that completed without a trip through the loop
+        )
+        self._awake = self._awake_wait(wire, _peers.peer(address).reply_spin)
         wire.on_message = self._received
         wire.on_lost = self._connection_lost
+
+    def _awake_wait(self, wire: Frames, spin: float) -> AwakeWait | None:
+        """A call made alone waits awake for its reply as a sync call does (``_awake``),
+        a little while, so that the loop finds it arrived instead of going to sleep. It
+        waits on the loop's own selector when it can (an epoll descriptor: readable when
+        any socket of the loop is), so that nothing else the loop serves waits on it."""
+        transport = wire.transport
+        if not spin or self._fd < 0 or transport is None:
+            return None
+        if transport.get_extra_info("sslcontext"):
+            return None  # its bytes are not the reply: the TLS layer must read them
+        selector = getattr(self._loop, "_selector", None)
+        fileno = getattr(selector, "fileno", None)
+        fd = fileno() if callable(fileno) else self._fd
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return AwakeWait(poller.poll, spin, None)
 
     @classmethod
     async def open(
@@ -216,8 +230,12 @@ class AsyncConnection:
 
     # Sending.
 
-    def _send(self, rid: int, request: tuple[object, ...]) -> None:
-        """Queue a request; the requests of one loop iteration go out in one write."""
+    def _send(
+        self, rid: int, request: tuple[object, ...], *, alone: bool = False
+    ) -> None:
+        """Queue a request; the requests of one loop iteration go out in one write.
+        ``alone``: nothing else is in flight, so it goes at once (gathered calls after
+        the first go together, at the end of this loop iteration)."""
         if self._lost is not None:
             raise self._lost_error()
         releases = _leases.take_releases(self.address)
@@ -232,17 +250,36 @@ class AsyncConnection:
             raise
         message = _frames.frame(MUX_ID.pack(rid) + data)
         transport = self._frames.transport
-        if rid and not self._pending and not self._outbox and transport is not None:
-            # Nothing else in flight: a call made alone goes at once (gathered ones
-            # after the first go together, at the end of this loop iteration).
+        if alone and transport is not None:
             transport.write(message)
-            if self._spin and self._poll is not None:
-                self._await_reply()
+            self._catch_reply()
             return
         self._outbox.append(message)
         if not self._flushing:
             self._flushing = True
             self._loop.call_soon(self._flush)
+
+    def _catch_reply(self) -> None:
+        """A call made alone, while the loop has nothing else to run: wait awake for its
+        reply (``_awake``) and, once it is there, read it now, as a sync call would. The
+        call then completes without a trip through the loop (at most ``_CATCHES`` in a
+        row: then one goes through the loop, so that nothing it serves starves)."""
+        if (
+            self._awake is None
+            or getattr(self._loop, "_ready", True)  # other callbacks are due
+            or self._caught >= _CATCHES
+        ):
+            self._caught = 0
+            return
+        self._awake.wait(0.0)
+        try:
+            data = os.read(self._fd, _READ_SIZE)
+        except OSError:  # not yet (or broken: the transport sees it, and ends the
+            self._caught = 0  # connection); the loop takes the reply, in a trip
+            return
+        if data:
+            self._caught += 1
+            self._frames.data_received(data)
 
     def _flush(self) -> None:
         self._flushing = False
@@ -250,19 +287,6 @@ class AsyncConnection:
         transport = self._frames.transport
         if outbox and transport is not None and self._lost is None:
             transport.write(b"".join(outbox))
-
-    def _await_reply(self) -> None:
-        """One call in flight (a client calling one at a time): wait awake for its reply
-        a little while (``reply_spin``, as sync proxies do), so that the loop finds the
-        socket readable instead of going to sleep. Bounded: it never holds the loop
-        longer than the spin, and the reply is read by the loop, as any other."""
-        poll = self._poll
-        assert poll is not None
-        deadline = time.perf_counter() + self._spin
-        while not poll(0):
-            if time.perf_counter() > deadline:
-                return
-            os.sched_yield()
 
     def send_oneway(self, request: tuple[object, ...]) -> None:
         """Send a request that has no reply (id 0)."""
@@ -278,11 +302,17 @@ class AsyncConnection:
         rid = self._next_id
         self._next_id = rid + 1
         future: asyncio.Future[Reply] = self._loop.create_future()
-        self._send(rid, request)
-        self._pending[rid] = future
+        alone = not self._pending and not self._outbox
         batch = request[:2] == (None, BATCH)
+        self._pending[rid] = future
         if batch:
             self._batches.add(rid)
+        try:
+            self._send(rid, request, alone=alone)
+        except BaseException:
+            del self._pending[rid]
+            self._batches.discard(rid)
+            raise
         try:
             return await future
         except BaseException:  # cancelled, or the coroutine closed (GeneratorExit)
