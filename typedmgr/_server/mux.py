@@ -187,14 +187,17 @@ class Multiplexed:
         self._close()
 
     def _hand_out(self) -> tuple[int, bytes] | None:
-        """The requests read go to the other threads; but while none of them is busy,
-        the first is the lead's own to run."""
+        """The requests read go to the other threads; but a request that came alone,
+        while none of them is busy, is the lead's own to run (a burst is read whole and
+        shared out at once)."""
         ready, self._ready = self._ready, []
         with self._lock:
-            first = ready.pop(0) if self._alone() else None
+            alone = len(ready) == 1 and self._alone()
+        if alone:
+            return ready[0]
         for rid, message in ready:
             self._submit(functools.partial(self._run, rid, message))
-        return first
+        return None
 
     def _alone(self) -> bool:
         """Whether no thread but the lead has a request of this connection to run (under
