@@ -371,10 +371,11 @@ class Multiplexed:
             if turn is not None and type(request) is tuple and len(request) >= 2:
                 name = request[1]
                 if type(name) is str:
-                    with self._lock:
-                        turn.name = name
-                        if name in self._slow and self._running is turn:
-                            self._pass_lead()
+                    turn.name = name
+                    if name in self._slow:
+                        with self._lock:
+                            if self._running is turn:
+                                self._pass_lead()
             # A plain call may be an ``async def`` method's: its reply comes later.
             plain = (
                 type(request) is tuple

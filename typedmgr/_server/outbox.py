@@ -10,7 +10,6 @@ once).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import ssl
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from typedmgr import _frames
 from typedmgr._channel import dumps
+from typedmgr._frames import Buffer
 from typedmgr._server.replies import dumps_reply, sendable, unserializable
 from typedmgr._wire import BATCH, MUX_ID
 
@@ -72,22 +72,34 @@ class Outbox:
         return True
 
     def post(self, parts: list[bytes]) -> bool:
-        """Queue a framed reply, written now by this thread if it can be; whether the lead
-        must be woken to write what is left."""
+        """Queue a framed reply, or write it now if it is first in line on a plain socket
+        (what the socket does not take is queued); whether the lead must be woken to
+        write what is left."""
         with self._lock:
             if self._closed:
                 return False
-            first = not self._parts
-            self._parts.extend(memoryview(part).cast("B") for part in parts)
-            self.bytes += sum(map(len, parts))
-            here = first and self._tls is None and not self._writing
-            if here:
-                self._writing = True
-        if here:
-            with contextlib.suppress(OSError):  # the lead sees it broken
-                self.write()
+            here = not self._parts and not self._writing and self._tls is None
+            if not here:
+                self._queue(parts)
+                return True
+            self._writing = True
+        try:
+            written = os.writev(self._fd, parts)
+        except AGAIN:
+            written = 0
+        except OSError:  # the lead sees it broken
+            written = sum(map(len, parts))
+        with self._lock:
+            for part in parts:
+                if written < len(part):
+                    self._queue([memoryview(part)[written:]])
+                written = max(0, written - len(part))
+            self._done_writing()
             return bool(self._parts)
-        return True
+
+    def _queue(self, parts: Sequence[Buffer]) -> None:
+        self._parts.extend(memoryview(part).cast("B") for part in parts)
+        self.bytes += sum(map(len, parts))
 
     def write(self) -> None:
         """Write what the socket takes now (the caller took the writer's turn)."""
@@ -95,8 +107,12 @@ class Outbox:
             self._flush()
         finally:
             with self._lock:
-                self._writing = False
-                self._idle_writer.notify_all()
+                self._done_writing()
+
+    def _done_writing(self) -> None:
+        self._writing = False
+        if self._closed:  # close() waits for this write
+            self._idle_writer.notify_all()
 
     def _flush(self) -> None:
         while True:
