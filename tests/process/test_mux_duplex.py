@@ -56,7 +56,8 @@ class RawClient:
     """A multiplexed client that does one thing at a time: it writes a whole request
     before it reads anything (the worst peer a server can have, short of a hostile one)."""
 
-    def __init__(self, address: Any) -> None:
+    def __init__(self, address: Any, behind_mux: bytes = b"") -> None:
+        """``behind_mux``: bytes written right behind the MUX request, before its reply."""
         conn = _channel.client(address, authkey=AUTHKEY)  # both authkey handshakes
         self.sock = socket.socket(fileno=os.dup(conn.fileno()))
         conn.close()
@@ -67,11 +68,11 @@ class RawClient:
         name = session_name("raw duplex client", session())
         assert "#RETURN" == self.plain((None, "accept_connection", (name,), {}))[0]
         assert ("#RETURN", MUX_VERSION) == self.plain(
-            (None, MUX, (MUX_VERSION,), {}, ())
+            (None, MUX, (MUX_VERSION,), {}, ()), behind_mux
         )
 
-    def plain(self, request: tuple[object, ...]) -> Any:
-        self.sock.sendall(frame(dumps(request)))
+    def plain(self, request: tuple[object, ...], behind: bytes = b"") -> Any:
+        self.sock.sendall(frame(dumps(request)) + behind)
         return load_reply(self.read())
 
     def send(self, rid: int, request: tuple[object, ...]) -> None:
@@ -95,6 +96,22 @@ class RawClient:
                 raise EOFError("the server closed the connection")
             data += chunk
         return bytes(data)
+
+
+def test_a_request_written_behind_the_mux_request_is_answered(
+    served: AioManager,
+) -> None:
+    """A client need not wait for the MUX reply: a request in the same write, read with
+    the MUX request, is answered on the multiplexed connection."""
+    create = (None, "create", ("Echo",), {}, ())
+    client = RawClient(served.address, frame(MUX_ID.pack(5) + dumps(create)))
+    try:
+        rid, (kind, (_, _, echo)) = client.reply()
+        assert (5, PROXIED) == (rid, kind)
+        client.send(6, (echo, "echo", (7,), {}, ()))
+        assert (6, ("#RETURN", 7)) == client.reply()
+    finally:
+        client.sock.close()
 
 
 def test_a_large_request_written_while_large_replies_are_due(

@@ -121,9 +121,8 @@ class AsyncConnection:
         transport = wire.transport
         sock = transport.get_extra_info("socket") if transport is not None else None
         self._fd: int = sock.fileno() if sock is not None else -1
-        self._caught = (
-            0  # calls in a row that completed without a trip through the loop
-        )
+        # Calls that completed without a trip through the loop: in a row, and in all.
+        self._caught = self._caught_all = 0
         self._awake = self._awake_wait(wire, _peers.peer(address).reply_spin)
         wire.on_message = self._received
         wire.on_lost = self._connection_lost
@@ -279,6 +278,7 @@ class AsyncConnection:
             return
         if data:
             self._caught += 1
+            self._caught_all += 1
             self._frames.data_received(data)
 
     def _flush(self) -> None:
