@@ -103,7 +103,7 @@ def test_a_request_written_behind_the_mux_request_is_answered(
 ) -> None:
     """A client need not wait for the MUX reply: a request in the same write, read with
     the MUX request, is answered on the multiplexed connection."""
-    create = (None, "create", ("Echo",), {}, ())
+    create: tuple[object, ...] = (None, "create", ("Echo",), {}, ())
     client = RawClient(served.address, frame(MUX_ID.pack(5) + dumps(create)))
     try:
         rid, (kind, (_, _, echo)) = client.reply()
