@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typedmgr import TypedManager
 from typedmgr._aio.proxy import SPECIAL_NAMES
 from typedmgr._model import Interface, Method, ReturnKind
+from typedmgr_codegen._aliases import alias_names, inner_aliases
 from typedmgr_codegen._contexts import (
     MethodContext,
     ProxyContext,
@@ -97,6 +98,9 @@ def _proxy(interface: Interface, name: str, writer: TypeWriter) -> ProxyContext:
         if method.name == "__iter__":
             methods.append(_aiter(method, writer, shadowed))
             continue
+        # The Protocol's aliases, named as the sync proxy names them.
+        aliases = alias_names(interface, method)
+        inner = inner_aliases(interface, method)
         renamed = SPECIAL_NAMES.get(method.name)
         if renamed is not None:
             if renamed in interface.exposed:
@@ -106,9 +110,14 @@ def _proxy(interface: Interface, name: str, writer: TypeWriter) -> ProxyContext:
         if method.overloads:
             methods += _overloaded(where, method, remote, writer, shadowed)
             continue
-        parameters, forwarded = _signature(where, method.params, writer, shadowed)
-        with _located(where):
-            returns = _returns(method, writer, shadowed)
+        with writer.naming(inner):
+            parameters, forwarded = _signature(
+                where, method.params, writer, shadowed, aliases
+            )
+            with _located(where):
+                returns = _returns(method, writer, shadowed)
+        if "return" in aliases and method.return_kind is ReturnKind.VALUE:
+            returns = writer.named(*aliases["return"])
         doc = docstring(method.doc, 8)
         methods.append(
             MethodContext(

@@ -12,7 +12,7 @@ import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
     from collections.abc import Generator, Iterator
-    from typing import Literal, Self
+    from typing import Self
 
     from tests.golden.family.protocols import Chunks, Encoding
 
@@ -354,11 +354,11 @@ class AsyncBlobProxy(AsyncReadableProxy, AsyncSizedProxy):
     async def name(self) -> str:
         return _typing.cast("str", await self._call("name"))
 
-    async def decode(self, encoding: Literal["utf-8", "latin-1"] = "utf-8") -> str:
+    async def decode(self, encoding: Encoding = "utf-8") -> str:
         return _typing.cast("str", await self._call("decode", encoding))
 
-    async def chunks(self, size: int) -> list[bytes]:
-        return _typing.cast("list[bytes]", await self._call("chunks", size))
+    async def chunks(self, size: int) -> Chunks:
+        return _typing.cast("Chunks", await self._call("chunks", size))
 
 
 class AsyncSourceProxy(_typedmgr.AsyncTypedProxy, _typing.Generic[_T_co]):
@@ -442,12 +442,12 @@ class AsyncQueryProxy(_typedmgr.AsyncTypedProxy):
 
     async def encoded(
         self,
-        encodings: list[Literal["utf-8", "latin-1"]],
-        strict: Literal["utf-8", "latin-1"] | None = None,
-    ) -> list[bytes] | None:
+        encodings: list[Encoding],
+        strict: Encoding | None = None,
+    ) -> Chunks | None:
         """Aliases inside annotations keep their names too: ``list[Encoding]``."""
         return _typing.cast(
-            "list[bytes] | None",
+            "Chunks | None",
             await self._call("encoded", encodings, strict),
         )
 

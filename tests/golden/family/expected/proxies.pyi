@@ -2,7 +2,7 @@
 # isort: skip_file
 import typing as _typing
 from collections.abc import Generator, Iterator
-from typing import Literal, Self, overload
+from typing import Self, overload
 
 import typedmgr as _typedmgr
 from tests.golden.family.protocols import Chunks, Encoding
@@ -110,8 +110,8 @@ class AsyncBlobProxy(AsyncReadableProxy, AsyncSizedProxy):
     async def tell(self) -> int:
         """Overridden: still the position, documented anew."""
     async def name(self) -> str: ...
-    async def decode(self, encoding: Literal["utf-8", "latin-1"] = "utf-8") -> str: ...
-    async def chunks(self, size: int) -> list[bytes]: ...
+    async def decode(self, encoding: Encoding = "utf-8") -> str: ...
+    async def chunks(self, size: int) -> Chunks: ...
 
 class AsyncSourceProxy(_typedmgr.AsyncTypedProxy, _typing.Generic[_T_co]):
     async def get(self) -> _T_co: ...
@@ -131,9 +131,9 @@ class AsyncQueryProxy(_typedmgr.AsyncTypedProxy):
     async def clauses(self) -> list[str]: ...
     async def encoded(
         self,
-        encodings: list[Literal["utf-8", "latin-1"]],
-        strict: Literal["utf-8", "latin-1"] | None = None,
-    ) -> list[bytes] | None:
+        encodings: list[Encoding],
+        strict: Encoding | None = None,
+    ) -> Chunks | None:
         """Aliases inside annotations keep their names too: ``list[Encoding]``."""
     async def log(self, line: str) -> None: ...
 
