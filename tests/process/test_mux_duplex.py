@@ -66,7 +66,8 @@ class RawClient:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
         self.sock.settimeout(TIMEOUT)  # a deadlock fails the test, not the run
         name = session_name("raw duplex client", session())
-        assert "#RETURN" == self.plain((None, "accept_connection", (name,), {}))[0]
+        accepted = self.plain((None, "accept_connection", (name,), {}))
+        assert "#RETURN" == accepted[0], accepted
         assert ("#RETURN", MUX_VERSION) == self.plain(
             (None, MUX, (MUX_VERSION,), {}, ()), behind_mux
         )

@@ -90,16 +90,24 @@ class Outbox:
         except OSError:  # the lead sees it broken
             written = sum(map(len, parts))
         with self._lock:
+            # What the socket did not take goes first: replies posted meanwhile queued
+            # behind it.
+            rest = []
             for part in parts:
                 if written < len(part):
-                    self._queue([memoryview(part)[written:]])
+                    rest.append(memoryview(part)[written:])
                 written = max(0, written - len(part))
+            self._queue(rest, first=True)
             self._done_writing()
             return bool(self._parts)
 
-    def _queue(self, parts: Sequence[Buffer]) -> None:
-        self._parts.extend(memoryview(part).cast("B") for part in parts)
-        self.bytes += sum(map(len, parts))
+    def _queue(self, parts: Sequence[Buffer], *, first: bool = False) -> None:
+        views = [memoryview(part).cast("B") for part in parts]
+        if first:
+            self._parts.extendleft(reversed(views))
+        else:
+            self._parts.extend(views)
+        self.bytes += sum(map(len, views))
 
     def write(self) -> None:
         """Write what the socket takes now (the caller took the writer's turn)."""

@@ -1,0 +1,108 @@
+"""A multiplexed connection's replies stay whole on the wire whoever writes them, whenever
+they are posted (``typedmgr._server.outbox``), on a real socket pair."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from typing import Any, cast
+
+from typedmgr._server.outbox import Outbox
+
+
+class PostsBetween:
+    """The outbox's lock, which lets another thread post just before it is taken for the
+    ``at``-th time: the moment a reply's first write has returned, before the rest of it
+    is queued."""
+
+    def __init__(self, at: int) -> None:
+        self._lock = threading.Lock()
+        self._taken = 0
+        self._at = at
+        self.between: Any = None  # what another thread does then
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        self._taken += 1
+        if self._taken == self._at and self.between is not None:
+            other = threading.Thread(target=self.between)
+            other.start()
+            other.join()
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def test_a_reply_posted_during_a_partial_write_goes_after_the_rest_of_it() -> None:
+    """A reply larger than the socket takes is written in part by the thread that posted
+    it; a reply another thread posts meanwhile is queued behind what is left of the first
+    one, never between its parts."""
+    ours, theirs = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 * 1024)
+    ours.setblocking(False)
+    lock = PostsBetween(at=2)  # the first post takes it at once, then after its write
+    outbox = Outbox(cast("threading.Lock", lock), ours.fileno(), None, lambda: None)
+    first = b"A" * (4 * 1024 * 1024)  # far more than one write takes
+    second = b"B" * 1024
+    lock.between = lambda: outbox.post([second])
+    try:
+        assert outbox.post([first])  # the rest waits: the lead must be woken
+        received = bytearray()
+        while len(received) < len(first) + len(second):
+            with lock:
+                turn = outbox.take_turn()
+            if turn:
+                outbox.write()
+            received += theirs.recv(1024 * 1024)
+        assert bytes(received) == first + second
+        assert 0 == outbox.bytes
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_replies_of_many_threads_arrive_whole() -> None:
+    """Threads posting at once, with the socket taking each write in part: every reply
+    arrives whole, one after another."""
+    ours, theirs = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 * 1024)
+    ours.setblocking(False)
+    lock = threading.Lock()
+    outbox = Outbox(lock, ours.fileno(), None, lambda: None)
+    replies = [bytes([65 + i]) * (50_000 + 997 * i) for i in range(16)]
+    posters = [
+        threading.Thread(target=outbox.post, args=([reply],)) for reply in replies
+    ]
+    total = sum(map(len, replies))
+    received = bytearray()
+    try:
+        for poster in posters:
+            poster.start()
+        while len(received) < total:
+            with lock:
+                turn = outbox.take_turn()
+            if turn:
+                outbox.write()
+            try:
+                received += theirs.recv(1024 * 1024, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                os.sched_yield()
+        for poster in posters:
+            poster.join()
+        runs = []
+        at = 0
+        while at < total:  # each reply is one run of its own letter
+            letter = received[at]
+            length = len(replies[letter - 65])
+            runs.append(bytes(received[at : at + length]))
+            at += length
+        assert sorted(runs) == sorted(replies)
+    finally:
+        ours.close()
+        theirs.close()
