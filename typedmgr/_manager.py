@@ -395,8 +395,10 @@ class TypedManager(managers.BaseManager):
         )
         super().start(initializer, ())
         _shutdown_secrets[self._address] = secret
-        # A connection this process kept to the address leads to a server that has gone.
+        # A connection this process kept to the address, and what it knew of the server
+        # there (TLS, a key), belong to a server that has gone: the port was reused.
         _leases.forget_server(self._address)
+        _peers.forget(self._address)
         self._remember()  # the address is known now
 
     @staticmethod

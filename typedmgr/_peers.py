@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["Peer", "peer", "remember"]
+__all__ = ["Peer", "forget", "peer", "remember"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,13 @@ def remember(
             _peers.get(address, _UNKNOWN),
             **{name: value for name, value in given.items() if value is not None},
         )
+
+
+def forget(address: Any) -> None:
+    """Forget what was known of an earlier server at ``address`` (one this process has
+    just started listens there now: a reused port may have served TLS, or another key)."""
+    with _lock:
+        _peers.pop(address, None)
 
 
 def key_for_unpickled(address: Any) -> bytes | None:

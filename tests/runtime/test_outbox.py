@@ -33,6 +33,9 @@ class PostsBetween:
     def release(self) -> None:
         self._lock.release()
 
+    def locked(self) -> bool:  # threading.Condition asks (3.14)
+        return self._lock.locked()
+
     __enter__ = acquire
 
     def __exit__(self, *exc: object) -> None:

@@ -78,6 +78,21 @@ def test_calls_and_nested_proxies_travel_over_tls(served: RuntimeManager) -> Non
     assert conn._sock.version() in ("TLSv1.2", "TLSv1.3")
 
 
+def test_a_plain_server_started_on_a_port_a_tls_server_had_is_talked_to_plainly(
+    served: RuntimeManager,
+) -> None:
+    """Ports are reused: a plain server this process starts where its TLS server was
+    is reached without TLS (what was known of the earlier server is forgotten)."""
+    address = served.address
+    assert isinstance(address, tuple)
+    assert board(served).tally("tls").add() == 1
+    served.shutdown()
+    with RuntimeManager(address=address, authkey=AUTHKEY, ctx=FORK) as plain:
+        assert board(plain).tally("plain").add(3) == 3
+        conn = thread_connection(address, AUTHKEY, client)
+        assert not isinstance(conn, TLSConnection)
+
+
 def test_a_plaintext_client_cannot_talk_to_a_tls_server(served: RuntimeManager) -> None:
     """A plaintext stdlib client is refused, and the TLS server goes on serving."""
     with pytest.raises(REFUSED):
