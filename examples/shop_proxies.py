@@ -10,8 +10,6 @@ import shop.api as _shop_api
 import typedmgr as _typedmgr
 
 if _typing.TYPE_CHECKING:
-    from typing import Literal
-
     from shop.api import Currency
     from shop.models import Category, Item, OrderLine, Receipt
 
@@ -202,13 +200,7 @@ class AsyncCatalogProxy(_typedmgr.AsyncTypedProxy):
     async def items(self, category: Category | None = None) -> list[Item]:
         return _typing.cast("list[Item]", await self._call("items", category))
 
-    async def price(
-        self,
-        sku: str,
-        /,
-        *,
-        currency: Literal["EUR", "USD"] = "EUR",
-    ) -> float:
+    async def price(self, sku: str, /, *, currency: Currency = "EUR") -> float:
         return _typing.cast("float", await self._call("price", sku, currency=currency))
 
 
