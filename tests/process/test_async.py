@@ -613,3 +613,24 @@ def test_calls_after_close_say_the_client_closed(served: AioManager) -> None:
         await manager.aclose()
 
     run(main())
+
+
+def test_connections_closed_after_their_lead_moved_leave_others_intact(
+    served: AioManager,
+) -> None:
+    """Connections come and go while others open: each made a call long enough that
+    another thread took its lead, so the thread that closes it is not the one that
+    accepted it. No other connection is disturbed (two threads closing one descriptor
+    at once once closed a newer connection's)."""
+
+    async def churn(rounds: int) -> None:
+        for i in range(rounds):
+            manager, echo = await echo_of(served)
+            async with manager:
+                assert i == await echo.echo(i, 0.005)  # past the takeover: a new lead
+                assert i == await echo.echo(i)
+
+    async def main() -> None:
+        await asyncio.gather(*(churn(15) for _ in range(4)))
+
+    run(main())

@@ -283,17 +283,21 @@ class Multiplexed:
             self._wake_w.send(b"\0")
 
     def _close(self) -> None:
+        """End the connection (its lead does, whichever thread that is), then its
+        threads. The descriptor is closed first: the thread that accepted the
+        connection closes it again once it ends (a no-op then), and two closes at once
+        could close a descriptor another connection was given meanwhile."""
         self._watch.discard(self)
         with self._lock:
             self._closed = True
-            self._outbox.close()
+            self._outbox.close()  # once a write in progress is over
             threads = self._threads
-        for _ in range(threads):
-            self._jobs.put(None)
         with contextlib.suppress(Exception):
             self.conn.close()
         self._wake_r.close()
         self._wake_w.close()
+        for _ in range(threads):
+            self._jobs.put(None)
 
     # Workers.
 
