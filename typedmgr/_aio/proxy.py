@@ -114,6 +114,8 @@ class AsyncTypedProxy:
         if pipeline is not None:
             return pipeline._enqueue(self, request, True)
         kind, result = await self._connection.request(request)
+        if kind == "#RETURN":  # the common case, without a coroutine more
+            return result
         return await self._reply(kind, result)
 
     async def _call_self(
