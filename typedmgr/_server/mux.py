@@ -11,9 +11,9 @@ finish. Stdlib clients and sync typedmgr clients never send ``MUX`` and see none
 Full duplex, so that neither end ever waits for the other: one thread at a time, the
 connection's lead, does the connection's reading, and never blocks on it. It waits
 (``poll``) for the socket to be readable or, while replies are queued, writable; reads
-what has arrived; writes what the socket takes. While no other thread has a request of
-the connection to run, the lead runs the first request it read itself, keeping the lead
-(a client calling one at a time is answered by a thread that is already running); the
+what has arrived; writes what the socket takes. A request that came alone, while no other
+thread has a request of the connection to run, the lead runs itself, keeping the lead (a
+client calling one at a time is answered by a thread that is already running); the
 server's watch (``takeover``) passes the lead on to another thread if that request runs
 long. Other requests go to the connection's other threads (up to :data:`WORKERS`; an
 ``async def`` method's coroutine holds none while it runs on the server's loop,

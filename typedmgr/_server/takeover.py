@@ -1,7 +1,7 @@
 """The lead's own runs, watched: how a multiplexed connection's lead runs a request itself
 without stalling the connection.
 
-The thread that leads a multiplexed connection (``mux``) runs the first request it reads
+The thread that leads a multiplexed connection (``mux``) runs a request that came alone
 itself, keeping the lead: no other thread is woken, and that thread, still running, waits
 awake for the next request (handing a request to a sleeping thread costs more than a whole
 call). The server's :class:`Watch` takes the lead from a request that has run for
