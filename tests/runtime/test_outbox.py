@@ -49,7 +49,7 @@ def test_a_reply_posted_during_a_partial_write_goes_after_the_rest_of_it() -> No
     ours, theirs = socket.socketpair()
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 * 1024)
     ours.setblocking(False)
-    lock = PostsBetween(at=2)  # the first post takes it at once, then after its write
+    lock = PostsBetween(at=3)  # taken to queue, to write, then after the write
     outbox = Outbox(cast("threading.Lock", lock), ours.fileno(), None, lambda: None)
     first = b"A" * (4 * 1024 * 1024)  # far more than one write takes
     second = b"B" * 1024

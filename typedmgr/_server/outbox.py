@@ -10,6 +10,7 @@ once).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import ssl
@@ -20,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from typedmgr import _frames
 from typedmgr._channel import dumps
-from typedmgr._frames import Buffer
 from typedmgr._server.replies import dumps_reply, sendable, unserializable
 from typedmgr._wire import BATCH, MUX_ID
 
@@ -72,42 +72,23 @@ class Outbox:
         return True
 
     def post(self, parts: list[bytes]) -> bool:
-        """Queue a framed reply, or write it now if it is first in line on a plain socket
-        (what the socket does not take is queued); whether the lead must be woken to
-        write what is left."""
+        """Queue a framed reply; if it is first in line on a plain socket, this thread
+        writes it now (what the socket does not take stays queued, first). Whether the
+        lead must be woken to write what is left."""
         with self._lock:
             if self._closed:
                 return False
-            here = not self._parts and not self._writing and self._tls is None
-            if not here:
-                self._queue(parts)
-                return True
-            self._writing = True
-        try:
-            written = os.writev(self._fd, parts)
-        except AGAIN:
-            written = 0
-        except OSError:  # the lead sees it broken
-            written = sum(map(len, parts))
-        with self._lock:
-            # What the socket did not take goes first: replies posted meanwhile queued
-            # behind it.
-            rest = []
-            for part in parts:
-                if written < len(part):
-                    rest.append(memoryview(part)[written:])
-                written = max(0, written - len(part))
-            self._queue(rest, first=True)
-            self._done_writing()
-            return bool(self._parts)
-
-    def _queue(self, parts: Sequence[Buffer], *, first: bool = False) -> None:
-        views = [memoryview(part).cast("B") for part in parts]
-        if first:
-            self._parts.extendleft(reversed(views))
-        else:
-            self._parts.extend(views)
-        self.bytes += sum(map(len, views))
+            first = not self._parts
+            self._parts.extend(memoryview(part).cast("B") for part in parts)
+            self.bytes += sum(map(len, parts))
+            here = first and self._tls is None and not self._writing
+            if here:
+                self._writing = True
+        if not here:
+            return True
+        with contextlib.suppress(OSError):  # the lead sees it broken
+            self.write()
+        return bool(self._parts)
 
     def write(self) -> None:
         """Write what the socket takes now (the caller took the writer's turn)."""
@@ -115,12 +96,9 @@ class Outbox:
             self._flush()
         finally:
             with self._lock:
-                self._done_writing()
-
-    def _done_writing(self) -> None:
-        self._writing = False
-        if self._closed:  # close() waits for this write
-            self._idle_writer.notify_all()
+                self._writing = False
+                if self._closed:  # close() waits for this write
+                    self._idle_writer.notify_all()
 
     def _flush(self) -> None:
         while True:
