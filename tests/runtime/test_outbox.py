@@ -109,3 +109,43 @@ def test_replies_of_many_threads_arrive_whole() -> None:
     finally:
         ours.close()
         theirs.close()
+
+
+def test_a_held_reply_goes_out_with_the_next_one_or_when_asked() -> None:
+    """A reply posted with ``hold`` (its thread runs another request next) stays queued,
+    not waiting for the lead, until the next reply goes out with it, the lead is asked to
+    write it, or enough are held to fill a write."""
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    theirs.setblocking(False)
+    lock = threading.Lock()
+    outbox = Outbox(lock, ours.fileno(), None, lambda: None)
+    try:
+        assert not outbox.post([b"one"], hold=True)  # no need to wake the lead
+        with lock:
+            assert not outbox.waiting()
+        try:
+            unexpected = theirs.recv(100)
+        except BlockingIOError:
+            unexpected = b""
+        assert b"" == unexpected
+        assert not outbox.post([b"two"])
+        assert b"onetwo" == theirs.recv(100)
+
+        outbox.post([b"three"], hold=True)
+        with lock:
+            assert outbox.ask()
+            assert outbox.waiting()
+            assert outbox.take_turn()
+        outbox.write()
+        assert b"three" == theirs.recv(100)
+        with lock:
+            assert not outbox.waiting()
+            assert not outbox.ask()  # nothing left to ask for
+
+        for i in range(64):  # the 64th fills a write: it goes, with the 63 held
+            outbox.post([b"%02d" % i], hold=True)
+        assert b"".join(b"%02d" % i for i in range(64)) == theirs.recv(1000)
+    finally:
+        ours.close()
+        theirs.close()

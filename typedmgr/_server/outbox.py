@@ -1,11 +1,12 @@
 """A multiplexed connection's replies: framed with their request's id, queued, and written
 by whichever thread has the writer's turn, never blocking.
 
-Any thread may post a reply. On a plain socket, a reply that finds nothing queued and
-nobody writing is written at once by the thread that made it; what the socket does not
-take stays queued, for the connection's lead to write when the socket is writable. Over
-TLS only the lead writes (an SSL socket must not be read and written by two threads at
-once).
+Any thread may post a reply. On a plain socket, a reply that finds nobody writing is
+written at once by the thread that made it, with whatever is queued before it; what the
+socket does not take stays queued, for the connection's lead to write when the socket is
+writable. A thread that runs another request of the connection next may hold its reply
+back, to go out in one write with the next ones (up to ``_IOV``). Over TLS only the lead
+writes (an SSL socket must not be read and written by two threads at once).
 """
 
 from __future__ import annotations
@@ -57,76 +58,101 @@ class Outbox:
         self._tls = tls
         self._written = written
         self._writing = False  # a thread is writing
+        self._due = False  # the lead is to write what is queued (the socket was full)
         self._closed = False
         self.bytes = 0  # queued, not yet written
 
     def waiting(self) -> bool:
-        """Whether replies wait for the lead to write them (under the lock)."""
-        return bool(self._parts) and not self._writing
+        """Whether replies wait for the lead to write them (under the lock): over TLS any;
+        on a plain socket, those the socket did not take, or held back and then asked
+        for (``ask``)."""
+        return (
+            bool(self._parts)
+            and not self._writing
+            and (self._due or self._tls is not None)
+        )
 
-    def take_turn(self) -> bool:
-        """Take the writer's turn if replies wait (under the lock); then ``write``."""
-        if not self.waiting():
-            return False
-        self._writing = True
-        return True
+    def take_turn(self, *, lead: bool = True) -> bool:
+        """Take the writer's turn if replies are queued and nobody writes (under the
+        lock), then ``write``. Over TLS only the lead may."""
+        ready = bool(self._parts) and not self._writing and (lead or self._tls is None)
+        if ready:
+            self._writing = True
+        return ready
 
-    def post(self, parts: list[bytes]) -> bool:
-        """Queue a framed reply; if it is first in line on a plain socket, this thread
-        writes it now (what the socket does not take stays queued, first). Whether the
-        lead must be woken to write what is left."""
+    def ask(self) -> bool:
+        """The lead is to write the replies held back (under the lock): whether it must
+        be woken for them."""
+        if self._parts and not self._writing:
+            self._due = True
+            return True
+        return False
+
+    def post(self, parts: list[bytes], *, hold: bool = False) -> bool:
+        """Queue a framed reply; on a plain socket with nobody writing, this thread writes
+        it now, after what is queued (what the socket does not take stays queued, first).
+        ``hold``: this thread runs another request next, so it leaves the reply queued
+        (unless many are). Whether the lead must be woken to write what is left."""
         with self._lock:
             if self._closed:
                 return False
-            first = not self._parts
             self._parts.extend(memoryview(part).cast("B") for part in parts)
             self.bytes += sum(map(len, parts))
-            here = first and self._tls is None and not self._writing
-            if here:
-                self._writing = True
-        if not here:
-            return True
+            if self._writing:
+                return False  # the writer's loop takes this too
+            if self._tls is not None:
+                return True
+            if hold and len(self._parts) < _IOV:
+                return False
+            self._writing = True
         with contextlib.suppress(OSError):  # the lead sees it broken
             self.write()
-        return bool(self._parts)
+        return self._due
 
     def write(self) -> None:
-        """Write what the socket takes now (the caller took the writer's turn)."""
+        """Write what the socket takes now (the caller took the writer's turn, which ends
+        here: with the queue empty, or the socket full, the lead's to write on then)."""
         try:
-            self._flush()
-        finally:
-            with self._lock:
-                self._writing = False
-                if self._closed:  # close() waits for this write
-                    self._idle_writer.notify_all()
-
-    def _flush(self) -> None:
-        while True:
-            with self._lock:
-                if not self._parts or self._closed:
+            while True:
+                with self._lock:
+                    if not self._parts or self._closed:
+                        self._due = False
+                        self._end_turn()
+                        return
+                    if self._tls is not None:
+                        parts: Sequence[memoryview] = (self._parts[0],)
+                    else:
+                        parts = list(itertools.islice(self._parts, _IOV))
+                try:
+                    if self._tls is not None:
+                        # Retried with the same part until taken, as SSL_write requires.
+                        written = self._tls.send(parts[0])
+                    else:
+                        written = os.writev(self._fd, parts)
+                except AGAIN:
+                    with self._lock:
+                        self._due = True
+                        self._end_turn()
                     return
-                if self._tls is not None:
-                    parts: Sequence[memoryview] = (self._parts[0],)
-                else:
-                    parts = list(itertools.islice(self._parts, _IOV))
-            try:
-                if self._tls is not None:
-                    # Retried with the same part until taken, as SSL_write requires.
-                    written = self._tls.send(parts[0])
-                else:
-                    written = os.writev(self._fd, parts)
-            except AGAIN:
-                return
+                with self._lock:
+                    self.bytes -= written
+                    while written:
+                        head = self._parts[0]
+                        if written < len(head):
+                            self._parts[0] = head[written:]
+                            break
+                        written -= len(head)
+                        self._parts.popleft()
+                    self._written()
+        except BaseException:
             with self._lock:
-                self.bytes -= written
-                while written:
-                    head = self._parts[0]
-                    if written < len(head):
-                        self._parts[0] = head[written:]
-                        break
-                    written -= len(head)
-                    self._parts.popleft()
-                self._written()
+                self._end_turn()
+            raise
+
+    def _end_turn(self) -> None:
+        self._writing = False
+        if self._closed:  # close() waits for this write
+            self._idle_writer.notify_all()
 
     def close(self) -> None:
         """No more writes (under the lock): once a thread's write in progress is over,
