@@ -58,6 +58,7 @@ class Echo(Protocol):
     async def meet(self, n: int) -> int: ...
     def blob(self, data: bytes, times: int = 1) -> bytes: ...
     def size(self, data: bytes) -> int: ...
+    def thread(self) -> int: ...
     def odd(self) -> object: ...
 
 
@@ -194,6 +195,10 @@ class EchoImpl:
 
     def size(self, data: bytes) -> int:
         return len(data)
+
+    def thread(self) -> int:
+        """The server thread that runs this call."""
+        return threading.get_ident()
 
     def odd(self) -> object:
         """A value of a type no Protocol names: a client refuses to load it."""

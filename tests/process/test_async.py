@@ -10,6 +10,7 @@ import os
 import random
 import signal
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -292,6 +293,68 @@ def test_a_blocking_sync_method_does_not_block_the_connection(
             assert 7 == await echo.echo(7)
             await echo.open()
             assert ["opened"] * waiters == await asyncio.gather(*waiting)
+
+    run(main())
+
+
+def test_a_burst_of_quick_calls_runs_on_few_threads(served: AioManager) -> None:
+    """1,000 quick calls read at once run one after another on one or two server threads,
+    not on a thread each (waking threads costs more than the calls, and the GIL runs one
+    at a time); a blocking method would have the watch add threads (below)."""
+
+    async def main() -> None:
+        manager, echo = await echo_of(served)
+        async with manager:
+            for _ in range(3):
+                threads = set(
+                    await asyncio.gather(*(echo.thread() for _ in range(1000)))
+                )
+                # The lead, a worker, and what the watch added when a busy machine
+                # held the worker up past 2 ms; 32 threads ran such a burst before.
+                assert len(threads) <= 6, len(threads)
+
+    run(main())
+
+
+def test_blocking_calls_read_at_once_get_threads_of_their_own(
+    served: AioManager,
+) -> None:
+    """20 calls that each block for 100 ms, read at once, run at the same time (the watch
+    adds a thread whenever all those running block, and then, the method known, before
+    each runs): they take far less than the 2 s they would one after another."""
+
+    async def main() -> None:
+        manager, echo = await echo_of(served)
+        async with manager:
+            for _ in range(2):
+                start = time.perf_counter()
+                tags = await asyncio.gather(*(echo.echo(i, 0.1) for i in range(20)))
+                assert list(range(20)) == tags
+                assert time.perf_counter() - start < 1.0
+
+    run(main())
+
+
+def test_replies_held_back_go_out_when_the_next_call_blocks(served: AioManager) -> None:
+    """A thread running a burst of quick calls holds their replies back to write them
+    together; when the burst's last call blocks, they go out all the same, within
+    milliseconds (the watch has the lead write them), not when the lead next wakes up
+    (its poll's 500 ms), nor when the blocked call returns."""
+
+    async def main() -> None:
+        manager, echo = await echo_of(served)
+        async with manager:
+            for _ in range(3):
+                gated = await manager.Echo()  # type: ignore[attr-defined]
+                start = time.perf_counter()
+                quick = [asyncio.ensure_future(echo.echo(i)) for i in range(200)]
+                gate = asyncio.ensure_future(gated.wait_gate())  # blocks until `open`
+                assert list(range(200)) == await asyncio.gather(*quick)
+                took = time.perf_counter() - start
+                assert took < 0.25, f"the quick replies came after {took:.3f} s"
+                assert not gate.done()
+                await gated.open()
+                assert "opened" == await gate
 
     run(main())
 

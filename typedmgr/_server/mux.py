@@ -15,13 +15,13 @@ what has arrived; writes what the socket takes. A request that came alone, while
 thread has a request of the connection to run, the lead runs itself, keeping the lead (a
 client calling one at a time is answered by a thread that is already running); the
 server's watch (``takeover``) passes the lead on to another thread if that request runs
-long. Other requests go to the connection's other threads (up to :data:`WORKERS`; an
-``async def`` method's coroutine holds none while it runs on the server's loop,
-``coroutines``), which take the lead in turn when it is passed on. Replies are written by
-whoever has the writer's turn (``outbox``). Reading pauses while more than
-:data:`HELD_LIMIT` bytes wait (requests not yet started, replies not yet written) and
-resumes as the client takes replies: memory stays bounded, and a client that reads while
-it writes (the asyncio client always does) can always go on.
+long. Other requests go to the connection's backlog, which as many worker threads run as
+keep it moving (``backlog``; an ``async def`` method's coroutine holds none while it runs
+on the server's loop, ``coroutines``); they take the lead in turn when it is passed on.
+Replies are written by whoever has the writer's turn (``outbox``). Reading pauses while
+more than :data:`HELD_LIMIT` bytes wait (requests not yet started, replies not yet
+written) and resumes as the client takes replies: memory stays bounded, and a client that
+reads while it writes (the asyncio client always does) can always go on.
 """
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ import time
 import traceback
 from collections.abc import Callable
 from multiprocessing import util
-from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from typedmgr import _frames, _tls
 from typedmgr._awake import AwakeWait
 from typedmgr._channel import dumps
 from typedmgr._server import coroutines
+from typedmgr._server.backlog import Backlog, Job, Lead
 from typedmgr._server.outbox import AGAIN, Outbox, encode
 from typedmgr._server.takeover import TAKEOVER, SlowMethods, Turn
 from typedmgr._wire import MUX_ID, MUX_VERSION, ONEWAY, TRACEBACK_ATTR
@@ -54,24 +54,14 @@ if TYPE_CHECKING:
 
     from typedmgr._server.dispatch import Dispatcher as TypedServer
 
-__all__ = ["HELD_LIMIT", "WORKERS", "Multiplexed", "serve"]
+__all__ = ["HELD_LIMIT", "Multiplexed", "serve"]
 
-#: Threads a multiplexed connection runs its requests on, at most.
-WORKERS = 32
 #: Bytes of requests not yet started and replies not yet written past which the
 #: lead stops reading until the client has taken some replies.
 HELD_LIMIT = 32 * 1024 * 1024
 _READ_SIZE = 256 * 1024
 _WAIT_MS = 500  # the longest poll, so that a stopping server is noticed
 _BROKEN = select.POLLHUP | select.POLLERR | select.POLLNVAL
-_Job = Callable[[], None]
-
-
-class _Lead:
-    """The lead, passed through the job queue to the thread that takes it next."""
-
-
-_LEAD = _Lead()
 
 
 def serve(server: TypedServer, conn: Connection, wire: _frames.Wire) -> None:
@@ -96,15 +86,16 @@ class Multiplexed:
         self._outbox = Outbox(self._lock, self._fd, self._tls, self._resume)
         self._held = 0  # bytes of requests read, not yet started
         self._paused = False  # the lead stopped reading (too much held)
-        self._closed = False
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._jobs: SimpleQueue[_Job | _Lead | None] = SimpleQueue()
         self._ready: list[tuple[int, bytes]] = []  # requests read, not yet handed out
-        self._threads = self._idle = self._queued = 0
+        self._wake_sent = False  # a byte on the wake socket, not yet read
         self._running: Turn | None = None  # the request the lead runs, if any
         self._slow = SlowMethods()
+        self._backlog = Backlog(
+            self._lock, self._outbox, self._slow, self._spawn, self._wake
+        )
         self._poller = select.poll()
         self._name = threading.current_thread().name
         self._watch = server.mux_watch
@@ -127,7 +118,7 @@ class Multiplexed:
             os.set_blocking(self._fd, False)
         self._poller.register(self._wake_r, select.POLLIN)
         with self._lock:
-            self._threads += 1
+            self._backlog.threads += 1
         self._watch.add(self)
         try:
             self._accept(leftover)
@@ -158,7 +149,7 @@ class Multiplexed:
                     )
                     # Awake only while no other thread runs a request of this
                     # connection: they need the CPU, and their replies come first.
-                    awake = reading and self._alone()
+                    awake = reading and self._backlog.alone()
                 if reading and self._tls is not None and self._tls.pending():
                     self._receive()  # decrypted bytes poll() cannot see
                     continue
@@ -170,6 +161,7 @@ class Multiplexed:
                     if fd == self._fd:
                         ready = events
                     else:
+                        self._wake_sent = False  # before the read: no wake is lost
                         with contextlib.suppress(OSError):
                             self._wake_r.recv(4096)
                 if ready & (select.POLLIN if reading else 0) or ready & _BROKEN:
@@ -187,31 +179,27 @@ class Multiplexed:
         self._close()
 
     def _hand_out(self) -> tuple[int, bytes] | None:
-        """The requests read go to the other threads; but a request that came alone,
-        while none of them is busy, is the lead's own to run (a burst is read whole and
-        shared out at once)."""
+        """The requests read go to the backlog; but a request that came alone, while no
+        worker is busy, is the lead's own to run (a burst is read whole and queued at
+        once)."""
         ready, self._ready = self._ready, []
         with self._lock:
-            alone = len(ready) == 1 and self._alone()
+            alone = len(ready) == 1 and self._backlog.alone()
         if alone:
             return ready[0]
-        for rid, message in ready:
-            self._submit(functools.partial(self._run, rid, message))
+        self._submit(
+            [functools.partial(self._run, rid, message) for rid, message in ready]
+        )
         return None
-
-    def _alone(self) -> bool:
-        """Whether no thread but the lead has a request of this connection to run (under
-        the lock)."""
-        return self._queued == 0 and self._idle + 1 == self._threads
 
     def _run_leading(self, rid: int, message: bytes) -> bool:
         """Run a request the lead read; whether this thread leads still (else the watch,
         or the request's slow method, passed the lead on)."""
-        turn = Turn(time.monotonic())
+        turn = Turn(time.monotonic(), leading=True)
         with self._lock:
             self._running = turn
         self._watch.began()
-        self._run_job(functools.partial(self._run, rid, message, turn))
+        self._run_job(functools.partial(self._run, rid, message), turn)
         took = time.monotonic() - turn.since
         with self._lock:
             if self._running is turn:
@@ -222,11 +210,13 @@ class Multiplexed:
         return not turn.passed
 
     def overdue(self, now: float) -> None:
-        """The watch's look: a request the lead has run for too long loses it the lead."""
+        """The watch's look: a request the lead has run for too long loses it the lead;
+        workers that have all run theirs too long get help."""
         with self._lock:
             if self._running is not None and now - self._running.since > TAKEOVER:
                 self._running.taken = True
                 self._pass_lead()
+            self._backlog.overdue(now)
 
     def _pass_lead(self) -> None:
         """Take the lead from the request the lead runs, give it to an idle thread, else
@@ -234,15 +224,7 @@ class Multiplexed:
         assert self._running is not None
         self._running.passed = True
         self._running = None
-        if self._closed:
-            return
-        if self._idle > self._queued:  # one stays idle to take it
-            self._queued += 1
-            self._jobs.put(_LEAD)
-        else:
-            # Even past WORKERS: one thread reads whatever the others are doing.
-            self._threads += 1
-            self._spawn(lead=True)
+        self._backlog.pass_lead()
 
     def _receive(self) -> None:
         """Read what has arrived (a bounded amount: writing gets its turn)."""
@@ -279,6 +261,9 @@ class Multiplexed:
 
     def _wake(self) -> None:
         """Wake the lead from its poll (replies to write, reading to resume)."""
+        if self._wake_sent:
+            return  # the lead is woken already
+        self._wake_sent = True
         with contextlib.suppress(OSError):  # full already, or closed
             self._wake_w.send(b"\0")
 
@@ -289,31 +274,22 @@ class Multiplexed:
         could close a descriptor another connection was given meanwhile."""
         self._watch.discard(self)
         with self._lock:
-            self._closed = True
+            self._backlog.close()
             self._outbox.close()  # once a write in progress is over
-            threads = self._threads
         with contextlib.suppress(Exception):
             self.conn.close()
         self._wake_r.close()
         self._wake_w.close()
-        for _ in range(threads):
-            self._jobs.put(None)
+        with self._lock:
+            self._backlog.end()  # workers run what is left of it, and end
 
     # Workers.
 
-    def _submit(self, job: _Job) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._queued += 1
-            spawn = self._queued > self._idle and self._threads < WORKERS
-            if spawn:
-                self._threads += 1
-        if spawn:
-            self._spawn(lead=False)
-        self._jobs.put(job)
+    def _submit(self, jobs: list[Job]) -> None:
+        self._backlog.submit(jobs)
+        self._watch.began()  # the watch adds a worker if those running block
 
-    def _spawn(self, *, lead: bool) -> None:
+    def _spawn(self, lead: bool) -> None:
         threading.Thread(
             target=self._work,
             args=(lead,),
@@ -322,10 +298,14 @@ class Multiplexed:
         ).start()
 
     def _work(self, lead: bool) -> None:
-        """Lead, or run requests (taking the lead when it is passed), until the end."""
+        """Lead, or run jobs of the backlog (taking the lead when it is passed), until
+        the end."""
         server = self.server
         server._connection.session = self.session
+        me = threading.get_ident()
         try:
+            if not lead:
+                self._backlog.started()
             while True:
                 if lead:
                     request = self._lead()
@@ -333,35 +313,34 @@ class Multiplexed:
                         return
                     lead = self._run_leading(*request)
                     continue
-                with self._lock:
-                    self._idle += 1
-                item = self._jobs.get()
-                with self._lock:
-                    self._idle -= 1
-                    self._queued -= 1
-                if item is None:
+                job = self._backlog.take(me)
+                if job is None:
                     return
-                if isinstance(item, _Lead):
+                if isinstance(job, Lead):
                     lead = True
-                else:
-                    self._run_job(item)
+                    continue
+                turn = self._backlog.busy[me]
+                self._run_job(job, turn)
+                if turn.taken and turn.name:
+                    self._watch.took(turn.name)
         finally:
+            self._backlog.leave(me)
             # References this thread sent in replies that no receiver took over.
             server.books.return_in_flight()
 
-    def _run_job(self, job: _Job) -> None:
+    def _run_job(self, job: Job, turn: Turn) -> None:
         try:
-            job()
+            job(turn)
         except Exception as e:
             util.info("multiplexed request failed: %r", e)
         finally:
             del job
             self.server.books.release_local()
 
-    def _run(self, rid: int, message: bytes, turn: Turn | None = None) -> None:
-        """Run one request; its reply is queued now, or when its coroutine finishes.
-        ``turn``: the lead runs it, and passes the lead on first if its method has run
-        past TAKEOVER before."""
+    def _run(self, rid: int, message: bytes, turn: Turn) -> None:
+        """Run one request; its reply is queued now, or when its coroutine finishes. If
+        its method has run past TAKEOVER before, the lead is passed on first (the lead
+        runs it), or another worker takes the backlog on (a worker does)."""
         with self._lock:
             self._held -= len(message)
             self._resume()
@@ -372,13 +351,15 @@ class Multiplexed:
             msg: tuple[str, object] | None = ("#TRACEBACK", traceback.format_exc())
         else:
             del message
-            if turn is not None and type(request) is tuple and len(request) >= 2:
+            if type(request) is tuple and len(request) >= 2:
                 name = request[1]
                 if type(name) is str:
                     turn.name = name
                     if name in self._slow:
                         with self._lock:
-                            if self._running is turn:
+                            if not turn.leading:
+                                self._backlog.unblock()
+                            elif self._running is turn:
                                 self._pass_lead()
             # A plain call may be an ``async def`` method's: its reply comes later.
             plain = (
@@ -397,13 +378,18 @@ class Multiplexed:
                 finish = deferred.finish
                 deferred.future.add_done_callback(
                     lambda future: self._submit(
-                        functools.partial(self._finished, rid, future, finish)
+                        [functools.partial(self._finished, rid, future, finish)]
                     )
                 )
                 return
             finally:
                 del request
-        if msg is not None and rid and self._outbox.post(encode(server, rid, msg)):
+        if msg is not None and rid:
+            self._reply(encode(server, rid, msg), turn)
+
+    def _reply(self, parts: list[bytes], turn: Turn) -> None:
+        """Post a reply; a worker with more of the backlog to run holds it back."""
+        if self._outbox.post(parts, hold=not turn.leading and bool(self._backlog)):
             self._wake()
 
     def _finished(
@@ -411,6 +397,7 @@ class Multiplexed:
         rid: int,
         future: concurrent.futures.Future[Any],
         finish: Callable[[object], tuple[str, object]],
+        turn: Turn,
     ) -> None:
         """A served coroutine finished: its reply, made on a worker (which knows the
         session a returned remote object is counted against)."""
@@ -425,5 +412,5 @@ class Multiplexed:
                 msg = finish(result)
             except Exception:
                 msg = ("#TRACEBACK", traceback.format_exc())
-        if rid and self._outbox.post(encode(self.server, rid, msg)):
-            self._wake()
+        if rid:
+            self._reply(encode(self.server, rid, msg), turn)

@@ -8,7 +8,9 @@ call). The server's :class:`Watch` takes the lead from a request that has run fo
 :data:`TAKEOVER` seconds, so that a request that blocks (waiting, perhaps, for a later
 request of the same connection) never stalls its connection for longer; the connection
 remembers the method (:class:`SlowMethods`), whose next run passes the lead on before it
-starts.
+starts. The watch looks after the connection's other threads the same way (``backlog``):
+when all those running requests have run past :data:`TAKEOVER`, another takes the
+backlog on.
 """
 
 from __future__ import annotations
@@ -28,16 +30,18 @@ __all__ = ["TAKEOVER", "Overseen", "SlowMethods", "Turn", "Watch"]
 #: the connection's reading.
 TAKEOVER = 2e-3
 _QUICK = TAKEOVER / 5  # a run this short makes its method one the lead runs again
-_LINGER = 1.0  # seconds the watch ticks on after a lead last began a request
+_LINGER = 1.0  # seconds the watch ticks on after requests were last begun or queued
 _NAMES = 256  # method names remembered, at most (clients choose them)
 
 
 @dataclass(slots=True)
 class Turn:
-    """A request the lead runs: since when, its method's name, whether the lead was
-    passed on meanwhile, and whether the watch took it."""
+    """A request a connection's thread runs: since when, its method's name, whether the
+    thread leads, whether the lead was passed on meanwhile, and whether the watch took
+    it (the lead, or the backlog, from a worker)."""
 
     since: float
+    leading: bool = False
     name: str | None = None
     passed: bool = False
     taken: bool = False
@@ -47,7 +51,8 @@ class Overseen(Protocol):
     """A connection the watch looks at."""
 
     def overdue(self, now: float) -> None:
-        """Take the lead from a request its lead has run since before ``now - TAKEOVER``."""
+        """Take the lead from a request its lead has run since before ``now - TAKEOVER``;
+        help the workers if all theirs have."""
 
 
 class SlowMethods:
@@ -72,8 +77,9 @@ class SlowMethods:
 
 
 class Watch:
-    """A server's watch over its multiplexed connections' leads. Its thread ticks every
-    half :data:`TAKEOVER`, and only while leads have begun requests lately."""
+    """A server's watch over the requests its multiplexed connections run. Its thread
+    ticks every half :data:`TAKEOVER`, and only while requests have been begun by leads,
+    or queued for workers, lately."""
 
     def __init__(self, server: TypedServer) -> None:
         self._server = server
@@ -96,7 +102,7 @@ class Watch:
             self._connections.discard(connection)
 
     def took(self, name: str) -> None:
-        """The watch took the lead from a run of method ``name``."""
+        """The watch took the lead, or the backlog, from a run of method ``name``."""
         with self._lock:
             if name in self._takeovers or len(self._takeovers) < _NAMES:
                 self._takeovers[name] += 1
@@ -111,7 +117,8 @@ class Watch:
             }
 
     def began(self) -> None:
-        """A lead began running a request: the watch must be ticking."""
+        """A lead began running a request, or requests were queued: the watch must be
+        ticking."""
         with self._lock:
             self._last = time.monotonic()
             if not self._asleep:
