@@ -6,7 +6,9 @@ One asyncio client makes 1, 100 and 1,000 concurrent calls, in the same run as
 (a) the sync proxy called through ``asyncio.to_thread`` (aioprocessing's way: a thread per
 call, each thread with its own connection), and (b) the sync proxy's pipelining (one batch
 request, from a blocking caller). Each figure is the median of alternating rounds, so that
-machine drift hits every column alike; ratios are of figures of the same run. Also: a single
+machine drift hits every column alike, and the columns' order rotates, so that none always
+follows the same one (what ran just before a call, on which connection, changes what it
+costs); ratios are of figures of the same run. Also: a single
 sync call, the async client's own pipelining (``AsyncPipeline``: one batch per connection),
 and 100 concurrent calls of an ``async def`` method that awaits ``asyncio.sleep(0.01)`` on
 the server.
@@ -75,35 +77,40 @@ async def measure(address: Any, quick: bool) -> dict[str, dict[int, float]]:
         for i in range(n):
             sync_ping.ping(i)
 
+    async def once(kind: str, n: int) -> None:
+        if kind == "async":
+            if n == 1:  # one call, awaited as such
+                await ping.ping(0)
+            else:
+                await asyncio.gather(*(ping.ping(i) for i in range(n)))
+        elif kind == "to_thread":
+            if n == 1:
+                await asyncio.to_thread(sync_ping.ping, 0)
+            else:
+                await asyncio.gather(
+                    *(asyncio.to_thread(sync_ping.ping, i) for i in range(n))
+                )
+        elif kind == "async pipelined":
+            async with AsyncPipeline() as p:
+                areplies = [p.call(ping.ping, i) for i in range(n)]
+            assert [r.value() for r in areplies] == list(range(n))
+        elif kind == "pipelined":
+            pipelined(n)
+        else:
+            sequential(n)
+
+    step = 0
     for _ in range(rounds):
         for n in CONCURRENCY:
+            kinds = [kind for kind in times if kind != "sync" or n == 1]
             for _ in range(repeat[n]):
-                start = time.perf_counter()
-                if n == 1:  # one call, awaited as such
-                    await ping.ping(0)
-                else:
-                    await asyncio.gather(*(ping.ping(i) for i in range(n)))
-                times["async"][n].append(time.perf_counter() - start)
-                start = time.perf_counter()
-                if n == 1:
-                    await asyncio.to_thread(sync_ping.ping, 0)
-                else:
-                    await asyncio.gather(
-                        *(asyncio.to_thread(sync_ping.ping, i) for i in range(n))
-                    )
-                times["to_thread"][n].append(time.perf_counter() - start)
-                start = time.perf_counter()
-                async with AsyncPipeline() as p:
-                    areplies = [p.call(ping.ping, i) for i in range(n)]
-                times["async pipelined"][n].append(time.perf_counter() - start)
-                assert [r.value() for r in areplies] == list(range(n))
-                start = time.perf_counter()
-                pipelined(n)
-                times["pipelined"][n].append(time.perf_counter() - start)
-                if n == 1:
+                # The order rotates: no column always follows the same one.
+                step += 1
+                at = step % len(kinds)
+                for kind in kinds[at:] + kinds[:at]:
                     start = time.perf_counter()
-                    sequential(1)
-                    times["sync"][n].append(time.perf_counter() - start)
+                    await once(kind, n)
+                    times[kind][n].append(time.perf_counter() - start)
     naps = [
         await _timed(lambda: asyncio.gather(*(ping.nap(0.01) for _ in range(100))))
         for _ in range(3 if quick else 5)
