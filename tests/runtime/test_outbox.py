@@ -146,6 +146,17 @@ def test_a_held_reply_goes_out_with_the_next_one_or_when_asked() -> None:
         for i in range(64):  # the 64th fills a write: it goes, with the 63 held
             outbox.post([b"%02d" % i], hold=True)
         assert b"".join(b"%02d" % i for i in range(64)) == theirs.recv(1000)
+
+        large = b"L" * (300 * 1024)  # past what is held back: it goes at once
+        outbox.post([large], hold=True)
+        received = b""
+        while len(received) < len(large):
+            received += theirs.recv(len(large))
+            with lock:
+                turn = outbox.take_turn()
+            if turn:
+                outbox.write()
+        assert large == received
     finally:
         ours.close()
         theirs.close()

@@ -5,8 +5,9 @@ Any thread may post a reply. On a plain socket, a reply that finds nobody writin
 written at once by the thread that made it, with whatever is queued before it; what the
 socket does not take stays queued, for the connection's lead to write when the socket is
 writable. A thread that runs another request of the connection next may hold its reply
-back, to go out in one write with the next ones (up to ``_IOV``). Over TLS only the lead
-writes (an SSL socket must not be read and written by two threads at once).
+back, to go out in one write with the next ones (up to ``_IOV`` parts, ``_HOLD_BYTES``
+bytes). Over TLS only the lead writes (an SSL socket must not be read and written by two
+threads at once).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ AGAIN = (
     ssl.SSLWantWriteError,
 )
 _IOV = 64  # parts written in one system call, at most
+_HOLD_BYTES = 256 * 1024  # replies held back, at most (so many parts, or so many bytes)
 
 
 class Outbox:
@@ -92,7 +94,8 @@ class Outbox:
         """Queue a framed reply; on a plain socket with nobody writing, this thread writes
         it now, after what is queued (what the socket does not take stays queued, first).
         ``hold``: this thread runs another request next, so it leaves the reply queued
-        (unless many are). Whether the lead must be woken to write what is left."""
+        (unless many replies, or many bytes, are). Whether the lead must be woken to
+        write what is left."""
         with self._lock:
             if self._closed:
                 return False
@@ -102,7 +105,7 @@ class Outbox:
                 return False  # the writer's loop takes this too
             if self._tls is not None:
                 return True
-            if hold and len(self._parts) < _IOV:
+            if hold and len(self._parts) < _IOV and self.bytes < _HOLD_BYTES:
                 return False
             self._writing = True
         with contextlib.suppress(OSError):  # the lead sees it broken
