@@ -60,7 +60,7 @@ class Outbox:
         self._tls = tls
         self._written = written
         self._writing = False  # a thread is writing
-        self._due = False  # the lead is to write what is queued (the socket was full)
+        self._due = False  # the lead is to write what is queued (socket full, or asked)
         self._closed = False
         self.bytes = 0  # queued, not yet written
 

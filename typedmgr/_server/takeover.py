@@ -29,7 +29,7 @@ __all__ = ["TAKEOVER", "Overseen", "SlowMethods", "Turn", "Watch"]
 #: Seconds a request may run on the thread that read it before another thread takes over
 #: the connection's reading.
 TAKEOVER = 2e-3
-_QUICK = TAKEOVER / 5  # a run this short makes its method one the lead runs again
+_QUICK = TAKEOVER / 5  # a run this short makes its method a quick one again
 _LINGER = 1.0  # seconds the watch ticks on after requests were last begun or queued
 _NAMES = 256  # method names remembered, at most (clients choose them)
 
