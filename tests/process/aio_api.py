@@ -59,6 +59,7 @@ class Echo(Protocol):
     def blob(self, data: bytes, times: int = 1) -> bytes: ...
     def size(self, data: bytes) -> int: ...
     def thread(self) -> int: ...
+    def thread_count(self) -> int: ...
     def odd(self) -> object: ...
 
 
@@ -199,6 +200,10 @@ class EchoImpl:
     def thread(self) -> int:
         """The server thread that runs this call."""
         return threading.get_ident()
+
+    def thread_count(self) -> int:
+        """The server's threads."""
+        return threading.active_count()
 
     def odd(self) -> object:
         """A value of a type no Protocol names: a client refuses to load it."""

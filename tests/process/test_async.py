@@ -335,6 +335,30 @@ def test_blocking_calls_read_at_once_get_threads_of_their_own(
     run(main())
 
 
+def test_blocking_calls_made_one_at_a_time_take_no_more_threads_than_the_limit(
+    served: AioManager,
+) -> None:
+    """Calls that block, sent one after another each once the one before has blocked:
+    the thread that read the first runs it and hands the reading on; the others go to
+    the connection's workers (at most 32), not to a new thread each, so a client cannot
+    make the server start threads without end."""
+    sync_echo = served.Echo()  # type: ignore[attr-defined]
+
+    async def main() -> None:
+        manager, echo = await echo_of(served)
+        async with manager:
+            before = await asyncio.to_thread(sync_echo.thread_count)
+            waiting = []
+            for i in range(80):
+                waiting.append(asyncio.ensure_future(echo.echo(i, 0.5)))
+                await asyncio.sleep(0.005)  # read alone, after the last one blocked
+            grown = await asyncio.to_thread(sync_echo.thread_count) - before
+            assert list(range(80)) == await asyncio.gather(*waiting)
+            assert grown <= 34, f"80 blocking calls started {grown} threads"
+
+    run(main())
+
+
 def test_replies_held_back_go_out_when_the_next_call_blocks(served: AioManager) -> None:
     """A thread running a burst of quick calls holds their replies back to write them
     together; when the burst's last call blocks, they go out all the same, within

@@ -58,6 +58,7 @@ class Backlog:
         self._jobs: deque[Job | Lead] = deque()
         self._more = threading.Condition(lock)  # idle workers wait on it
         self.busy: dict[int, Turn] = {}  # the jobs workers run, by thread
+        self._aside = 0  # threads that passed the lead on, running their request still
         self.threads = 0  # the lead and the workers
         self._idle = 0  # workers waiting for jobs
         self._notified = 0  # idle workers woken, not yet awake
@@ -70,8 +71,8 @@ class Backlog:
         return bool(self._jobs)
 
     def alone(self) -> bool:
-        """Whether no worker has a job to run (under the lock)."""
-        return not self._jobs and not self.busy
+        """Whether no thread but the lead has a request to run (under the lock)."""
+        return not self._jobs and not self.busy and not self._aside
 
     def submit(self, jobs: list[Job]) -> None:
         """Queue jobs. A worker is woken only if none runs jobs or is on its way to:
@@ -84,7 +85,11 @@ class Backlog:
                 self._add_worker()
 
     def pass_lead(self) -> None:
-        """Give the lead to an idle worker, else to a new thread (under the lock)."""
+        """Give the lead to an idle worker, else to a new thread (under the lock). The
+        thread that had it runs its request aside until ``set_aside_done``: till then
+        the new lead hands every request to the workers (a client sending blocking
+        calls one at a time gets no more threads than ``WORKERS``)."""
+        self._aside += 1
         if self._closed:
             return
         if self._notify():
@@ -110,6 +115,10 @@ class Backlog:
             self._add_worker()
         if self._outbox.ask():
             self._wake()
+
+    def set_aside_done(self) -> None:
+        """A thread that passed the lead on has run its request (under the lock)."""
+        self._aside -= 1
 
     def started(self) -> None:
         """A worker that was started is at the backlog."""

@@ -204,6 +204,8 @@ class Multiplexed:
         with self._lock:
             if self._running is turn:
                 self._running = None
+            if turn.passed:
+                self._backlog.set_aside_done()
             self._slow.learn(turn, took)
         if turn.taken and turn.name:
             self._watch.took(turn.name)
