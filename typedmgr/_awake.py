@@ -7,11 +7,12 @@ and the writes. ``_frames`` re-exports :class:`Crowd` and the constants.
 from __future__ import annotations
 
 import os
+import select
 import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["AwakeWait", "Crowd"]
+__all__ = ["AwakeWait", "Crowd", "readable"]
 
 # How many times the base wait the longest wait may be, and how many reads sleep at once
 # after even the longest came to nothing (see ``AwakeWait.wait``).
@@ -54,6 +55,13 @@ class Crowd:
         if reader is None:
             reader = threading.get_ident()
         return self._last == reader and self._clock() >= self._shared_until
+
+
+def readable(fd: int) -> Callable[[int], list[tuple[int, int]]]:
+    """A poll of ``fd`` for reading: what an :class:`AwakeWait` on one descriptor polls."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return poller.poll
 
 
 class AwakeWait:

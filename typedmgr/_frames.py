@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import functools
 import os
-import select
 import struct
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from typedmgr import _tls
-from typedmgr._awake import AwakeWait, Crowd
+from typedmgr._awake import AwakeWait, Crowd, readable
 from typedmgr._receipt import (
     GROW,
     MARK,
@@ -289,9 +288,7 @@ class Wire(FrameReader):
             super().__init__(read, readinto, limit, receiver)
             self._write = functools.partial(write_parts, fd)
             if spin > 0:
-                poller = select.poll()
-                poller.register(fd, select.POLLIN)
-                self._awake = AwakeWait(poller.poll, spin, crowd)
+                self._awake = AwakeWait(readable(fd), spin, crowd)
         self._crowd = crowd
 
     def write(self, parts: Sequence[Buffer]) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import select
 import ssl
 from collections.abc import Callable
 from multiprocessing import process
@@ -30,7 +29,7 @@ from typing import Any, ClassVar, cast
 
 from typedmgr import _deadlines, _frames, _inert, _leases, _peers
 from typedmgr._aio import handshake
-from typedmgr._awake import AwakeWait
+from typedmgr._awake import AwakeWait, readable
 from typedmgr._channel import reply_loader
 from typedmgr._connect import ServerConnectionError, client
 from typedmgr._encoding import dumps
@@ -140,9 +139,7 @@ class AsyncConnection:
         selector = getattr(self._loop, "_selector", None)
         fileno = getattr(selector, "fileno", None)
         fd = fileno() if callable(fileno) else self._fd
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        return AwakeWait(poller.poll, spin, None)
+        return AwakeWait(readable(fd), spin, None)
 
     @classmethod
     async def open(
